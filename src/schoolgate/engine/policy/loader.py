@@ -1,0 +1,133 @@
+"""Load a policy file: YAML with line numbers, schema validation, cross-reference checks.
+
+A policy either loads whole or not at all: every problem found is reported, with the file, the
+line and the field, and nothing is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from schoolgate.engine.policy.checks import cross_reference_problems
+from schoolgate.engine.policy.schema import Policy
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class PolicyError(Exception):
+    """The policy file is not valid; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _LineTracker:
+    """Builds plain Python data from a YAML node tree, remembering each value's line."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Location, int] = {}
+
+    def build(self, node: yaml.Node, loc: Location = ()) -> Any:
+        self.lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = yaml.SafeLoader.construct_scalar(_CONSTRUCTOR, key_node)  # type: ignore[arg-type]
+                if key in result:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1, loc)
+                self.lines[(*loc, key)] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, (*loc, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+
+    def line_for(self, loc: Location) -> int:
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), 1)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int, loc: Location):
+        self.key, self.line, self.loc = key, line, loc
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def field_path(loc: Location) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([Problem(str(path), 1, "", f"cannot read the file: {exc}")]) from exc
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, filename: str = "<policy>") -> Policy:
+    tracker = _LineTracker()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = tracker.build(root) if root is not None else None
+    except _DuplicateKey as dup:
+        raise PolicyError(
+            [Problem(filename, dup.line, field_path((*dup.loc, dup.key)), "key appears twice")]
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        line = (exc.problem_mark.line + 1) if exc.problem_mark else 1
+        raise PolicyError([Problem(filename, line, "", f"not valid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Problem(filename, 1, "", f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise PolicyError([Problem(filename, 1, "", "a policy file must be a YAML mapping")])
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(
+            [
+                Problem(
+                    filename,
+                    tracker.line_for(tuple(err["loc"])),
+                    field_path(err["loc"]),
+                    err["msg"],
+                )
+                for err in exc.errors()
+            ]
+        ) from None
+    problems = [
+        Problem(filename, tracker.line_for(loc), field_path(loc), message)
+        for loc, message in cross_reference_problems(policy)
+    ]
+    if problems:
+        raise PolicyError(problems)
+    return policy

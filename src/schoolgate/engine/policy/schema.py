@@ -1,0 +1,368 @@
+"""The school policy schema, version 1.
+
+One YAML file per school. Every rule carries `source` (the policy section and a short quote) so
+that a decision can cite the text it enforces. See docs/policy-schema.md for the prose version.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES
+
+SCHEMA_VERSION = 1
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+ALL_GROUPS = "all"
+
+
+class Action(StrEnum):
+    ALLOW = "allow"
+    WARN = "warn"
+    BLOCK = "block"
+
+    @property
+    def severity(self) -> int:
+        return _ACTION_ORDER[self]
+
+
+_ACTION_ORDER = {Action.ALLOW: 0, Action.WARN: 1, Action.BLOCK: 2}
+
+
+class AlertLevel(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _ALERT_ORDER[self]
+
+    @classmethod
+    def highest(cls, *levels: AlertLevel) -> AlertLevel:
+        return max(levels, key=lambda level: level.rank, default=cls.NONE)
+
+
+_ALERT_ORDER = {level: i for i, level in enumerate(AlertLevel)}
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+WEEKDAYS = list(Weekday)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """Where in the school's written policy a rule comes from."""
+
+    section: str = Field(min_length=1)
+    quote: str = Field(min_length=1, max_length=400)
+    requirements: list[str] = Field(default_factory=list)
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirement_ids(cls, ids: list[str]) -> list[str]:
+        for rid in ids:
+            if not re.fullmatch(r"(TM|STM|SH|CAV|HG)-\d{3}", rid):
+                raise ValueError(f"{rid!r} is not a requirement id like STM-164")
+        return ids
+
+
+class School(Strict):
+    id: Slug
+    name: str
+    timezone: str = "Europe/London"
+    policy_title: str
+    approved: str | None = None
+    next_review: str | None = None
+    source_document: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
+
+
+class Contact(Strict):
+    """A named person or post the policy assigns duties to."""
+
+    role: Slug
+    title: str
+    name: str | None = None
+    email: str | None = None
+    duties: list[str] = Field(default_factory=list)
+    source: Source | None = None
+
+
+GroupKind = Literal["pupil", "staff", "governor", "volunteer", "visitor", "community", "parent"]
+
+
+class Group(Strict):
+    id: Slug
+    kind: GroupKind
+    title: str
+    description: str = ""
+    walled_garden: bool = False
+    """Only sites on the group's allow-list (and help services) are reachable."""
+    safe_search: bool = True
+    agreement_required: bool = True
+    """A signed acceptable-use agreement is needed before any access."""
+    agreement: str | None = None
+    """The agreement's id in `agreements`."""
+    source: Source | None = None
+
+
+class Period(Strict):
+    """A named span of the school week, in the school's local time. `end` is exclusive."""
+
+    id: Slug
+    title: str
+    days: list[Weekday]
+    start: time
+    end: time
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end <= self.start:
+            raise ValueError(
+                f"period {self.id!r} ends ({self.end}) before it starts ({self.start})"
+            )
+        return self
+
+
+class AccessRule(Strict):
+    """Group x category -> action. Rules are read top to bottom; the first that applies wins."""
+
+    id: Slug
+    groups: list[str]
+    categories: list[str]
+    action: Action
+    periods: list[str] = Field(default_factory=list)
+    """Only in these periods; empty means at all times. `outside:<id>` means outside that period."""
+    nominated_only: bool = False
+    """Only for users the policy names individually for this exception."""
+    alert: AlertLevel = AlertLevel.NONE
+    reason: str | None = None
+    comment: str | None = None
+    """Why this reading of the policy was chosen, where the text is ambiguous."""
+    source: Source
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, ids: list[str]) -> list[str]:
+        unknown = [c for c in ids if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; see `schoolgate categories`")
+        return ids
+
+
+class SiteList(Strict):
+    """Named sites allowed or blocked for some groups, whatever the category lists say."""
+
+    id: Slug
+    title: str
+    groups: list[str]
+    action: Action
+    sites: list[str] = Field(min_length=1)
+    """Host names (covering their subdomains) or URL prefixes."""
+    periods: list[str] = Field(default_factory=list)
+    alert: AlertLevel = AlertLevel.NONE
+    comment: str | None = None
+    source: Source
+
+
+class SupportService(Strict):
+    """A help service that is reachable for every group, whatever any list says."""
+
+    name: str
+    sites: list[str] = Field(min_length=1)
+    source: Source | None = None
+
+
+class KeywordRule(Strict):
+    """What to do when a search term matches one of Schoolgate's keyword libraries."""
+
+    id: Slug
+    library: str
+    groups: list[str] = Field(default_factory=lambda: [ALL_GROUPS])
+    action: Action = Action.ALLOW
+    alert: AlertLevel
+    extra_terms: list[str] = Field(default_factory=list)
+    source: Source
+
+
+class AlertRoute(Strict):
+    level: AlertLevel
+    notify: list[Slug]
+    """Contact roles told of an alert at this level (and above, unless a higher level says otherwise)."""
+    within: str | None = None
+    source: Source | None = None
+
+
+class CategoryAlert(Strict):
+    """Alert raised whenever someone reaches for a category, whatever the action."""
+
+    categories: list[str]
+    alert: AlertLevel
+    source: Source | None = None
+
+
+class SafeSearch(Strict):
+    groups: list[str] = Field(default_factory=lambda: [ALL_GROUPS])
+    youtube: Literal["strict", "moderate", "off"] = "strict"
+    source: Source | None = None
+
+
+class Agreement(Strict):
+    """An acceptable-use agreement a group signs; the text lives in the seed and the app."""
+
+    id: Slug
+    title: str
+    groups: list[str]
+    signatories: list[Literal["user", "parent", "staff-witness"]] = Field(
+        default_factory=lambda: ["user"]
+    )
+    required_signatories: list[Literal["user", "parent", "staff-witness"]] = Field(
+        default_factory=lambda: ["user"]
+    )
+    renew: Literal["never", "each-logon", "daily", "yearly", "on-change"] = "yearly"
+    statements: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    source: Source
+
+
+class SanctionAction(Strict):
+    id: Slug
+    title: str
+    referral: bool = False
+    """A referral to someone (police, HR, parents…) rather than an action taken in school."""
+
+
+class IncidentType(Strict):
+    id: Slug
+    title: str
+    actions: list[Slug]
+    """Suggested actions and referrals, by `SanctionAction.id`."""
+    illegal: bool = False
+    categories: list[str] = Field(default_factory=list)
+    """Categories whose blocked attempts are evidence of this incident type."""
+    source: Source | None = None
+
+
+class SanctionMatrix(Strict):
+    """A table of incident types against actions, for pupils or for staff."""
+
+    applies_to: Literal["pupil", "staff"]
+    title: str
+    actions: list[SanctionAction]
+    incidents: list[IncidentType]
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _actions_exist(self) -> SanctionMatrix:
+        known = {a.id for a in self.actions}
+        for incident in self.incidents:
+            missing = [a for a in incident.actions if a not in known]
+            if missing:
+                raise ValueError(f"incident {incident.id!r} names unknown actions {missing}")
+        return self
+
+
+class Table(Strict):
+    """A matrix from the policy kept for rendering (communications, devices, user actions)."""
+
+    id: Slug
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str | None = None
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _row_widths(self) -> Table:
+        for i, row in enumerate(self.rows, start=1):
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"table {self.id!r} row {i} has {len(row)} cells, expected {len(self.columns)}"
+                )
+        return self
+
+
+class Filtering(Strict):
+    default_action: Action = Action.ALLOW
+    """What happens to a site no list and no rule mentions."""
+    default_group: str | None = None
+    """Group for users the gateway cannot identify; default: the strictest pupil group."""
+    block_response: Literal["block-page", "nxdomain"] = "block-page"
+    fail_mode: Literal["closed", "open"] = "closed"
+    circumvention_alert: AlertLevel = AlertLevel.LOW
+    illegal_alert: AlertLevel = AlertLevel.CRITICAL
+    category_map: dict[str, str] = Field(default_factory=dict)
+    """Overrides of the shipped mapping from list categories (UT1 names) to Schoolgate's."""
+    source: Source | None = None
+
+
+class Policy(Strict):
+    schema_version: Literal[1] = 1
+    school: School
+    contacts: list[Contact] = Field(default_factory=list)
+    groups: list[Group] = Field(min_length=1)
+    periods: list[Period] = Field(default_factory=list)
+    filtering: Filtering = Field(default_factory=Filtering)
+    rules: list[AccessRule] = Field(default_factory=list)
+    sites: list[SiteList] = Field(default_factory=list)
+    support_services: list[SupportService] = Field(default_factory=list)
+    keyword_rules: list[KeywordRule] = Field(default_factory=list)
+    category_alerts: list[CategoryAlert] = Field(default_factory=list)
+    alert_routes: list[AlertRoute] = Field(default_factory=list)
+    safe_search: SafeSearch = Field(default_factory=SafeSearch)
+    agreements: list[Agreement] = Field(default_factory=list)
+    sanctions: list[SanctionMatrix] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+    nominated_users: list[str] = Field(default_factory=list)
+    """User names the policy names individually (e.g. an investigator with filtering lifted)."""
+
+    def group(self, group_id: str) -> Group:
+        for group in self.groups:
+            if group.id == group_id:
+                return group
+        raise KeyError(group_id)
+
+    def contact_roles(self) -> set[str]:
+        return {c.role for c in self.contacts}
+
+
+__all__ = [
+    "ALL_GROUPS",
+    "ILLEGAL_CATEGORIES",
+    "SCHEMA_VERSION",
+    "AccessRule",
+    "Action",
+    "AlertLevel",
+    "Policy",
+]

@@ -1,0 +1,148 @@
+"""Normalising what a user asked for into a `Target`: a clean host name and URL.
+
+Lists and rules only ever see normalised targets, so `WWW.Example.COM.`, `example.com:443`,
+`http://user@example.com/` and `xn--bcher-kva.example` all match the entries they should.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import idna
+
+
+class TargetError(ValueError):
+    """The target is not a URL or host name Schoolgate can decide on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    host: str
+    """Lower-case ASCII (IDNA) host name without a trailing dot, or a canonical IP address."""
+    path: str = "/"
+    """Path and query, percent-decoded where that is safe, always starting with `/`."""
+    scheme: str = "http"
+    port: int | None = None
+    is_ip: bool = False
+    raw_query: str = ""
+
+    @property
+    def url(self) -> str:
+        """The URL as lists store it: host and path, without scheme or port."""
+        return self.host + self.path
+
+    @property
+    def labels(self) -> list[str]:
+        return self.host.split(".")
+
+    def suffixes(self) -> list[str]:
+        """`a.b.example.com` -> [`a.b.example.com`, `b.example.com`, `example.com`, `com`]."""
+        if self.is_ip:
+            return [self.host]
+        labels = self.host.split(".")
+        return [".".join(labels[i:]) for i in range(len(labels))]
+
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_UNRESERVED_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_SAFE_TO_DECODE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$'()*,;:@"
+)
+
+
+def normalise_host(host: str) -> tuple[str, bool]:
+    """Return the canonical form of a host and whether it is an IP address."""
+    host = unquote(host).strip().rstrip(".").lower()
+    if not host:
+        raise TargetError("empty host name")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host).compressed, True
+    except ValueError:
+        pass
+    if _looks_like_legacy_ipv4(host):
+        return _legacy_ipv4(host), True
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise TargetError(f"not a valid international host name: {exc}") from None
+    if len(host) > 253:
+        raise TargetError("host name longer than 253 characters")
+    for label in host.split("."):
+        if not _HOST_LABEL.match(label):
+            raise TargetError(f"invalid label {label!r} in host name")
+    return host, False
+
+
+def _looks_like_legacy_ipv4(host: str) -> bool:
+    parts = host.split(".")
+    return 1 <= len(parts) <= 4 and all(re.fullmatch(r"0x[0-9a-f]+|[0-9]+", p) for p in parts)
+
+
+def _legacy_ipv4(host: str) -> str:
+    """Browsers accept `2130706433`, `0x7f.1` and `0177.0.0.1` as IPv4: so must the filter."""
+    parts = [
+        int(p, 16)
+        if p.startswith("0x")
+        else int(p, 8)
+        if len(p) > 1 and p.startswith("0")
+        else int(p)
+        for p in host.split(".")
+    ]
+    *head, last = parts
+    if any(p > 255 for p in head) or last >= 256 ** (5 - len(parts)):
+        raise TargetError(f"{host!r} is not a valid IPv4 address")
+    value = 0
+    for p in head:
+        value = value * 256 + p
+    value = value * 256 ** (5 - len(parts)) + last
+    return str(ipaddress.IPv4Address(value))
+
+
+def normalise_path(path: str) -> str:
+    """Decode escapes of unreserved characters only, so `/%70orn` matches `/porn`."""
+    if not path.startswith("/"):
+        path = "/" + path
+
+    def decode(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _SAFE_TO_DECODE else "%" + match.group(1).upper()
+
+    return _UNRESERVED_ESCAPE.sub(decode, path)
+
+
+def parse_target(text: str) -> Target:
+    """Parse a URL (`https://x.y/z?q=1`) or a bare host name (`x.y`, `x.y:443`)."""
+    text = text.strip()
+    if not text:
+        raise TargetError("empty target")
+    if any(ord(c) < 0x21 for c in text):
+        raise TargetError("control characters or spaces in target")
+    if not _SCHEME.match(text):
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"not a valid URL: {exc}") from None
+    host_text = parts.hostname
+    if host_text is None:
+        raise TargetError("no host name in target")
+    host, is_ip = normalise_host(host_text)
+    path = normalise_path(parts.path or "/")
+    if parts.query:
+        path += "?" + parts.query
+    return Target(
+        host=host,
+        path=path,
+        scheme=parts.scheme.lower(),
+        port=port,
+        is_ip=is_ip,
+        raw_query=parts.query,
+    )
