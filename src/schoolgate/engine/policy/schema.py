@@ -219,7 +219,7 @@ class KeywordRule(Strict):
 class AlertRoute(Strict):
     level: AlertLevel
     notify: list[Slug]
-    """Contact roles told of an alert at this level (and above, unless a higher level says otherwise)."""
+    """Contact roles told of an alert at this level (and above, unless a higher level says so)."""
     within: str | None = None
     source: Source | None = None
 
