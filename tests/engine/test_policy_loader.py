@@ -1,4 +1,4 @@
-"""A broken policy is reported problem by problem, with file, line and field, and never half-loads."""
+"""A broken policy is reported problem by problem, with file, line and field; never half-loaded."""
 
 from __future__ import annotations
 
