@@ -4,6 +4,10 @@ Domains are matched by suffix (a listed `example.com` covers `a.b.example.com`),
 of host + path, expressions as regular expressions over the whole URL, and hashed lists (IWF,
 CTIRU) by the SHA-256 of each candidate host and URL prefix. Categories are stored as bit masks
 so one lookup per host suffix answers for every list at once.
+
+URL prefixes match on a boundary (`example.com/a` covers `example.com/a`, `example.com/a/b` and
+`example.com/a?x`, not `example.com/ab`) and ignore case, as squidGuard does, so `/PORN` cannot
+slip past a listed `/porn`. Expressions are searched case-insensitively over host + path.
 """
 
 from __future__ import annotations
@@ -15,17 +19,19 @@ from dataclasses import dataclass, field
 
 from schoolgate.engine.urls import Target
 
+_PATH_BOUNDARY = frozenset("/?&#;=")
+
 
 @dataclass(slots=True)
 class CategoryIndex:
     categories: list[str] = field(default_factory=list)
     domains: dict[str, int] = field(default_factory=dict)
-    urls: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    """host -> [(path prefix, mask)]."""
+    urls: dict[str, dict[str, int]] = field(default_factory=dict)
+    """host -> {lower-case path prefix: mask}."""
     expressions: list[tuple[str, int]] = field(default_factory=list)
     hashed: dict[bytes, int] = field(default_factory=dict)
     """SHA-256 digest of a normalised host or URL prefix -> mask."""
-    _compiled: list[tuple[re.Pattern[str], int]] | None = None
+    _compiled: tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], int]]] | None = None
 
     def bit(self, category: str) -> int:
         try:
@@ -34,71 +40,152 @@ class CategoryIndex:
             self.categories.append(category)
             return 1 << (len(self.categories) - 1)
 
+    def mask(self, categories: Iterable[str]) -> int:
+        mask = 0
+        for category in categories:
+            mask |= self.bit(category)
+        return mask
+
     def add_domain(self, domain: str, category: str) -> None:
-        self.domains[domain] = self.domains.get(domain, 0) | self.bit(category)
+        self.add_domain_mask(domain, self.bit(category))
+
+    def add_domain_mask(self, domain: str, mask: int) -> None:
+        domains = self.domains
+        domains[domain] = domains.get(domain, 0) | mask
 
     def add_url(self, url: str, category: str) -> None:
+        self.add_url_mask(url, self.bit(category))
+
+    def add_url_mask(self, url: str, mask: int) -> None:
+        """`url` is a normalised host + path, e.g. `example.com/a/b`."""
         host, _, path = url.partition("/")
-        self.urls.setdefault(host, []).append(("/" + path, self.bit(category)))
+        path = "/" + path.lower()
+        prefixes = self.urls.setdefault(host, {})
+        prefixes[path] = prefixes.get(path, 0) | mask
 
     def add_expression(self, pattern: str, category: str) -> None:
-        self.expressions.append((pattern, self.bit(category)))
+        self.add_expression_mask(pattern, self.bit(category))
+
+    def add_expression_mask(self, pattern: str, mask: int) -> None:
+        self.expressions.append((pattern, mask))
         self._compiled = None
 
     def add_hash(self, digest: bytes, category: str) -> None:
-        self.hashed[digest] = self.hashed.get(digest, 0) | self.bit(category)
+        self.add_hash_mask(digest, self.bit(category))
+
+    def add_hash_mask(self, digest: bytes, mask: int) -> None:
+        self.hashed[digest] = self.hashed.get(digest, 0) | mask
 
     def names(self, mask: int) -> frozenset[str]:
         return frozenset(c for i, c in enumerate(self.categories) if mask >> i & 1)
 
     def mask_for(self, target: Target) -> int:
-        mask = 0
+        """Union of the category bits of every entry that covers `target`. The hot path."""
+        host = target.host
         domains = self.domains
-        suffixes = target.suffixes()
-        for suffix in suffixes:
-            mask |= domains.get(suffix, 0)
-        if self.urls:
-            for suffix in suffixes:
-                for prefix, bits in self.urls.get(suffix, ()):
-                    if target.path.startswith(prefix):
-                        mask |= bits
+        urls = self.urls
+        mask = domains.get(host, 0)
+        prefixes = urls.get(host)
+        if prefixes is not None:
+            mask |= _url_mask(prefixes, target.path)
+        if not target.is_ip:
+            dot = host.find(".")
+            while dot >= 0:
+                suffix = host[dot + 1 :]
+                mask |= domains.get(suffix, 0)
+                prefixes = urls.get(suffix)
+                if prefixes is not None:
+                    mask |= _url_mask(prefixes, target.path)
+                dot = host.find(".", dot + 1)
         if self.expressions:
-            url = target.url
-            for regex, bits in self._regexes():
-                if regex.search(url):
-                    mask |= bits
+            mask |= self._expression_mask(target.url)
         if self.hashed:
+            hashed = self.hashed
             for key in hash_candidates(target):
-                mask |= self.hashed.get(sha256(key), 0)
+                mask |= hashed.get(sha256(key), 0)
         return mask
 
     def categories_for(self, target: Target) -> frozenset[str]:
         return self.names(self.mask_for(target))
 
-    def _regexes(self) -> list[tuple[re.Pattern[str], int]]:
+    def _expression_mask(self, url: str) -> int:
         if self._compiled is None:
-            self._compiled = [(re.compile(p), bits) for p, bits in self.expressions]
-        return self._compiled
+            self._compiled = compile_expressions(self.expressions)
+        combined, regexes = self._compiled
+        if combined is None or not combined.search(url):
+            return 0
+        mask = 0
+        for regex, bits in regexes:
+            if regex.search(url):
+                mask |= bits
+        return mask
 
     def merge(self, others: Iterable[CategoryIndex]) -> None:
         for other in others:
-            remap = {1 << i: self.bit(c) for i, c in enumerate(other.categories)}
+            remap = [self.bit(c) for c in other.categories]
 
-            def convert(mask: int, remap: dict[int, int] = remap) -> int:
-                return sum(v for k, v in remap.items() if mask & k)
+            def convert(mask: int, remap: list[int] = remap) -> int:
+                out = 0
+                for i, bits in enumerate(remap):
+                    if mask >> i & 1:
+                        out |= bits
+                return out
 
             for d, m in other.domains.items():
-                self.domains[d] = self.domains.get(d, 0) | convert(m)
+                self.add_domain_mask(d, convert(m))
             for host, entries in other.urls.items():
-                self.urls.setdefault(host, []).extend((p, convert(m)) for p, m in entries)
+                for prefix, m in entries.items():
+                    self.add_url_mask(host + prefix, convert(m))
             self.expressions.extend((p, convert(m)) for p, m in other.expressions)
             for h, m in other.hashed.items():
-                self.hashed[h] = self.hashed.get(h, 0) | convert(m)
+                self.add_hash_mask(h, convert(m))
         self._compiled = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "domains": len(self.domains),
+            "urls": sum(len(entries) for entries in self.urls.values()),
+            "expressions": len(self.expressions),
+            "hashed": len(self.hashed),
+        }
+
+
+def _url_mask(prefixes: dict[str, int], path: str) -> int:
+    """Look up every prefix of `path` that ends at a boundary: a few dict probes, not a scan."""
+    path = path.lower()
+    get = prefixes.get
+    mask = get(path, 0)
+    for i, char in enumerate(path):
+        if char in _PATH_BOUNDARY:
+            mask |= get(path[:i], 0) | get(path[: i + 1], 0)
+    return mask
+
+
+def compile_expressions(
+    expressions: list[tuple[str, int]],
+) -> tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], int]]]:
+    """One combined pattern answers "does anything match?" in a single pass; most URLs don't."""
+    regexes = [(re.compile(p, re.IGNORECASE), bits) for p, bits in expressions]
+    if not regexes:
+        return None, regexes
+    combined = re.compile("|".join(f"(?:{p})" for p, _ in expressions), re.IGNORECASE)
+    return combined, regexes
 
 
 def sha256(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def hash_key(target: Target) -> str:
+    """The key a hashed-list entry for exactly this host or URL is made from.
+
+    `example.com` and `http://Example.COM/` give `example.com`; `example.com/a/b/` gives
+    `example.com/a/b`; a query is kept: `example.com/a?x=1`.
+    """
+    path, sep, query = target.path.partition("?")
+    path = "/".join(s for s in path.split("/") if s)
+    key = target.host + ("/" + path if path else "")
+    return key + "?" + query if sep else key
 
 
 def hash_candidates(target: Target) -> list[str]:
@@ -111,5 +198,5 @@ def hash_candidates(target: Target) -> list[str]:
         prefix += "/" + segment
         keys.append(prefix)
     if "?" in target.path:
-        keys.append(target.url)
+        keys.append(hash_key(target))
     return keys
