@@ -1,0 +1,296 @@
+"""Who is asking: client address -> `Subject`, from login bindings and the site's subnets.
+
+Two sources, most specific first:
+
+1. *Bindings*: address -> user (and usually group), written by whatever knows who logged in
+   where: the staff app or a RADIUS/DHCP hook POSTs to the bindings endpoint, or writes the
+   bindings file directly. The file is JSON, `{"10.20.3.4": {"user": "jsmith", "group": "year-7"}}`
+   (a bare string value is a user name with no group); it is re-read when it changes, so a proxy
+   in another process sees bindings the DNS resolver's endpoint accepted.
+2. *Subnets* from the site configuration: the pupil VLAN -> the pupil group, and so on. The most
+   specific (longest prefix) subnet wins.
+
+Anyone else gets `Subject(group=None)`, which the decider maps to the policy's default group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from schoolgate.engine.decide import Subject
+from schoolgate.gateway.site import SiteConfig, Subnet, parse_host_port
+
+log = logging.getLogger(__name__)
+
+_RECHECK_SECONDS = 1.0
+_CACHE_LIMIT = 65_536
+_MAX_BODY = 64 * 1024
+
+
+class BindingError(ValueError):
+    """A binding (from the file or the endpoint) is malformed; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    user: str
+    group: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"user": self.user, **({"group": self.group} if self.group else {})}
+
+
+def canonical_address(address: str) -> str:
+    """`::ffff:10.0.0.1` -> `10.0.0.1`; `fe80::1%eth0` -> `fe80::1`; rejects non-addresses."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.compressed
+
+
+def parse_bindings(data: object, where: str) -> dict[str, Binding]:
+    if not isinstance(data, dict):
+        raise BindingError(f"{where}: expected a JSON object of address -> binding")
+    bindings: dict[str, Binding] = {}
+    for address, value in data.items():
+        bindings[_address(address, where)] = _binding(value, f"{where}: {address}")
+    return bindings
+
+
+def _address(text: object, where: str) -> str:
+    try:
+        return canonical_address(str(text))
+    except ValueError:
+        raise BindingError(f"{where}: {text!r} is not an IP address") from None
+
+
+def _binding(value: object, where: str) -> Binding:
+    if isinstance(value, str) and value:
+        return Binding(value)
+    if isinstance(value, dict) and isinstance(value.get("user"), str) and value["user"]:
+        group = value.get("group")
+        if group is not None and not isinstance(group, str):
+            raise BindingError(f"{where}: group must be a string")
+        return Binding(value["user"], group or None)
+    raise BindingError(f"{where}: expected a user name or {{'user': ..., 'group': ...}}")
+
+
+class Identity:
+    """Maps client addresses to subjects. Thread-safe; cheap enough for every DNS query."""
+
+    def __init__(
+        self,
+        subnets: Iterable[Subnet] = (),
+        bindings_file: Path | None = None,
+        nominated_users: Iterable[str] = (),
+    ) -> None:
+        self.subnets = sorted(subnets, key=lambda s: s.network.prefixlen, reverse=True)
+        self.bindings_file = bindings_file
+        self.nominated_users = frozenset(nominated_users)
+        self._bindings: dict[str, Binding] = {}
+        self._cache: dict[str, Subject] = {}
+        self._file_state: tuple[int, int, int] | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        if bindings_file is not None:
+            self._reload_file(force=True)
+
+    @classmethod
+    def from_site(cls, site: SiteConfig, nominated_users: Iterable[str] = ()) -> Identity:
+        return cls(site.subnets, site.bindings_file, nominated_users)
+
+    def set_nominated_users(self, users: Iterable[str]) -> None:
+        """Called when a new policy arrives (its `nominated_users`)."""
+        self.nominated_users = frozenset(users)
+        self._cache = {}
+
+    def identify(self, address: str) -> Subject:
+        if self.bindings_file is not None and time.monotonic() >= self._next_check:
+            self._reload_file()
+        subject = self._cache.get(address)
+        if subject is None:
+            subject = self._lookup(address)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache = {}
+            self._cache[address] = subject
+        return subject
+
+    def _lookup(self, address: str) -> Subject:
+        try:
+            canonical = canonical_address(address)
+        except ValueError:
+            return Subject()
+        binding = self._bindings.get(canonical)
+        group = binding.group if binding and binding.group else self._subnet_group(canonical)
+        if binding is None:
+            return Subject(group=group)
+        return Subject(
+            group=group, user=binding.user, nominated=binding.user in self.nominated_users
+        )
+
+    def _subnet_group(self, address: str) -> str | None:
+        ip = ipaddress.ip_address(address)
+        for subnet in self.subnets:
+            if ip.version == subnet.network.version and ip in subnet.network:
+                return subnet.group
+        return None
+
+    # Bindings ---------------------------------------------------------------------------------
+
+    def bindings(self) -> dict[str, Binding]:
+        return dict(self._bindings)
+
+    def bind(self, address: str, user: str | None, group: str | None = None) -> None:
+        """Bind (or with `user=None` unbind) an address, persisting to the bindings file."""
+        canonical = _address(address, "binding")
+        with self._lock:
+            bindings = dict(self._bindings)
+            if user:
+                bindings[canonical] = Binding(user, group or None)
+            else:
+                bindings.pop(canonical, None)
+            if self.bindings_file is not None:
+                self._write_file(bindings)
+            self._bindings = bindings
+            self._cache = {}
+
+    def _write_file(self, bindings: dict[str, Binding]) -> None:
+        path = self.bindings_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({a: b.to_json() for a, b in sorted(bindings.items())}, indent=1)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        self._file_state = _file_state(path)
+
+    def _reload_file(self, force: bool = False) -> None:
+        self._next_check = time.monotonic() + _RECHECK_SECONDS
+        with self._lock:
+            state = _file_state(self.bindings_file)
+            if state == self._file_state and not force:
+                return
+            self._file_state = state
+            if state is None:
+                self._bindings = {}
+            else:
+                try:
+                    text = self.bindings_file.read_text(encoding="utf-8")
+                    self._bindings = parse_bindings(json.loads(text), str(self.bindings_file))
+                except (OSError, ValueError) as exc:  # keep the last good bindings
+                    log.error("bindings not reloaded: %s", exc)
+                    return
+            self._cache = {}
+
+
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+# The bindings endpoint ----------------------------------------------------------------------------
+
+
+class BindingsEndpoint:
+    """A minimal HTTP/1.1 endpoint: `POST /bindings` with `{"address", "user", "group"}`
+    (user null unbinds), `GET /bindings` lists them. Optional bearer token."""
+
+    def __init__(self, identity: Identity, token: str | None = None) -> None:
+        self.identity = identity
+        self.token = token
+        self.server: asyncio.Server | None = None
+
+    async def start(self, listen: str) -> tuple[str, int]:
+        host, port = parse_host_port(listen, default_port=8053)
+        self.server = await asyncio.start_server(self._serve, host, port)
+        return self.server.sockets[0].getsockname()[:2]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            status, body = await asyncio.wait_for(self._handle(reader), timeout=10)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            status, body = 400, {"error": "malformed request"}
+        payload = json.dumps(body).encode()
+        head = (
+            f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        )
+        with contextlib.suppress(ConnectionError):
+            writer.write(head.encode() + payload)
+            await writer.drain()
+        writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, object]:
+        request_line = (await reader.readline()).decode("latin-1").split()
+        headers: dict[str, str] = {}
+        while True:
+            line = (await reader.readline()).decode("latin-1")
+            if line in ("\r\n", "\n", ""):
+                break
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if len(request_line) != 3:
+            return 400, {"error": "malformed request line"}
+        method, path = request_line[0], request_line[1]
+        if path != "/bindings":
+            return 404, {"error": f"no such resource {path}"}
+        if self.token and headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {"error": "a valid bearer token is required"}
+        if method == "GET":
+            return 200, {a: b.to_json() for a, b in self.identity.bindings().items()}
+        if method != "POST":
+            return 405, {"error": f"method {method} not allowed"}
+        length = int(headers.get("content-length", "0"))
+        if not 0 < length <= _MAX_BODY:
+            return 400, {"error": f"body must be 1 to {_MAX_BODY} bytes"}
+        return self._post(await reader.readexactly(length))
+
+    def _post(self, body: bytes) -> tuple[int, object]:
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or "address" not in data:
+                raise BindingError('expected {"address": ..., "user": ..., "group": ...}')
+            user, group = data.get("user"), data.get("group")
+            if user is not None and (not isinstance(user, str) or not user):
+                raise BindingError("user must be a non-empty string or null")
+            if group is not None and not isinstance(group, str):
+                raise BindingError("group must be a string")
+            self.identity.bind(str(data["address"]), user, group)
+        except (ValueError, BindingError) as exc:
+            return 400, {"error": str(exc)}
+        return 200, {"ok": True}
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+}
