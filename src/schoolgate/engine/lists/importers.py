@@ -182,7 +182,7 @@ class _Parsed:
                 self.report.file,
                 line,
                 f"{self.invalid} of {self.data_lines} lines are invalid (more than {limit}); "
-                f"first: {reason}. Is this really a {self.report.format} list?",
+                f"first: {reason}. Is this really in {self.report.format} format?",
             )
 
     def add_to(self, index: CategoryIndex, mask: int) -> None:
@@ -253,8 +253,8 @@ def _parse_domain_line(parsed: _Parsed, number: int, text: str) -> None:
 
 def _parse_plain(parsed: _Parsed, number: int, text: str) -> None:
     text = _strip_comment(text)
-    if text.startswith("||") and text.endswith("^"):
-        text = text[2:-1]
+    if text.startswith("||"):
+        text = text[2:].removesuffix("^")
     elif text.startswith("*."):
         text = text[2:]
     elif text.startswith("."):
@@ -286,7 +286,12 @@ def _parse_adblock(parsed: _Parsed, number: int, text: str) -> None:
         parsed.report.skip(number, "exception rule (@@) not supported")
     elif "##" in text or "#@#" in text or "#?#" in text:
         parsed.report.skip(number, "cosmetic rule")
-    elif text.startswith("/") and text.endswith("/"):
+    else:
+        _parse_adblock_rule(parsed, number, _strip_comment(text))
+
+
+def _parse_adblock_rule(parsed: _Parsed, number: int, text: str) -> None:
+    if text.startswith("/") and text.endswith("/"):
         parsed.report.skip(number, "regular-expression rule not supported")
     elif "$" in text:
         parsed.report.skip(number, "rule with $options (not a whole-site rule)")
