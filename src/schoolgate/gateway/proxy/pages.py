@@ -1,0 +1,152 @@
+"""The pages a filtered user sees: block, warn (click-through), agreement, request and report.
+
+Templates live in `schoolgate/templates/gateway/`; every value is HTML-escaped before it is put
+into a template, so a hostile URL cannot inject markup into a block page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from string import Template
+from urllib.parse import quote
+
+from schoolgate.engine.decide import Decision
+
+HTML_TYPE = ("Content-Type", "text/html; charset=utf-8")
+TOKEN_SECONDS = 900
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "gateway"
+
+
+@dataclass(slots=True)
+class PageResponse:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 303) -> PageResponse:
+        return cls(status, b"", [("Location", location)])
+
+
+_ACCENTS = {"block.html": "#b3261e", "warn.html": "#8a5a00"}
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def render(
+    name: str, *, school: str, title: str, raw: dict[str, str] | None = None, **text: str
+) -> bytes:
+    """Fill template `name` inside the base layout; `text` values are escaped, `raw` are not."""
+    values = {key: html.escape(value) for key, value in text.items()}
+    values.update(raw or {})
+    content = _template(name).safe_substitute(values)
+    page = _template("base.html").safe_substitute(
+        title=html.escape(title),
+        school=html.escape(school),
+        accent=_ACCENTS.get(name, "#1f5fa8"),
+        content=content,
+    )
+    return page.encode("utf-8")
+
+
+def page(status: int, body: bytes) -> PageResponse:
+    return PageResponse(
+        status, body, [HTML_TYPE, ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY")]
+    )
+
+
+class PageLinks:
+    """Absolute links to the pages server, and signed click-through tokens."""
+
+    def __init__(self, base_url: str, secret: bytes) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = secret
+
+    def to(self, path: str, **query: str) -> str:
+        if not query:
+            return self.base_url + path
+        args = "&".join(f"{key}={quote(value, safe='')}" for key, value in query.items())
+        return f"{self.base_url}{path}?{args}"
+
+    def token(self, subject_key: str, url: str, now: float | None = None) -> str:
+        expires = int((now or time.time()) + TOKEN_SECONDS)
+        return f"{expires}.{self._mac(subject_key, url, expires)}"
+
+    def token_valid(self, token: str, subject_key: str, url: str) -> bool:
+        expires_text, _, mac = token.partition(".")
+        if not expires_text.isdigit() or int(expires_text) < time.time():
+            return False
+        return hmac.compare_digest(mac, self._mac(subject_key, url, int(expires_text)))
+
+    def _mac(self, subject_key: str, url: str, expires: int) -> str:
+        message = f"{subject_key}\n{url}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+
+def _quote_block(decision: Decision) -> str:
+    if decision.source is None:
+        return ""
+    quote_text = html.escape(decision.source.quote)
+    section = html.escape(decision.source.section)
+    return f'<blockquote id="quote">“{quote_text}”<br><small>— {section}</small></blockquote>'
+
+
+def _categories(decision: Decision) -> str:
+    if not decision.categories:
+        return ""
+    return " (categories: " + html.escape(", ".join(decision.categories)) + ")"
+
+
+def block_page(
+    school: str, decision: Decision, url: str, links: PageLinks, when: str
+) -> PageResponse:
+    body = render(
+        "block.html",
+        school=school,
+        title="This site is blocked",
+        raw={"quote": _quote_block(decision), "categories": _categories(decision)},
+        target=url,
+        reason=decision.reason,
+        rule=decision.rule or "default",
+        unblock_url=links.to("/unblock", url=url),
+        report_url=links.to("/report", url=url),
+        when=when,
+    )
+    return page(403, body)
+
+
+def warn_page(
+    school: str, decision: Decision, url: str, links: PageLinks, subject_key: str
+) -> PageResponse:
+    body = render(
+        "warn.html",
+        school=school,
+        title="Are you sure?",
+        raw={"quote": _quote_block(decision), "categories": _categories(decision)},
+        target=url,
+        reason=decision.reason,
+        rule=decision.rule or "default",
+        proceed_url=links.to("/proceed"),
+        url=url,
+        token=links.token(subject_key, url),
+        report_url=links.to("/report", url=url),
+    )
+    return page(403, body)
+
+
+def message_page(
+    school: str, title: str, message: str, status: int = 200, link: str = ""
+) -> PageResponse:
+    raw = {"link": f'<p><a id="next" href="{html.escape(link)}">Continue</a></p>' if link else ""}
+    return page(
+        status, render("message.html", school=school, title=title, raw=raw, message=message)
+    )

@@ -1,0 +1,110 @@
+"""Small local records the gateway keeps until the staff application takes them over.
+
+- `SignatureStore`: acceptable-use agreement signatures (JSON lines, fsynced on every signature,
+  because a signature lets a user through the filter and must survive a crash).
+- `WarnPasses`: who clicked through which `warn` page, for how long the pass lasts.
+- `RequestLog`: "unblock this site" and "report a problem" requests (JSON lines) for the staff
+  who handle them (SH-026: the requester takes responsibility for the site's content).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+WARN_PASS_SECONDS = 3600.0
+
+
+def _append_json_line(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+    with path.open("a", encoding="utf-8") as file:
+        file.write(line)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+class SignatureStore:
+    """Agreement signatures by subject key (`user:<name>` or `address:<ip>`) and agreement id."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._signed: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+        if path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                key = (record["subject"], record["agreement"])
+                self._signed[key] = datetime.fromisoformat(record["signed_at"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line after a crash: the signature was never acknowledged
+
+    def signed_at(self, subject_key: str, agreement: str) -> datetime | None:
+        return self._signed.get((subject_key, agreement))
+
+    def is_current(self, subject_key: str, agreement: str, renew: str, now: datetime) -> bool:
+        """Whether a signature exists and has not expired under the agreement's `renew` rule."""
+        signed = self.signed_at(subject_key, agreement)
+        if signed is None:
+            return False
+        if renew == "never" or renew == "on-change":
+            return True
+        if renew == "yearly":
+            return now - signed < timedelta(days=365)
+        # daily, each-logon: the gateway cannot see log-ons, so a signature lasts the school day.
+        return signed.date() == now.date()
+
+    def sign(self, subject_key: str, agreement: str, now: datetime, **extra: Any) -> None:
+        record = {
+            "subject": subject_key,
+            "agreement": agreement,
+            "signed_at": now.isoformat(timespec="seconds"),
+            **extra,
+        }
+        with self._lock:
+            _append_json_line(self.path, record)
+            self._signed[(subject_key, agreement)] = now
+
+
+class WarnPasses:
+    """In-memory passes: a click-through lets that subject reach that host for an hour."""
+
+    def __init__(self, seconds: float = WARN_PASS_SECONDS) -> None:
+        self.seconds = seconds
+        self._until: dict[tuple[str, str], float] = {}
+
+    def grant(self, subject_key: str, host: str) -> None:
+        if len(self._until) > 100_000:
+            now = time.monotonic()
+            self._until = {k: v for k, v in self._until.items() if v > now}
+        self._until[(subject_key, host)] = time.monotonic() + self.seconds
+
+    def has(self, subject_key: str, host: str) -> bool:
+        until = self._until.get((subject_key, host))
+        return until is not None and until > time.monotonic()
+
+
+class RequestLog:
+    """Unblock requests and problem reports, one JSON object per line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            _append_json_line(self.path, record)
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]

@@ -1,0 +1,333 @@
+"""The gateway's own web pages: agreement signing, warn click-through, unblock requests, reports.
+
+Served two ways: by the proxy itself for requests addressed to the pages URL (so it knows the
+authenticated user), and by a small standalone server (`PagesServer`) that is also the block page
+the DNS resolver points blocked names at: a request arriving there for any other host name is
+answered with the block page for that host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.policy.schema import Action
+from schoolgate.engine.urls import TargetError
+from schoolgate.gateway.proxy.pages import (
+    PageLinks,
+    PageResponse,
+    block_page,
+    message_page,
+    page,
+    render,
+    warn_page,
+)
+from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
+
+
+class EventSink:
+    """Anything with `append(dict)`, e.g. `schoolgate.events.journal.JournalWriter`."""
+
+    def append(self, event: dict[str, Any]) -> bool:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who is asking: the key records are filed under, and the subject decisions are made for."""
+
+    key: str
+    address: str
+    user: str | None
+    group: str | None
+
+
+class GatewayPages:
+    def __init__(
+        self,
+        decider: Callable[[], Decider],
+        links: PageLinks,
+        signatures: SignatureStore,
+        requests: RequestLog,
+        passes: WarnPasses,
+        journal: EventSink | None = None,
+    ) -> None:
+        self.decider = decider
+        self.links = links
+        self.signatures = signatures
+        self.requests = requests
+        self.passes = passes
+        self.journal = journal
+
+    # Decisions ------------------------------------------------------------------------------
+
+    def subject(self, visitor: Visitor, decider: Decider) -> Subject:
+        policy = decider.policy
+        group_id = visitor.group or decider.default_group
+        return Subject(
+            group=group_id,
+            user=visitor.user,
+            agreement=self.has_signed(visitor, decider, group_id),
+            nominated=visitor.user is not None and visitor.user in policy.nominated_users,
+        )
+
+    def has_signed(self, visitor: Visitor, decider: Decider, group_id: str) -> bool:
+        agreement_id, renew = self._agreement_of(decider, group_id)
+        if agreement_id is None:
+            return True
+        now = decider.local_time(None)
+        return self.signatures.is_current(visitor.key, agreement_id, renew, now)
+
+    @staticmethod
+    def _agreement_of(decider: Decider, group_id: str) -> tuple[str | None, str]:
+        try:
+            group = decider.policy.group(group_id)
+        except KeyError:
+            return None, "never"
+        if not group.agreement_required:
+            return None, "never"
+        for agreement in decider.policy.agreements:
+            if agreement.id == group.agreement or (
+                group.agreement is None and group_id in agreement.groups
+            ):
+                return agreement.id, agreement.renew
+        return group.agreement or f"{group_id}-agreement", "yearly"
+
+    def response_for(self, decision: Decision, url: str, visitor: Visitor) -> PageResponse | None:
+        """The page to show instead of `url`, or None if the request may go ahead."""
+        if decision.action is Action.ALLOW:
+            return None
+        if decision.rule == "agreement-required":
+            return PageResponse.redirect(self.links.to("/agreement", next=url), 302)
+        if decision.action is Action.WARN:
+            if self.passes.has(visitor.key, _host_of(url)):
+                return None
+            return warn_page(self.school, decision, url, self.links, visitor.key)
+        when = datetime.now().strftime("%d %B %Y %H:%M")
+        return block_page(self.school, decision, url, self.links, when)
+
+    @property
+    def school(self) -> str:
+        return self.decider().policy.school.name
+
+    # Routes -----------------------------------------------------------------------------------
+
+    async def handle(
+        self, method: str, target: str, body: bytes, visitor: Visitor, host: str | None = None
+    ) -> PageResponse:
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        route = (method if method != "HEAD" else "GET", parts.path or "/")
+        handler = self._routes().get(route)
+        if handler is None:
+            if route[0] == "GET" and host:
+                return self.blocked_host_page(host, target, visitor)
+            return message_page(self.school, "Not found", "There is no such page.", 404)
+        return await handler(query | form, visitor)
+
+    def _routes(self) -> dict[tuple[str, str], Any]:
+        return {
+            ("GET", "/"): self._index,
+            ("GET", "/agreement"): self._agreement_form,
+            ("POST", "/agreement"): self._sign,
+            ("GET", "/warn"): self._warn,
+            ("POST", "/proceed"): self._proceed,
+            ("GET", "/unblock"): self._unblock_form,
+            ("POST", "/unblock"): self._unblock,
+            ("GET", "/report"): self._report_form,
+            ("POST", "/report"): self._report,
+        }
+
+    def blocked_host_page(self, host: str, target: str, visitor: Visitor) -> PageResponse:
+        """A request that reached the pages server because DNS answered with its address."""
+        url = f"http://{host}{target if target.startswith('/') else '/'}"
+        decider = self.decider()
+        try:
+            decision = decider.decide(self.subject(visitor, decider), url)
+        except TargetError as exc:
+            return message_page(self.school, "Bad address", str(exc), 400)
+        self._record("decision", visitor, url=url, **_decision_fields(decision))
+        response = self.response_for(decision, url, visitor)
+        if response is None:
+            return message_page(
+                self.school,
+                "Not blocked",
+                "This site is not blocked for you at the moment. Please try again.",
+                link=url,
+            )
+        return response
+
+    async def _index(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        group = visitor.group or self.decider().default_group
+        who = visitor.user or visitor.address
+        return message_page(self.school, "Schoolgate", f"You are {who}, filtered as {group}.")
+
+    async def _agreement_form(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        decider = self.decider()
+        group_id = visitor.group or decider.default_group
+        agreement_id, _ = self._agreement_of(decider, group_id)
+        if agreement_id is None:
+            return message_page(self.school, "No agreement needed", "You have nothing to sign.")
+        agreement = next((a for a in decider.policy.agreements if a.id == agreement_id), None)
+        title = agreement.title if agreement else "the acceptable use agreement"
+        statements = agreement.statements if agreement else []
+        items = "\n".join(f"<li>{_escape(s)}</li>" for s in statements)
+        source = agreement.source if agreement else None
+        quote = (
+            f"<p><small>{_escape(source.section)}: “{_escape(source.quote)}”</small></p>"
+            if source
+            else ""
+        )
+        body = render(
+            "agreement.html",
+            school=self.school,
+            title="Acceptable use agreement",
+            raw={"statements": items or _DEFAULT_STATEMENT, "quote": quote},
+            agreement_title=title,
+            sign_url=self.links.to("/agreement"),
+            next=args.get("next", ""),
+            agreement_id=agreement_id,
+            who=visitor.user or f"this device ({visitor.address})",
+        )
+        return page(200, body)
+
+    async def _sign(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        decider = self.decider()
+        group_id = visitor.group or decider.default_group
+        agreement_id, _ = self._agreement_of(decider, group_id)
+        if agreement_id is None or args.get("agreement") != agreement_id:
+            return message_page(self.school, "Not signed", "That is not your agreement.", 400)
+        if args.get("agree") != "yes":
+            return message_page(self.school, "Not signed", "Tick the box to agree.", 400)
+        now = decider.local_time(None)
+        await asyncio.to_thread(
+            self.signatures.sign, visitor.key, agreement_id, now, group=group_id
+        )
+        self._record("agreement-signed", visitor, agreement=agreement_id)
+        next_url = args.get("next", "")
+        if next_url.startswith(("http://", "https://")):
+            return PageResponse.redirect(next_url)
+        return message_page(self.school, "Thank you", "Your agreement is signed.")
+
+    async def _warn(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        url = args.get("url", "")
+        decider = self.decider()
+        try:
+            decision = decider.decide(self.subject(visitor, decider), url)
+        except TargetError as exc:
+            return message_page(self.school, "Bad address", str(exc), 400)
+        if decision.action is not Action.WARN:
+            return message_page(self.school, "Nothing to confirm", "No warning applies.", link=url)
+        return warn_page(self.school, decision, url, self.links, visitor.key)
+
+    async def _proceed(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        url = args.get("url", "")
+        if not self.links.token_valid(args.get("token", ""), visitor.key, url):
+            return message_page(
+                self.school, "Link expired", "Please open the site again and choose again.", 403
+            )
+        self.passes.grant(visitor.key, _host_of(url))
+        self._record("warn-proceed", visitor, url=url)
+        return PageResponse.redirect(url)
+
+    async def _unblock_form(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        # SH-026: whoever asks for a site to be unblocked answers for its content.
+        attestation = (
+            '<p><label><input id="responsible" type="checkbox" name="responsible" value="yes" '
+            "required> I will check that this site is suitable for use in school, and ask for it "
+            "to be blocked again at once if it is not.</label></p>"
+        )
+        return self._request_form(
+            args,
+            "/unblock",
+            "Ask for this site to be unblocked",
+            "Why do you need this site?",
+            attestation,
+        )
+
+    async def _report_form(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        return self._request_form(args, "/report", "Report a problem", "What is wrong?", "")
+
+    def _request_form(
+        self, args: dict[str, str], path: str, title: str, prompt: str, attestation: str
+    ) -> PageResponse:
+        url = args.get("url", "")
+        body = render(
+            "request.html",
+            school=self.school,
+            title=title,
+            raw={"attestation": attestation},
+            target=url or "(no address)",
+            action_url=self.links.to(path),
+            url=url,
+            prompt=prompt,
+        )
+        return page(200, body)
+
+    async def _unblock(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        if args.get("responsible") != "yes":
+            return message_page(
+                self.school, "Not sent", "Please confirm you will check the site.", 400
+            )
+        return await self._file_request("unblock-request", args, visitor)
+
+    async def _report(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        return await self._file_request("problem-report", args, visitor)
+
+    async def _file_request(
+        self, kind: str, args: dict[str, str], visitor: Visitor
+    ) -> PageResponse:
+        record = {
+            "type": kind,
+            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "url": args.get("url", ""),
+            "message": args.get("message", "")[:2000],
+            "subject": visitor.key,
+            "user": visitor.user,
+            "address": visitor.address,
+            "group": visitor.group,
+        }
+        await asyncio.to_thread(self.requests.add, record)
+        self._record(kind, visitor, url=record["url"])
+        return message_page(self.school, "Thank you", "Your message has been sent to the staff.")
+
+    def _record(self, kind: str, visitor: Visitor, **fields: Any) -> None:
+        if self.journal is None:
+            return
+        self.journal.append(
+            {
+                "type": kind,
+                "service": "pages",
+                "at": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+                "client": visitor.address,
+                "user": visitor.user,
+                **fields,
+            }
+        )
+
+
+_DEFAULT_STATEMENT = "<li>I will use the school's internet safely, kindly and for school work.</li>"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    fields = decision.to_dict()
+    fields.pop("source", None)
+    return fields

@@ -1,0 +1,363 @@
+"""The filtering proxy end to end: a real origin server, real sockets, real clients."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from schoolgate.engine.decide import Decider, Subject
+from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.gateway.proxy.users import DirectoryUser, hash_password_pbkdf2
+from schoolgate.gateway.reload import SnapshotHolder
+from tests.gateway.proxy_support import (
+    POLICY,
+    read_jsonl,
+    running_origin,
+    running_proxy,
+    test_snapshot,
+)
+
+
+@pytest.fixture(scope="module")
+def decider() -> Decider:
+    return Decider(test_snapshot())
+
+
+@pytest.fixture
+def origin():
+    with running_origin() as origin:
+        yield origin
+
+
+def hosts_for(origin) -> dict[str, str]:
+    return {"*.test": f"127.0.0.1:{origin.port}"}
+
+
+def raw_exchange(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_allowed_request_is_forwarded_with_correct_headers(tmp_path: Path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        status, headers, body = proxy.get(
+            "http://allowed.test/page?x=1",
+            {"Proxy-Connection": "keep-alive", "X-Hop": "secret", "Connection": "X-Hop"},
+        )
+    assert status == 200
+    assert "origin page for allowed.test/page?x=1" in body
+    assert "schoolgate" in headers["Via"]
+    seen = origin.seen[0]
+    assert seen["path"] == "/page?x=1"
+    assert seen["headers"]["Host"] == "allowed.test"
+    assert seen["headers"]["Via"] == "1.1 schoolgate"
+    assert "X-Hop" not in seen["headers"]
+    assert "Proxy-Connection" not in seen["headers"]
+
+
+def test_blocked_site_gets_the_school_block_page_quoting_the_rule(tmp_path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        status, headers, body = proxy.get("http://www.blocked.test/games")
+    assert status == 403
+    assert headers["Content-Type"].startswith("text/html")
+    assert "Test Academy" in body
+    assert "www.blocked.test/games" in body
+    assert "blocked-for-pupils" in body
+    assert "Pupils must not visit sites the school has blocked" in body
+    assert 'href="http://gate.test/unblock?url=http%3A%2F%2Fwww.blocked.test%2Fgames"' in body
+    assert "Report a problem" in body
+    assert origin.seen == []  # the origin never saw the blocked request
+
+
+def test_category_block_names_the_category_and_escapes_the_url(tmp_path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        status, _, body = proxy.get("http://bet.test/%3Cscript%3Ealert(1)%3C/script%3E")
+    assert status == 403
+    assert "no-gambling" in body and "gambling" in body
+    assert "Gambling sites are blocked for pupils" in body  # STM-154
+    assert "<script>" not in body
+
+
+def test_keep_alive_reuses_client_and_upstream_connections(tmp_path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        conn = proxy.connection()
+        for path in ("/one", "/two", "/three"):
+            conn.request("GET", f"http://allowed.test{path}")
+            response = conn.getresponse()
+            assert response.status == 200
+            assert path in response.read().decode()
+        conn.close()
+    assert [s["path"] for s in origin.seen] == ["/one", "/two", "/three"]
+    assert len({s["client_port"] for s in origin.seen}) == 1
+
+
+def test_chunked_responses_for_http11_and_http10_clients(tmp_path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        status, headers, body = proxy.get("http://allowed.test/chunked")
+        raw = raw_exchange(proxy.port, b"GET http://allowed.test/chunked HTTP/1.0\r\n\r\n")
+    assert (status, body) == (200, "hello chunked world")
+    assert headers["Transfer-Encoding"] == "chunked"
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding" not in head and b"Connection: close" in head
+    assert payload == b"hello chunked world"
+
+
+def test_request_bodies_are_forwarded_by_length_and_chunked(tmp_path, decider, origin):
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        conn = proxy.connection()
+        conn.request("POST", "http://allowed.test/form", body=b"a=1&b=2")
+        assert conn.getresponse().read() == b"posted:a=1&b=2"
+        conn.request(
+            "POST",
+            "http://allowed.test/form",
+            body=iter([b"part1-", b"part2"]),
+            encode_chunked=True,
+        )
+        assert conn.getresponse().read() == b"posted:part1-part2"
+        conn.close()
+    assert origin.seen[1]["headers"]["Transfer-Encoding"] == "chunked"
+
+
+def test_upstream_that_cannot_be_reached_is_a_502(tmp_path, decider):
+    unused = socket.socket()
+    unused.bind(("127.0.0.1", 0))
+    port = unused.getsockname()[1]
+    unused.close()
+    with running_proxy(tmp_path, lambda: decider, hosts={"down.test": f"127.0.0.1:{port}"}) as p:
+        status, _, body = p.get("http://down.test/")
+    assert status == 502 and "cannot reach down.test" in body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "message"),
+    [
+        (b"NONSENSE\r\n\r\n", b"400", b"malformed request line"),
+        (b"GET https://x.test/ HTTP/1.1\r\n\r\n", b"400", b"only http:// URLs"),
+        (b"GET http://x.test/ HTTP/1.1\r\nbad header\r\n\r\n", b"400", b"malformed header"),
+        (b"CONNECT x.test HTTP/1.1\r\n\r\n", b"400", b"CONNECT needs host:port"),
+        (b"CONNECT x.test:25 HTTP/1.1\r\n\r\n", b"403", b"port 25 are not allowed"),
+    ],
+)
+def test_bad_requests_get_a_clear_error(tmp_path, decider, request_bytes, status, message):
+    with running_proxy(tmp_path, lambda: decider) as proxy:
+        reply = raw_exchange(proxy.port, request_bytes)
+    assert reply.startswith(b"HTTP/1.1 " + status)
+    assert message in reply
+
+
+def echo_server() -> tuple[socket.socket, int]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                while data := conn.recv(65536):
+                    conn.sendall(data.upper())
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def test_connect_tunnels_allowed_hosts_and_refuses_blocked_ones(tmp_path, decider):
+    listener, port = echo_server()
+    hosts = {"*.test": f"127.0.0.1:{port}"}
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts) as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(b"CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n")
+            head = sock.recv(4096)
+            assert head.startswith(b"HTTP/1.1 200 Connection established")
+            sock.sendall(b"opaque tls bytes")
+            assert sock.recv(4096) == b"OPAQUE TLS BYTES"
+        blocked = raw_exchange(proxy.port, b"CONNECT blocked.test:443 HTTP/1.1\r\n\r\n")
+    listener.close()
+    assert blocked.startswith(b"HTTP/1.1 403")
+    assert b"Pupils must not visit sites the school has blocked" in blocked
+    assert b"Rule: blocked-for-pupils" in blocked
+    assert b"http://gate.test/unblock?url=https%3A%2F%2Fblocked.test%2F" in blocked
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_proxy_authorization_makes_decisions_per_user(tmp_path, decider, origin):
+    users = {
+        "t.teacher": DirectoryUser("t.teacher", "staff", hash_password_pbkdf2("s3cret", 1000)),
+        "p.pupil": DirectoryUser("p.pupil", "pupils", hash_password_pbkdf2("pupil", 1000)),
+    }
+    journal_dir = tmp_path / "journal"
+    journal = JournalWriter(journal_dir, flush_interval=0.01)
+    with running_proxy(
+        tmp_path, lambda: decider, hosts=hosts_for(origin), users=users, journal=journal
+    ) as proxy:
+        staff = proxy.get(
+            "http://blocked.test/", {"Proxy-Authorization": basic("t.teacher", "s3cret")}
+        )
+        pupil = proxy.get(
+            "http://blocked.test/", {"Proxy-Authorization": basic("p.pupil", "pupil")}
+        )
+        wrong = proxy.get("http://blocked.test/", {"Proxy-Authorization": basic("p.pupil", "nope")})
+    journal.close()
+    assert staff[0] == 200
+    assert pupil[0] == 403
+    assert wrong[0] == 407 and wrong[1]["Proxy-Authenticate"].startswith('Basic realm="Schoolgate"')
+    assert "Proxy-Authorization" not in origin.seen[0]["headers"]
+    events = [e for e in read_events(journal_dir) if e["type"] == "decision"]
+    assert [(e["user"], e["group"], e["action"], e["rule"]) for e in events] == [
+        ("t.teacher", "staff", "allow", "default"),
+        ("p.pupil", "pupils", "block", "blocked-for-pupils"),
+    ]
+
+
+def test_required_authentication_asks_for_credentials(tmp_path, decider):
+    with running_proxy(tmp_path, lambda: decider, users={}, require_auth=True) as proxy:
+        status, headers, _ = proxy.get("http://allowed.test/")
+    assert status == 407 and "Proxy-Authenticate" in headers
+
+
+def form_post(proxy, url: str, fields: dict[str, str]) -> http.client.HTTPResponse:
+    conn = proxy.connection()
+    body = urlencode(fields)
+    conn.request(
+        "POST", url, body=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def test_warn_page_click_through_is_logged_and_lets_the_user_on(tmp_path, decider, origin):
+    journal_dir = tmp_path / "journal"
+    journal = JournalWriter(journal_dir, flush_interval=0.01)
+    with running_proxy(
+        tmp_path, lambda: decider, hosts=hosts_for(origin), journal=journal
+    ) as proxy:
+        status, _, body = proxy.get("http://warn.test/article")
+        assert status == 403 and "Some sites are shown with a warning first" in body
+        token = re.search(r'name="token" value="([^"]+)"', body).group(1)
+        forged = form_post(
+            proxy,
+            "http://gate.test/proceed",
+            {"url": "http://warn.test/article", "token": token + "0"},
+        )
+        assert forged.status == 403
+        response = form_post(
+            proxy, "http://gate.test/proceed", {"url": "http://warn.test/article", "token": token}
+        )
+        assert response.status == 303
+        assert response.getheader("Location") == "http://warn.test/article"
+        status, _, body = proxy.get("http://warn.test/article")
+    journal.close()
+    assert status == 200 and "origin page for warn.test/article" in body
+    kinds = [e["type"] for e in read_events(journal_dir)]
+    assert kinds == ["decision", "warn-proceed", "decision"]
+
+
+def test_unsigned_users_are_sent_to_the_agreement_and_can_sign_it(tmp_path, decider, origin):
+    def newcomer(address: str) -> Subject:
+        return Subject(group="newcomers")
+
+    with running_proxy(
+        tmp_path, lambda: decider, hosts=hosts_for(origin), identify=newcomer
+    ) as proxy:
+        status, headers, _ = proxy.get("http://allowed.test/lesson")
+        assert status == 302
+        location = headers["Location"]
+        assert location == "http://gate.test/agreement?next=http%3A%2F%2Fallowed.test%2Flesson"
+        status, _, form = proxy.get(location)
+        assert status == 200 and "Pupil Acceptable Use Agreement" in form
+        assert "I will only use the internet when a teacher says I can." in form
+        refused = form_post(
+            proxy,
+            "http://gate.test/agreement",
+            {"agreement": "pupil-aup", "next": "http://allowed.test/lesson"},
+        )
+        assert refused.status == 400
+        signed = form_post(
+            proxy,
+            "http://gate.test/agreement",
+            {"agreement": "pupil-aup", "agree": "yes", "next": "http://allowed.test/lesson"},
+        )
+        assert signed.status == 303
+        status, _, body = proxy.get("http://allowed.test/lesson")
+    assert status == 200 and "origin page" in body
+    [record] = read_jsonl(tmp_path / "signatures.jsonl")
+    assert (record["subject"], record["agreement"]) == ("address:127.0.0.1", "pupil-aup")
+
+
+def test_unblock_requests_need_the_requester_to_take_responsibility(tmp_path, decider):
+    with running_proxy(tmp_path, lambda: decider) as proxy:
+        status, _, form = proxy.get("http://gate.test/unblock?url=http%3A%2F%2Fblocked.test%2F")
+        assert status == 200 and "suitable for use in school" in form  # SH-026
+        fields = {"url": "http://blocked.test/", "message": "Needed for a history lesson"}
+        assert form_post(proxy, "http://gate.test/unblock", fields).status == 400
+        ok = form_post(proxy, "http://gate.test/unblock", fields | {"responsible": "yes"})
+        report = form_post(
+            proxy, "http://gate.test/report", {"url": "http://x.test/", "message": "Page is broken"}
+        )
+    assert ok.status == 200 and report.status == 200
+    records = read_jsonl(tmp_path / "requests.jsonl")
+    assert [(r["type"], r["url"]) for r in records] == [
+        ("unblock-request", "http://blocked.test/"),
+        ("problem-report", "http://x.test/"),
+    ]
+
+
+def test_hot_reload_swaps_the_snapshot_without_dropping_requests(tmp_path, origin):
+    path = tmp_path / "snapshot.sgs"
+    test_snapshot().save(path)
+    holder = SnapshotHolder(path)
+    statuses: list[tuple[float, int]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    with running_proxy(tmp_path, lambda: holder.decider, hosts=hosts_for(origin)) as proxy:
+
+        def hammer() -> None:
+            conn = proxy.connection()
+            while not stop.is_set():
+                try:
+                    started = time.monotonic()
+                    conn.request("GET", "http://allowed.test/")
+                    response = conn.getresponse()
+                    response.read()
+                    statuses.append((started, response.status))
+                except Exception as exc:  # any failure at all fails the test
+                    errors.append(exc)
+                    return
+
+        clients = [threading.Thread(target=hammer) for _ in range(4)]
+        for client in clients:
+            client.start()
+        time.sleep(0.3)
+        stricter = POLICY.replace("sites: [blocked.test]", "sites: [blocked.test, allowed.test]")
+        test_snapshot(stricter).save(path)
+        assert holder.reload()
+        reloaded = time.monotonic()
+        time.sleep(0.3)
+        stop.set()
+        for client in clients:
+            client.join(10)
+    assert errors == []
+    before = {status for started, status in statuses if started < reloaded}
+    after = {status for started, status in statuses if started > reloaded}
+    assert 200 in before
+    assert after == {403}
+    assert len(statuses) > 50
