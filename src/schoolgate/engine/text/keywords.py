@@ -1,0 +1,313 @@
+"""Scanning search terms against Schoolgate's keyword libraries.
+
+API (used by `engine.decide`; keep it stable):
+
+    scanner = KeywordScanner.from_libraries({"self-harm": [], "extremism": ["extra term"]})
+    # or KeywordScanner.from_libraries(["self-harm", "extremism"])
+    result = scanner.scan("how to tie a noose")
+    result.alert        # AlertLevel, NONE if nothing hit
+    result.hits         # tuple[KeywordHit(library, term, severity)], after context rules
+    result.help_seeking # True if the text asks for help or support
+    result.suppressed   # hits that context rules dropped, for the audit trail
+
+Building a scanner costs milliseconds (`from_libraries` caches the parsed library files); a scan
+costs microseconds. Library files are `schoolgate/data/keywords/<library>.yaml` (one per entry of
+`taxonomy.KEYWORD_LIBRARIES`); `help.yaml` and `identity.yaml` sit beside them.
+
+Matching happens on `normalise()`d text (case, accents, leetspeak, spacing, look-alike letters),
+on whole words: a term matches only where it starts and ends on a word boundary, so "class"
+never hits "ass", "grape" never "rape", "Essex" never "sex". A term ending in `*` matches any word
+that starts with it ("suicid*" hits "suicidal"). A term containing `{identity}` is expanded with
+every identity word ("kill all {identity}").
+
+Each term has a severity (low|medium|high|critical) and a kind, which decides how context
+changes it:
+
+- `topic` (default): names a subject ("self harm", "isis"). Pupils research these for lessons
+  and look for help about them, so:
+  help-seeking in the same text ("self harm support", "childline") drops the hit;
+  an educational frame ("history of", "gcse", "what is") drops topic hits up to medium and
+  lowers higher ones to `low` (still logged, nobody paged).
+- `intent`: first-person disclosure ("i want to kill myself", "cutting myself", "im being
+  bullied"). Never dropped: a pupil who discloses risk while looking for help must still reach the
+  DSL, so help-seeking lowers the hit one level only (critical -> high, high -> medium,
+  medium -> low) to reflect that the pupil is already reaching out; an educational frame
+  changes nothing.
+- `method`: seeking the means to do harm ("how to tie a noose", "how to make a pipe bomb").
+  No context changes it: "help me find a painless way to die" is not help-seeking.
+
+Identity words (`identity.yaml`: gay, trans, muslim, jewish, ...) are never on their own a
+reason to alert: a library term or policy extra term made only of identity words is rejected when
+the scanner is built, so "am i trans" or "muslim prayer times" cannot hit. Identity words only
+count inside a hostile phrase ("death to {identity}").
+
+Policy extra terms (`KeywordRule.extra_terms`) are `topic` terms with the library's
+`extra_term_severity`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+import yaml
+
+from schoolgate.engine.policy.schema import AlertLevel
+from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
+from schoolgate.engine.text.normalise import normalise, normalise_variants
+
+IDENTITY_PLACEHOLDER = "{identity}"
+_HELP = "help"
+_EDUCATION = "education"
+
+
+class KeywordError(ValueError):
+    """A keyword library, term or extra term is unusable; the message says where and why."""
+
+
+class TermKind(StrEnum):
+    TOPIC = "topic"
+    INTENT = "intent"
+    METHOD = "method"
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    library: str
+    term: str
+    severity: AlertLevel
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    hits: tuple[KeywordHit, ...]
+    help_seeking: bool
+    alert: AlertLevel
+    suppressed: tuple[KeywordHit, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.hits)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    library: str
+    term: str
+    severity: AlertLevel
+    kind: TermKind = TermKind.TOPIC
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    id: str
+    title: str
+    terms: tuple[Term, ...]
+    extra_term_severity: AlertLevel
+
+
+_ALERTING = (AlertLevel.LOW, AlertLevel.MEDIUM, AlertLevel.HIGH, AlertLevel.CRITICAL)
+
+
+class KeywordScanner:
+    """An Aho-Corasick automaton over normalised terms, plus help and education phrases."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        identity = identity_words()
+        for term in terms:
+            _add(self._automaton, term.term, term, identity)
+        for kind, phrases in context_phrases().items():
+            for phrase in phrases:
+                _add(self._automaton, phrase, kind, frozenset())
+        self._automaton.make_automaton()
+
+    @classmethod
+    def from_libraries(
+        cls, libraries: Mapping[str, Iterable[str]] | Iterable[str]
+    ) -> KeywordScanner:
+        """A scanner for the named libraries, each with optional policy extra terms."""
+        if not isinstance(libraries, Mapping):
+            libraries = {name: () for name in libraries}
+        terms: list[Term] = []
+        for name, extra_terms in libraries.items():
+            library = load_library(name)
+            terms.extend(library.terms)
+            for extra in extra_terms:
+                terms.append(Term(name, extra, library.extra_term_severity))
+        return cls(terms)
+
+    def scan(self, text: str) -> ScanResult:
+        found: dict[tuple[str, str], Term] = {}
+        context: set[str] = set()
+        for variant in normalise_variants(text):
+            for _end, values in self._automaton.iter(f" {variant} "):
+                for value in values:
+                    if isinstance(value, Term):
+                        found[value.library, value.term] = value
+                    else:
+                        context.add(value)
+        return _apply_context(found.values(), _HELP in context, _EDUCATION in context)
+
+
+def _add(automaton: Any, written: str, value: Term | str, identity: frozenset[str]) -> None:
+    for text in _expand(written, identity):
+        key = _key(text, value)
+        existing = automaton.get(key, [])
+        if value not in existing:
+            automaton.add_word(key, [*existing, value])
+
+
+def _expand(written: str, identity: frozenset[str]) -> list[str]:
+    if IDENTITY_PLACEHOLDER not in written:
+        return [written]
+    return [written.replace(IDENTITY_PLACEHOLDER, word) for word in sorted(identity)]
+
+
+def _key(text: str, value: Term | str) -> str:
+    prefix = text.endswith("*")
+    words = normalise(text.rstrip("*"))
+    where = f"{value.library}: {value.term!r}" if isinstance(value, Term) else repr(text)
+    if not words:
+        raise KeywordError(f"keyword term {where} has no letters or digits")
+    if isinstance(value, Term) and _only_identity(words):
+        raise KeywordError(
+            f"keyword term {where} is only identity words; identity is never on its own a "
+            "reason to alert (see identity.yaml)"
+        )
+    return f" {words}" if prefix else f" {words} "
+
+
+def _only_identity(words: str) -> bool:
+    identity = identity_words()
+    tokens = {token for phrase in identity for token in phrase.split()}
+    return words in identity or set(words.split()) <= tokens
+
+
+def _apply_context(terms: Iterable[Term], help_seeking: bool, educational: bool) -> ScanResult:
+    hits: list[KeywordHit] = []
+    suppressed: list[KeywordHit] = []
+    for term in terms:
+        severity = _in_context(term, help_seeking, educational)
+        if severity is None:
+            suppressed.append(KeywordHit(term.library, term.term, term.severity))
+        else:
+            hits.append(KeywordHit(term.library, term.term, severity))
+    alert = AlertLevel.highest(*(hit.severity for hit in hits))
+    return ScanResult(tuple(hits), help_seeking, alert, tuple(suppressed))
+
+
+def _in_context(term: Term, help_seeking: bool, educational: bool) -> AlertLevel | None:
+    """The severity a hit keeps in its context, or None if the context drops it."""
+    if term.kind is TermKind.METHOD:
+        return term.severity
+    if term.kind is TermKind.INTENT:
+        if help_seeking:
+            return _ALERTING[max(term.severity.rank - 2, 0)]
+        return term.severity
+    if help_seeking:
+        return None
+    if educational:
+        return AlertLevel.LOW if term.severity.rank > AlertLevel.MEDIUM.rank else None
+    return term.severity
+
+
+# --- library files ---------------------------------------------------------------------------
+
+
+def _data_file(name: str) -> str:
+    path = resources.files("schoolgate").joinpath("data", "keywords", f"{name}.yaml")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeywordError(f"keyword file {name}.yaml is missing from the package") from None
+
+
+def _parse(name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(_data_file(name))
+    except yaml.YAMLError as exc:
+        raise KeywordError(f"keywords/{name}.yaml is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise KeywordError(f"keywords/{name}.yaml must be a mapping")
+    return data
+
+
+@functools.cache
+def load_library(name: str) -> Library:
+    """The shipped library `name` (a key of `taxonomy.KEYWORD_LIBRARIES`)."""
+    if name not in KEYWORD_LIBRARIES:
+        known = ", ".join(sorted(KEYWORD_LIBRARIES))
+        raise KeywordError(f"unknown keyword library {name!r}; known libraries: {known}")
+    data = _parse(name)
+    entries = data.get("terms")
+    if not isinstance(entries, list) or not entries:
+        raise KeywordError(f"keywords/{name}.yaml: `terms` must be a non-empty list")
+    terms = tuple(_term(name, i, entry) for i, entry in enumerate(entries))
+    return Library(
+        id=name,
+        title=str(data.get("title", KEYWORD_LIBRARIES[name])),
+        terms=terms,
+        extra_term_severity=_severity(name, "extra_term_severity", data.get("extra_term_severity")),
+    )
+
+
+def _term(library: str, index: int, entry: Any) -> Term:
+    where = f"keywords/{library}.yaml terms[{index}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("term"), str):
+        raise KeywordError(f"{where}: each entry needs a `term` string and a `severity`")
+    unknown = set(entry) - {"term", "severity", "kind", "notes"}
+    if unknown:
+        raise KeywordError(f"{where}: unknown fields {sorted(unknown)}")
+    try:
+        kind = TermKind(entry.get("kind", TermKind.TOPIC))
+    except ValueError:
+        raise KeywordError(f"{where}: kind must be one of topic, intent, method") from None
+    return Term(library, entry["term"], _severity(library, where, entry.get("severity")), kind)
+
+
+def _severity(library: str, where: str, value: Any) -> AlertLevel:
+    try:
+        level = AlertLevel(value)
+    except ValueError:
+        level = AlertLevel.NONE
+    if level is AlertLevel.NONE:
+        raise KeywordError(f"{library}: {where}: severity must be low, medium, high or critical")
+    return level
+
+
+@functools.cache
+def identity_words() -> frozenset[str]:
+    """Normalised identity words that never on their own trigger an alert."""
+    words = _parse("identity").get("words")
+    if not isinstance(words, list) or not words:
+        raise KeywordError("keywords/identity.yaml: `words` must be a non-empty list")
+    return frozenset(normalise(str(word)) for word in words)
+
+
+@functools.cache
+def context_phrases() -> dict[str, tuple[str, ...]]:
+    """`help` (help-seeking) and `education` (lesson framing) phrases from help.yaml."""
+    data = _parse("help")
+    phrases: dict[str, tuple[str, ...]] = {}
+    for kind in (_HELP, _EDUCATION):
+        values = data.get(kind)
+        if not isinstance(values, list) or not values:
+            raise KeywordError(f"keywords/help.yaml: `{kind}` must be a non-empty list")
+        phrases[kind] = tuple(str(value) for value in values)
+    return phrases
+
+
+def check_extra_terms(library: str, extra_terms: Iterable[str]) -> list[str]:
+    """Problems with a policy's extra terms for `library` (empty if all are usable)."""
+    problems = []
+    for term in extra_terms:
+        try:
+            _key(term, Term(library, term, AlertLevel.LOW))
+        except KeywordError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,132 @@
+"""Normalising text for keyword matching, so disguised spellings meet the plain library terms.
+
+`normalise(text)` returns lower-case ASCII-ish words separated by single spaces:
+
+- Unicode compatibility forms folded (NFKC: full-width and "mathematical bold" letters), case
+  folded, zero-width and other invisible format characters dropped;
+- common Cyrillic and Greek look-alikes mapped to the Latin letters they imitate (`ѕuісіdе`);
+- accents stripped (`suïcide` -> `suicide`);
+- leetspeak inside words that also contain letters: 0->o 1->i 3->e 4->a 5->s 7->t @->a $->s
+  (`k1ll`, `$uicide`, `h3r0in`); numbers on their own (`1984`, `top 10`) stay numbers;
+- apostrophes removed (`i'm` -> `im`), every other punctuation mark becomes a space;
+- runs of three or more single letters joined (`s u i c i d e`, `k.i.l.l`, `s-e-x`), where
+  punctuation or a single space separates letters and two spaces separate words;
+- runs of three or more identical letters shortened to two (`killll` -> `kill`);
+  `normalise_variants` also gives the one-letter form (`kiiiill` -> `kill`).
+
+The same function normalises library terms, so terms are written in plain English.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "с": "c",
+        "ԁ": "d",
+        "е": "e",
+        "ё": "e",
+        "һ": "h",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "ԛ": "q",
+        "ѕ": "s",
+        "т": "t",
+        "у": "y",
+        "ԝ": "w",
+        "х": "x",
+        "ү": "y",
+        "ɡ": "g",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ς": "s",
+        "σ": "s",
+        # Latin oddities NFKD does not decompose
+        "ø": "o",
+        "đ": "d",
+        "ł": "l",
+        "ı": "i",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+    }
+)
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"})
+_SYMBOL_LETTERS = str.maketrans({"@": "a", "$": "s"})
+_APOSTROPHES = re.compile(r"['’‘`´]")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_HAS_LETTER = re.compile(r"[a-z]")
+_LONG_RUN = re.compile(r"([a-z])\1{2,}")
+_TOKEN = re.compile(r"\S+")
+_NON_LETTER = re.compile(r"[^a-z]+")
+# "k.i.l.l", "s-e-x", "s*u*i*c*i*d*e": three or more letters joined by punctuation.
+_DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[.\-_*·,/|+~]+[a-z]){2,}(?![a-z0-9])")
+# "s u i c i d e": three or more letters with single spaces; two spaces separate words.
+_SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, unaccented, de-disguised words separated by single spaces."""
+    return _LONG_RUN.sub(r"\1\1", _words(text))
+
+
+def normalise_variants(text: str) -> tuple[str, ...]:
+    """`normalise(text)`, plus the form with long runs cut to one letter if there were any.
+
+    `killll` needs runs cut to two letters to read `kill`, `kiiiill` needs one: the scanner
+    tries both rather than guessing.
+    """
+    words = _words(text)
+    doubled = _LONG_RUN.sub(r"\1\1", words)
+    if doubled == words:
+        return (words,)
+    return (doubled, _LONG_RUN.sub(r"\1", words))
+
+
+def _words(text: str) -> str:
+    text = text.lower() if text.isascii() else _fold_unicode(text)
+    text = _APOSTROPHES.sub("", text)
+    text = _TOKEN.sub(lambda m: _unleet(m.group(0)), text)
+    text = _DOTTED_LETTERS.sub(lambda m: _NON_LETTER.sub("", m.group(0)), text)
+    text = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def _fold_unicode(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = text.translate(_HOMOGLYPHS)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _unleet(word: str) -> str:
+    """Map digits and symbols to letters only in words that are partly letters (`k1ll`)."""
+    mapped = word.translate(_SYMBOL_LETTERS)
+    if not _HAS_LETTER.search(mapped) or mapped.isdigit():
+        return word
+    return mapped.translate(_LEET)

@@ -1,0 +1,54 @@
+"""Normalisation that lets disguised spellings meet plain keyword terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from schoolgate.engine.text.normalise import normalise, normalise_variants
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SUICIDE", "suicide"),
+        ("Suïcide", "suicide"),
+        ("s u i c i d e", "suicide"),
+        ("k.i.l.l myself", "kill myself"),
+        ("s-e-x", "sex"),
+        ("K1LL mys3lf", "kill myself"),
+        ("$uicide", "suicide"),
+        ("h3r0in", "heroin"),
+        ("@norexia", "anorexia"),
+        ("ѕuісіdе", "suicide"),  # Cyrillic look-alikes
+        ("κιll", "kill"),  # Greek look-alikes
+        ("s\u200bui\u200dcide", "suicide"),  # zero-width characters
+        ("𝐬𝐮𝐢𝐜𝐢𝐝𝐞", "suicide"),  # mathematical bold
+        ("ＳＵＩＣＩＤＥ", "suicide"),  # full width
+        ("I'm sad", "im sad"),
+        ("don’t", "dont"),
+        ("killllll", "kill"),
+        ("  lots\tof   space ", "lots of space"),
+        ("Straße", "strasse"),
+    ],
+)
+def test_normalise(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["top 10 songs of 1984", "who won in 2012", "a 5 star hotel"],
+)
+def test_numbers_on_their_own_stay_numbers(text: str) -> None:
+    assert normalise(text) == text
+
+
+def test_variants_cover_long_runs_both_ways() -> None:
+    assert normalise_variants("kiiiill me") == ("kiill me", "kill me")
+    assert normalise_variants("killll me") == ("kill me", "kil me")
+    assert normalise_variants("plain text") == ("plain text",)
+
+
+def test_two_single_letters_are_not_joined() -> None:
+    assert normalise("vitamin b 12 and c") == "vitamin b 12 and c"
+    assert normalise("is it a or b") == "is it a or b"
