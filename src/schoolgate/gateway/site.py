@@ -95,6 +95,23 @@ class Subnet(Strict):
     title: str = ""
 
 
+class ProxySiteSettings(Strict):
+    """The HTTP proxy and the gateway pages (block, warn, agreement); see docs/https-limits.md."""
+
+    listen: HostPort = "127.0.0.1:3128"
+    pages_listen: HostPort = "127.0.0.1:8081"
+    pages_url: str | None = None
+    """How browsers reach the pages; default `http://<pages_listen>`."""
+    hosts: dict[str, str] = Field(default_factory=dict)
+    """Names (`name` or `*.suffix`) the proxy connects to at a fixed `address[:port]`."""
+    users_file: Path | None = None
+    """YAML user directory (name -> group, password hash), exported by the staff app."""
+    require_auth: bool = False
+    connect_ports: list[int] = Field(default_factory=lambda: [443])
+    state_dir: Path = Path("var/gateway")
+    """Agreement signatures, unblock requests and the page-signing secret."""
+
+
 class SiteConfig(Strict):
     school: str | None = None
     snapshot: Path | None = None
@@ -108,6 +125,7 @@ class SiteConfig(Strict):
     """Where the HTTP endpoint that accepts bindings listens (keep it on a management address)."""
     bindings_token: str | None = None
     """If set, POSTs must carry `Authorization: Bearer <token>`."""
+    proxy: ProxySiteSettings = Field(default_factory=ProxySiteSettings)
 
     def resolved(self, base: Path) -> SiteConfig:
         """A copy with relative paths made relative to `base` (the config file's directory)."""
@@ -127,6 +145,12 @@ class SiteConfig(Strict):
                 "journal": fix(self.journal),
                 "bindings_file": fix(self.bindings_file),
                 "dns": dns,
+                "proxy": self.proxy.model_copy(
+                    update={
+                        "users_file": fix(self.proxy.users_file),
+                        "state_dir": fix(self.proxy.state_dir),
+                    }
+                ),
             }
         )
 
