@@ -1,0 +1,369 @@
+"""The filtering DNS resolver: asyncio UDP and TCP in front of the policy and the upstreams.
+
+For each query: who is asking (`Identity`), what the policy decides for that name (cached per
+subject and name until the minute changes or a new snapshot arrives), then one of
+
+- blocked: the block page's address (A/AAAA; other types get an empty answer) or NXDOMAIN, as
+  `filtering.block_response` says; known DNS-over-HTTPS endpoints are blocked for everyone and the
+  `use-application-dns.net` canary answers NXDOMAIN so browsers keep using this resolver;
+- allowed or warn (a DNS answer cannot show a warning; the proxy does) and a search engine name
+  for a group with safe search: a CNAME to the safe-search host plus its addresses;
+- otherwise: the upstream's answer, from the cache when fresh.
+
+Every decision goes to the journal. Malformed packets are answered FORMERR/NOTIMP when the header
+can be trusted and dropped otherwise; nothing one client sends can stop others being answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Coroutine, Iterable
+from pathlib import Path
+from typing import Any
+
+from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from schoolgate.engine.urls import Target
+from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.dns import wire
+from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
+from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
+from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.reload import SnapshotHolder
+from schoolgate.gateway.site import BlockPage
+
+log = logging.getLogger(__name__)
+
+DOH_CANARY = "use-application-dns.net"
+_DECISION_CACHE_LIMIT = 200_000
+_TCP_IDLE_SECONDS = 10.0
+_TCP_MAX_CONNECTIONS = 512
+
+
+def load_doh_domains(paths: Iterable[Path]) -> frozenset[str]:
+    """Plain lists of DoH host names (`#` comments allowed), e.g. shared/data/doh-servers."""
+    names: set[str] = set()
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            name = line.split("#", 1)[0].strip().lower().rstrip(".")
+            if name:
+                names.add(name)
+    return frozenset(names)
+
+
+class Resolver:
+    """The transport-independent core: a query packet in, an answer packet (or None) out."""
+
+    def __init__(
+        self,
+        holder: SnapshotHolder,
+        upstream: Upstream,
+        *,
+        identity: Identity | None = None,
+        journal: JournalWriter | None = None,
+        block_page: BlockPage | None = None,
+        block_ttl: int = 60,
+        safe_search: SafeSearch | None = None,
+        doh_domains: frozenset[str] = frozenset(),
+        journal_allowed: bool = True,
+    ) -> None:
+        self.holder = holder
+        self.upstream = upstream
+        self.identity = identity or Identity()
+        self.journal = journal
+        self.block_page = block_page or BlockPage()
+        self.block_ttl = block_ttl
+        self.safe_search = safe_search or SafeSearch()
+        self.doh_domains = doh_domains
+        self.journal_allowed = journal_allowed
+        self.stats = {"queries": 0, "blocked": 0, "rewritten": 0, "forwarded": 0, "errors": 0}
+        self._decisions: dict[tuple[Subject, str], Decision] = {}
+        self._minute = -1
+        self._policy_state(holder.decider)
+        holder.on_reload(lambda snapshot, decider: self._policy_state(decider))
+
+    def _policy_state(self, decider: Decider) -> None:
+        policy = decider.policy
+        self._decider = decider
+        self._nxdomain_blocks = policy.filtering.block_response == "nxdomain"
+        self._safe_groups = self.safe_search.groups_for(policy)
+        self._youtube = policy.safe_search.youtube
+        self._circumvention_alert = policy.filtering.circumvention_alert
+        self.identity.set_nominated_users(policy.nominated_users)
+        self._decisions = {}
+
+    # The request path ---------------------------------------------------------------------------
+
+    def handle(self, data: bytes, client: str) -> bytes | Coroutine[Any, Any, bytes | None] | None:
+        """An answer now, None to stay silent, or a coroutine when the upstream must be asked."""
+        try:
+            query = wire.parse_query(data)
+        except wire.WireError as exc:
+            self.stats["errors"] += 1
+            return wire.header_only_error(data, exc.rcode) if exc.rcode is not None else None
+        self.stats["queries"] += 1
+        name = query.name
+        if name == DOH_CANARY:
+            return wire.response(query, wire.NXDOMAIN)
+        if not name:
+            return self._forward(query)
+        subject = self.identity.identify(client)
+        decision = self._decide(subject, name)
+        if decision.action is Action.BLOCK:
+            self.stats["blocked"] += 1
+            self._journal(client, subject, query, decision, None)
+            return self._blocked(query)
+        rewrite = None
+        if decision.group in self._safe_groups:
+            rewrite = self.safe_search.rewrite(name, self._youtube)
+        if self.journal_allowed or decision.action is not Action.ALLOW:
+            self._journal(client, subject, query, decision, rewrite)
+        if rewrite is not None:
+            self.stats["rewritten"] += 1
+            return self._rewritten(query, rewrite)
+        return self._forward(query)
+
+    def _decide(self, subject: Subject, name: str) -> Decision:
+        minute = int(time.time()) // 60
+        if minute != self._minute:  # periods change on the minute
+            self._minute, self._decisions = minute, {}
+        key = (subject, name)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._fresh_decision(subject, name)
+            if len(self._decisions) >= _DECISION_CACHE_LIMIT:
+                self._decisions = {}
+            self._decisions[key] = decision
+        return decision
+
+    def _fresh_decision(self, subject: Subject, name: str) -> Decision:
+        decision = self._decider.decide(subject, Target(host=name))
+        if decision.action is not Action.BLOCK and self._is_doh(name):
+            decision = dataclasses.replace(
+                decision,
+                action=Action.BLOCK,
+                categories=tuple(sorted({*decision.categories, "doh"})),
+                rule="doh-endpoint",
+                reason="DNS over HTTPS would bypass the school's filtering.",
+                alert=AlertLevel.highest(decision.alert, self._circumvention_alert),
+            )
+        return decision
+
+    def _is_doh(self, name: str) -> bool:
+        if not self.doh_domains:
+            return False
+        labels = name.split(".")
+        return any(".".join(labels[i:]) in self.doh_domains for i in range(len(labels) - 1))
+
+    def _blocked(self, query: wire.Query) -> bytes:
+        if self._nxdomain_blocks:
+            return wire.response(query, wire.NXDOMAIN, authoritative=True)
+        address = None
+        if query.qtype == wire.A and self.block_page.ipv4 is not None:
+            address = self.block_page.ipv4.packed
+        elif query.qtype == wire.AAAA and self.block_page.ipv6 is not None:
+            address = self.block_page.ipv6.packed
+        if address is None:  # other types: an empty answer, so nothing leaks past the filter
+            return wire.response(query, wire.NOERROR, authoritative=True)
+        record = wire.record_to_qname(query.qtype, self.block_ttl, address)
+        return wire.response(query, wire.NOERROR, record, 1, authoritative=True)
+
+    def _forward(self, query: wire.Query) -> bytes | Coroutine[Any, Any, bytes | None]:
+        cached = self.upstream.cached(query, time.time())
+        if cached is not None:
+            return cached
+        self.stats["forwarded"] += 1
+        return self._forward_async(query)
+
+    async def _forward_async(self, query: wire.Query) -> bytes | None:
+        try:
+            return await self.upstream.resolve(query)
+        except UpstreamError as exc:
+            log.warning("%s", exc)
+            return wire.response(query, wire.SERVFAIL)
+
+    def _rewritten(
+        self, query: wire.Query, rewrite: Rewrite
+    ) -> bytes | Coroutine[Any, Any, bytes | None]:
+        if rewrite.kind == "A":
+            if query.qtype != wire.A:
+                return wire.response(query, wire.NOERROR)
+            record = wire.record_to_qname(wire.A, 300, _ipv4(rewrite.value))
+            return wire.response(query, wire.NOERROR, record, 1)
+        return self._cname_answer(query, rewrite.value)
+
+    async def _cname_answer(self, query: wire.Query, target: str) -> bytes | None:
+        target_wire = wire.encode_name(target)
+        cname = wire.record_to_qname(wire.CNAME, 300, target_wire)
+        if query.qtype in (wire.CNAME, wire.ANY) or query.qtype not in (wire.A, wire.AAAA):
+            return wire.response(query, wire.NOERROR, cname, 1)
+        inner = _make_query(target_wire, query.qtype)
+        try:
+            answer = self.upstream.cached(inner, time.time()) or await self.upstream.resolve(inner)
+            _, rcode, records = wire.parse_records(answer)
+        except (UpstreamError, wire.WireError) as exc:
+            log.warning("safe-search host %s: %s", target, exc)
+            return wire.response(query, wire.SERVFAIL)
+        extra = [
+            wire.record(r.owner, r.rtype, r.rclass, r.ttl, r.rdata)
+            for r in records
+            if r.section == 0 and r.rtype in (wire.A, wire.AAAA, wire.CNAME)
+        ]
+        return wire.response(query, rcode, cname + b"".join(extra), 1 + len(extra))
+
+    def _journal(
+        self,
+        client: str,
+        subject: Subject,
+        query: wire.Query,
+        decision: Decision,
+        rewrite: Rewrite | None,
+    ) -> None:
+        if self.journal is None:
+            return
+        event = {
+            "type": "dns",
+            "ts": time.time(),
+            "client": client,
+            "user": subject.user,
+            "group": decision.group,
+            "name": query.name,
+            "qtype": query.qtype,
+            "action": decision.action.value,
+            "rule": decision.rule,
+            "categories": decision.categories,
+            "alert": decision.alert.value,
+        }
+        if rewrite is not None:
+            event["safe_search"] = rewrite.value
+        self.journal.append(event)
+
+
+def _ipv4(text: str) -> bytes:
+    import ipaddress
+
+    return ipaddress.IPv4Address(text).packed
+
+
+def _make_query(name_wire: bytes, qtype: int) -> wire.Query:
+    question = name_wire + wire.QUESTION_FIXED.pack(qtype, wire.CLASS_IN)
+    raw = wire.HEADER.pack(0, wire.RD, 1, 0, 0, 0) + question
+    return wire.Query(0, wire.RD, wire.name_text(name_wire), qtype, 1, question, None, False, raw)
+
+
+# Transports -----------------------------------------------------------------------------------
+
+
+class _UdpServer(asyncio.DatagramProtocol):
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: set[asyncio.Future[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        try:
+            result = self.resolver.handle(data, addr[0])
+        except Exception:  # one bad packet must never stop the server
+            log.exception("DNS query from %s failed", addr[0])
+            return
+        if result is None:
+            return
+        if isinstance(result, bytes):
+            self._send(result, data, addr)
+        else:
+            task = asyncio.ensure_future(self._later(result, data, addr))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def _later(self, pending: Coroutine[Any, Any, bytes | None], data: bytes, addr) -> None:
+        try:
+            answer = await pending
+        except Exception:
+            log.exception("DNS query from %s failed", addr[0])
+            return
+        if answer is not None:
+            self._send(answer, data, addr)
+
+    def _send(self, answer: bytes, data: bytes, addr: tuple) -> None:
+        if len(answer) > 512 and len(answer) > _max_udp(data):
+            answer = wire.truncated(wire.parse_query(data))
+        self.transport.sendto(answer, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        pass
+
+
+def _max_udp(data: bytes) -> int:
+    try:
+        return wire.parse_query(data).max_udp
+    except wire.WireError:
+        return 512
+
+
+class DnsServer:
+    """Binds the resolver to UDP and TCP on each listen address."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.udp: list[asyncio.DatagramTransport] = []
+        self.tcp: list[asyncio.Server] = []
+        self._connections = 0
+
+    async def start(self, listen: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Returns the bound (address, port) pairs; port 0 picks a free port (same for TCP)."""
+        loop = asyncio.get_running_loop()
+        bound = []
+        for host, port in listen:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpServer(self.resolver), local_addr=(host, port)
+            )
+            actual = transport.get_extra_info("sockname")[1]
+            self.udp.append(transport)
+            self.tcp.append(await asyncio.start_server(self._tcp_client, host, actual))
+            bound.append((host, actual))
+        return bound
+
+    async def close(self) -> None:
+        for transport in self.udp:
+            transport.close()
+        for server in self.tcp:
+            server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1)
+        self.resolver.upstream.close()
+
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = writer.get_extra_info("peername")[0]
+        if self._connections >= _TCP_MAX_CONNECTIONS:
+            writer.close()
+            return
+        self._connections += 1
+        try:
+            while True:
+                header = await asyncio.wait_for(reader.readexactly(2), _TCP_IDLE_SECONDS)
+                data = await asyncio.wait_for(
+                    reader.readexactly(int.from_bytes(header, "big")), _TCP_IDLE_SECONDS
+                )
+                answer = self.resolver.handle(data, client)
+                if answer is not None and not isinstance(answer, bytes):
+                    answer = await answer
+                if answer is None:
+                    break  # a packet we drop ends the connection
+                writer.write(len(answer).to_bytes(2, "big") + answer)
+                await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("DNS over TCP from %s failed", client)
+        finally:
+            self._connections -= 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
