@@ -1,0 +1,1 @@
+"""The Schoolgate staff application: people, roles, safe sign-in and incident cases (Django)."""

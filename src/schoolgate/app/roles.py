@@ -1,0 +1,79 @@
+"""Roles and what each may do. Every view names one capability; this table is the only place
+that says which roles hold it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    DSL = "dsl"
+    DEPUTY_DSL = "deputy-dsl"
+    COORDINATOR = "online-safety-coordinator"
+    NETWORK_MANAGER = "network-manager"
+    TEACHER = "teacher"
+    PUPIL = "pupil"
+    PARENT = "parent"
+    GOVERNOR = "governor"
+    VOLUNTEER = "volunteer"
+    VISITOR = "visitor"
+    COMMUNITY = "community"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Role.DSL: "Designated safeguarding lead",
+    Role.DEPUTY_DSL: "Deputy safeguarding lead",
+    Role.COORDINATOR: "Online safety coordinator",
+    Role.NETWORK_MANAGER: "Network manager",
+    Role.TEACHER: "Teacher / staff",
+    Role.PUPIL: "Pupil",
+    Role.PARENT: "Parent / carer",
+    Role.GOVERNOR: "Governor",
+    Role.VOLUNTEER: "Volunteer",
+    Role.VISITOR: "Visitor",
+    Role.COMMUNITY: "Community user",
+}
+
+ROLE_CHOICES = [(r.value, r.label) for r in Role]
+
+# STM-305: two-factor sign-in for the accounts that administer the system.
+ADMIN_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR, Role.NETWORK_MANAGER})
+SAFEGUARDING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR})
+STAFF_ROLES = frozenset({*ADMIN_ROLES, Role.TEACHER})
+EVERYONE = frozenset(Role)
+
+
+class Capability(StrEnum):
+    REPORT = "case.report"
+    VIEW_OWN_REPORTS = "case.view-own"
+    VIEW_ALL_CASES = "case.view-all"
+    MANAGE_CASES = "case.manage"
+    EXPORT_LOGS = "case.export"
+    GOVERNOR_REPORT = "report.governor"
+    VIEW_DIRECTORY = "people.view"
+    IMPORT_PEOPLE = "people.import"
+    VIEW_AUDIT = "audit.view"
+    SIGNED_IN = "signed-in"
+
+
+GRANTS: dict[Capability, frozenset[Role]] = {
+    Capability.REPORT: EVERYONE,
+    Capability.SIGNED_IN: EVERYONE,
+    Capability.VIEW_OWN_REPORTS: STAFF_ROLES,
+    Capability.VIEW_ALL_CASES: SAFEGUARDING_ROLES,  # STM-026: the OSC keeps the incident log
+    Capability.MANAGE_CASES: SAFEGUARDING_ROLES,
+    Capability.EXPORT_LOGS: SAFEGUARDING_ROLES,
+    # STM-016, CAV-075: governors monitor the incident log, anonymised.
+    Capability.GOVERNOR_REPORT: frozenset({*SAFEGUARDING_ROLES, Role.GOVERNOR}),
+    Capability.VIEW_DIRECTORY: ADMIN_ROLES,
+    Capability.IMPORT_PEOPLE: frozenset({Role.DSL, Role.NETWORK_MANAGER, Role.COORDINATOR}),
+    Capability.VIEW_AUDIT: frozenset({Role.DSL, Role.DEPUTY_DSL}),
+}
+
+
+def allows(role: str, capability: Capability) -> bool:
+    return role in GRANTS[capability]

@@ -1,0 +1,38 @@
+from django.urls import path
+
+from schoolgate.app.audit import views as audit
+from schoolgate.app.cases import api, reports
+from schoolgate.app.cases import views as cases
+from schoolgate.app.people import signin
+from schoolgate.app.people import views as people
+
+urlpatterns = [
+    path("", signin.home, name="home"),
+    path("login/", signin.sign_in, name="login"),
+    path("logout/", signin.sign_out, name="logout"),
+    path("two-factor/enrol/", signin.enrol_two_factor, name="otp-enrol"),
+    path("two-factor/", signin.verify_two_factor, name="otp-verify"),
+    path("report/", cases.report, name="report"),
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/<int:pk>/", cases.case_detail, name="case-detail"),
+    path("cases/<int:pk>/triage/", cases.triage, name="case-triage"),
+    path("cases/<int:pk>/actions/", cases.apply_actions, name="case-actions"),
+    path("cases/<int:pk>/review/", cases.review, name="case-review"),
+    path("cases/<int:pk>/evidence/", cases.add_evidence, name="case-evidence"),
+    path(
+        "cases/<int:pk>/evidence/<int:evidence_pk>/", cases.evidence_file, name="case-evidence-file"
+    ),
+    path("cases/<int:pk>/parents/", cases.inform_parent, name="case-parents"),
+    path("cases/<int:pk>/note/", cases.add_note, name="case-note"),
+    path("cases/<int:pk>/close/", cases.close, name="case-close"),
+    path("logs/incident/", reports.incident_log, name="incident-log"),
+    path("logs/incident.csv", reports.incident_log_csv, name="incident-log-csv"),
+    path("logs/reporting/", reports.reporting_log, name="reporting-log"),
+    path("logs/reporting.csv", reports.reporting_log_csv, name="reporting-log-csv"),
+    path("governors/", reports.governor_report, name="governor-report"),
+    path("people/", people.directory, name="directory"),
+    path("people/import/", people.import_people, name="import-people"),
+    path("people/import/confirm/", people.confirm_import, name="import-confirm"),
+    path("audit/", audit.audit_list, name="audit-list"),
+    path("api/alerts/", api.alert_to_case, name="api-alerts"),
+]

@@ -1,0 +1,75 @@
+"""Django set-up for the staff application's tests only; the engine tests never load Django."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "schoolgate.app.settings")
+os.environ.setdefault("SCHOOLGATE_SECRET_KEY", "tests-only-secret-key-not-for-production-use-0123")
+os.environ["SCHOOLGATE_POLICY"] = str(HERE / "policy.yaml")
+os.environ.setdefault("SCHOOLGATE_SECURE_COOKIES", "0")
+os.environ.setdefault("SCHOOLGATE_ALERT_TOKENS", "test-alert-token")
+
+import django  # noqa: E402
+
+django.setup()
+
+import pytest  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from schoolgate.app.people.models import User  # noqa: E402
+from schoolgate.app.people.signin import TWO_FACTOR_OK  # noqa: E402
+from schoolgate.app.roles import Role  # noqa: E402
+
+PASSWORD = "correct-horse-battery-9"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_HASH: list[str] = []
+
+
+def password_hash() -> str:
+    if not _HASH:
+        _HASH.append(make_password(PASSWORD))  # argon2, computed once for the whole run
+    return _HASH[0]
+
+
+def make_user(role: Role | str, username: str, **fields: object) -> User:
+    role = Role(role)
+    defaults: dict[str, object] = {
+        "first_name": username.split("-")[0].title(),
+        "last_name": f"{role.value.title()}son",
+        "role": role.value,
+        "password": password_hash(),
+    }
+    if role == Role.PUPIL:
+        defaults |= {"year": "8", "registration_group": "8B"}
+    if role in {Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR, Role.NETWORK_MANAGER}:
+        defaults |= {"totp_secret": TOTP_SECRET, "totp_confirmed": True}
+    return User.objects.create(username=username, **(defaults | fields))
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    if user.needs_two_factor:
+        session = client.session
+        session[TWO_FACTOR_OK] = True
+        session.save()
+    return client
+
+
+@pytest.fixture
+def people(db) -> dict[str, User]:
+    """One user per role, plus a second pupil and a second teacher; the parent has pupil 1."""
+    users = {role.value: make_user(role, f"{role.value}-1") for role in Role}
+    users["pupil-2"] = make_user(Role.PUPIL, "pupil-2", year="10", registration_group="10C")
+    users["teacher-2"] = make_user(Role.TEACHER, "teacher-2")
+    users["parent"].children.add(users["pupil"])
+    return users
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
