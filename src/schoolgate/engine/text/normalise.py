@@ -81,7 +81,7 @@ _APOSTROPHES = re.compile(r"['’‘`´]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _HAS_LETTER = re.compile(r"[a-z]")
 _LONG_RUN = re.compile(r"([a-z])\1{2,}")
-_TOKEN = re.compile(r"\S+")
+_LEET_CHAR = re.compile(r"[0-9@$]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 # "k.i.l.l", "s-e-x", "s*u*i*c*i*d*e": three or more letters joined by punctuation.
 _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[.\-_*·,/|+~]+[a-z]){2,}(?![a-z0-9])")
@@ -110,7 +110,8 @@ def normalise_variants(text: str) -> tuple[str, ...]:
 def _words(text: str) -> str:
     text = text.lower() if text.isascii() else _fold_unicode(text)
     text = _APOSTROPHES.sub("", text)
-    text = _TOKEN.sub(lambda m: _unleet(m.group(0)), text)
+    if _LEET_CHAR.search(text):
+        text = " ".join(_unleet(word) for word in text.split(" "))
     text = _DOTTED_LETTERS.sub(lambda m: _NON_LETTER.sub("", m.group(0)), text)
     text = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
     return _NON_WORD.sub(" ", text).strip()
@@ -126,7 +127,9 @@ def _fold_unicode(text: str) -> str:
 
 def _unleet(word: str) -> str:
     """Map digits and symbols to letters only in words that are partly letters (`k1ll`)."""
+    if not _LEET_CHAR.search(word):
+        return word
     mapped = word.translate(_SYMBOL_LETTERS)
-    if not _HAS_LETTER.search(mapped) or mapped.isdigit():
+    if not _HAS_LETTER.search(mapped):
         return word
     return mapped.translate(_LEET)

@@ -1,0 +1,127 @@
+"""Accuracy of keyword scanning on real data in ../shared/data (read-only, never copied in).
+
+Measured numbers and the command that produced them are in docs/benchmarks.md
+("Keyword scanning accuracy and speed"); the floors here sit a little under them.
+Nothing here prints the texts: the labelled sets contain hate speech.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from schoolgate.engine.policy.schema import AlertLevel
+from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
+from schoolgate.engine.text.keywords import KeywordScanner
+
+DATA = Path(__file__).resolve().parents[2] / "../shared/data"
+ABUSE_LIBRARIES = ["bullying", "extremism", "sexual"]
+
+
+@pytest.fixture(scope="module")
+def everything() -> KeywordScanner:
+    return KeywordScanner.from_libraries(list(KEYWORD_LIBRARIES))
+
+
+@pytest.fixture(scope="module")
+def abuse() -> KeywordScanner:
+    return KeywordScanner.from_libraries(ABUSE_LIBRARIES)
+
+
+def nq_queries() -> list[str]:
+    path = DATA / "queries-nq" / "NQ-open.dev.jsonl"
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def rate_at(scanner: KeywordScanner, texts: list[str], floor: AlertLevel) -> list[bool]:
+    return [scanner.scan(text).alert.rank >= floor.rank for text in texts]
+
+
+def precision_recall(flagged: list[bool], actual: list[bool]) -> tuple[float, float]:
+    true_pos = sum(f and a for f, a in zip(flagged, actual, strict=True))
+    return true_pos / max(sum(flagged), 1), true_pos / max(sum(actual), 1)
+
+
+def test_benign_search_queries_rarely_alert(everything: KeywordScanner) -> None:
+    """Over-flagging harms pupils: < 0.2% of 3,610 real benign queries may raise >= medium."""
+    queries = nq_queries()
+    assert len(queries) == 3610
+    medium = sum(rate_at(everything, queries, AlertLevel.MEDIUM))
+    low = sum(rate_at(everything, queries, AlertLevel.LOW))
+    assert medium / len(queries) < 0.002, medium
+    assert low / len(queries) < 0.005, low
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sharp objects cast",
+        "to kill a mockingbird summary",
+        "who killed martin luther king",
+        "breaking bad meth episode",
+        "suicide squad",
+        "shooting stars meaning",
+        "how to kill weeds in the lawn",
+        "drug trafficking county lines pshe",
+        "nazi germany ks3 history",
+        "ku klux klan civil rights history",
+        "cutting board chopping",
+        "sex education year 9",
+        "the holocaust gcse",
+        "13 reasons why season 2",
+        "die hard film",
+        "how to shoot a basketball",
+        "bomb calorimeter chemistry",
+        "the great gatsby essay",
+        "what is radicalisation",
+        "how do vaccines kill viruses",
+        "gun powder plot 1605",
+        "assassination of jfk",
+    ],
+)
+def test_alarming_but_benign_school_queries_stay_below_medium(
+    everything: KeywordScanner, query: str
+) -> None:
+    assert everything.scan(query).alert.rank < AlertLevel.MEDIUM.rank, query
+
+
+def test_recall_on_offensive_and_hate_tweets(abuse: KeywordScanner) -> None:
+    """Davidson et al.: class 0 hate, 1 offensive, 2 neither (24,783 tweets)."""
+    path = DATA / "text-davidson-offensive" / "labeled_data.csv"
+    with path.open(encoding="utf-8", newline="") as rows:
+        tweets = [(row["tweet"], int(row["class"])) for row in csv.DictReader(rows)]
+    flagged = rate_at(abuse, [text for text, _ in tweets], AlertLevel.LOW)
+    precision, recall = precision_recall(flagged, [label < 2 for _, label in tweets])
+    assert precision > 0.97 and recall > 0.85, (precision, recall)
+    _, hate_recall = precision_recall(flagged, [label == 0 for _, label in tweets])
+    assert hate_recall > 0.75, hate_recall
+
+
+def test_precision_on_white_supremacist_forum_sentences(abuse: KeywordScanner) -> None:
+    """de Gibert et al. Stormfront dev: keyword lists catch only explicit hate (low recall)."""
+    path = DATA / "text-stormfront-dev" / "stormfront_dev.csv"
+    with path.open(encoding="utf-8", newline="") as rows:
+        labelled = [
+            (row["text"], row["label"] == "hate")
+            for row in csv.DictReader(rows)
+            if row["label"] in ("hate", "noHate")
+        ]
+    flagged = rate_at(abuse, [text for text, _ in labelled], AlertLevel.MEDIUM)
+    precision, recall = precision_recall(flagged, [hate for _, hate in labelled])
+    base_rate = sum(hate for _, hate in labelled) / len(labelled)
+    assert precision > 3 * base_rate, (precision, base_rate)
+    assert recall > 0.05, recall
+
+
+def test_scanning_costs_microseconds(everything: KeywordScanner) -> None:
+    queries = nq_queries()
+    start = time.perf_counter()
+    for query in queries:
+        everything.scan(query)
+    per_scan = (time.perf_counter() - start) / len(queries)
+    assert per_scan < 200e-6, per_scan  # measured ~10 µs; generous for loaded CI machines
