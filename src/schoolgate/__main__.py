@@ -1,0 +1,5 @@
+import sys
+
+from schoolgate.cli import main
+
+sys.exit(main())

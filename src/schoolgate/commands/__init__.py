@@ -1,0 +1,1 @@
+"""Subcommands of `schoolgate`: each module here exposes `register(subparsers)`."""

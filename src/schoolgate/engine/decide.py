@@ -1,0 +1,441 @@
+"""The decision: what happens when a given person visits a given address at a given moment.
+
+`Decider` is built once per snapshot: it turns the policy into per-group plans (which site lists,
+which rules for each category bit) so that a decision is a handful of dictionary lookups. The order
+of evaluation is documented in `docs/decisions.md`; in short:
+
+1. illegal categories are blocked for everyone, always, and alert `critical`;
+2. the support services the policy names are always reachable;
+3. a group that must sign an acceptable-use agreement gets nothing until it has;
+4. the policy's site lists (first that applies wins), then the walled garden;
+5. search terms scanned against the keyword libraries;
+6. the access rules for each category of the target (the most severe action wins);
+7. otherwise the policy's default action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schoolgate.engine.policy.schema import (
+    ALL_GROUPS,
+    AccessRule,
+    Action,
+    AlertLevel,
+    Group,
+    KeywordRule,
+    Period,
+    Policy,
+    SiteList,
+    Source,
+)
+from schoolgate.engine.taxonomy import CIRCUMVENTION_CATEGORIES, ILLEGAL_CATEGORIES
+from schoolgate.engine.text.keywords import KeywordScanner
+from schoolgate.engine.text.search import extract_search
+from schoolgate.engine.urls import Target, parse_target
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who is asking. `group=None` means the gateway could not tell."""
+
+    group: str | None = None
+    user: str | None = None
+    agreement: bool = True
+    """Whether the user has signed the acceptable-use agreement their group needs."""
+    nominated: bool = False
+    """Whether the user is one the policy names for `nominated_only` exceptions."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    categories: tuple[str, ...]
+    rule: str | None
+    reason: str
+    alert: AlertLevel
+    notify: tuple[str, ...]
+    group: str
+    target: str
+    search: str | None = None
+    source: Source | None = None
+    keywords: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "categories": list(self.categories),
+            "rule": self.rule,
+            "reason": self.reason,
+            "alert": self.alert.value,
+            "notify": list(self.notify),
+            "group": self.group,
+            "target": self.target,
+            "search": self.search,
+            "keywords": list(self.keywords),
+            "source": self.source.model_dump() if self.source else None,
+        }
+
+
+@dataclass(slots=True)
+class _Sites:
+    """Host names (suffix match) and URL prefixes of a site list or support service."""
+
+    hosts: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _Sites:
+        hosts: set[str] = set()
+        prefixes: list[str] = []
+        for entry in entries:
+            target = parse_target(entry)
+            if target.path == "/" and "/" not in entry.split("://", 1)[-1].rstrip("/"):
+                hosts.add(target.host)
+            else:
+                prefixes.append(target.url)
+        return cls(frozenset(hosts), tuple(prefixes))
+
+    def match(self, target: Target, suffixes: list[str]) -> bool:
+        if not self.hosts.isdisjoint(suffixes):
+            return True
+        url = target.url
+        return any(url.startswith(p) for p in self.prefixes)
+
+
+@dataclass(slots=True)
+class _GroupPlan:
+    group: Group
+    site_lists: list[tuple[SiteList, _Sites]]
+    rules_by_bit: dict[int, list[AccessRule]]
+    keyword_rules: list[tuple[KeywordRule, KeywordScanner]]
+    agreement_required: bool
+
+
+@dataclass(slots=True)
+class _Outcome:
+    action: Action
+    rule: str
+    source: Source | None
+    alert: AlertLevel = AlertLevel.NONE
+    explanation: str = ""
+    keywords: tuple[str, ...] = field(default=())
+
+
+class Decider:
+    """Answers decisions for one compiled snapshot (anything with `.policy` and `.index`)."""
+
+    def __init__(self, snapshot: Any) -> None:
+        self.snapshot = snapshot
+        self.policy: Policy = snapshot.policy
+        self.index = snapshot.index
+        self.zone = ZoneInfo(self.policy.school.timezone)
+        self._periods = {p.id: p for p in self.policy.periods}
+        self._support = _Sites.of(s for svc in self.policy.support_services for s in svc.sites)
+        self._support_source = {
+            site: svc for svc in self.policy.support_services for site in svc.sites
+        }
+        self._plans = {g.id: self._plan(g) for g in self.policy.groups}
+        self._illegal_mask = self._mask_of(ILLEGAL_CATEGORIES)
+        self._circumvention_mask = self._mask_of(CIRCUMVENTION_CATEGORIES)
+        self._category_alerts = [
+            (self._mask_of(a.categories), a) for a in self.policy.category_alerts
+        ]
+        self._routes = sorted(self.policy.alert_routes, key=lambda r: r.level.rank)
+
+    @cached_property
+    def default_group(self) -> str:
+        """The group for users the gateway cannot identify."""
+        if self.policy.filtering.default_group:
+            return self.policy.filtering.default_group
+        pupils = [g for g in self.policy.groups if g.kind == "pupil"]
+        return max(pupils, key=self._strictness).id
+
+    def _strictness(self, group: Group) -> tuple[int, int]:
+        blocks = sum(
+            1
+            for rule in self.policy.rules
+            if rule.action is Action.BLOCK and _applies(rule.groups, group.id)
+        )
+        return (int(group.walled_garden), blocks)
+
+    def _mask_of(self, categories: Iterable[str]) -> int:
+        names = self.index.categories
+        return sum(1 << i for i, name in enumerate(names) if name in set(categories))
+
+    def _plan(self, group: Group) -> _GroupPlan:
+        policy = self.policy
+        rules_by_bit: dict[int, list[AccessRule]] = {}
+        for i, category in enumerate(self.index.categories):
+            rules = [
+                r for r in policy.rules if category in r.categories and _applies(r.groups, group.id)
+            ]
+            if rules:
+                rules_by_bit[1 << i] = rules
+        site_lists = [(s, _Sites.of(s.sites)) for s in policy.sites if _applies(s.groups, group.id)]
+        keyword_rules = [
+            (k, KeywordScanner.from_libraries({k.library: list(k.extra_terms)}))
+            for k in policy.keyword_rules
+            if _applies(k.groups, group.id)
+        ]
+        return _GroupPlan(
+            group=group,
+            site_lists=site_lists,
+            rules_by_bit=rules_by_bit,
+            keyword_rules=keyword_rules,
+            agreement_required=group.agreement_required,
+        )
+
+    def local_time(self, moment: datetime | None) -> datetime:
+        if moment is None:
+            return datetime.now(self.zone).replace(tzinfo=None)
+        if moment.tzinfo is not None:
+            return moment.astimezone(self.zone).replace(tzinfo=None)
+        return moment
+
+    def decide(
+        self, subject: Subject, target: str | Target, moment: datetime | None = None
+    ) -> Decision:
+        if isinstance(target, str):
+            target = parse_target(target)
+        group_id = subject.group or self.default_group
+        plan = self._plans.get(group_id)
+        if plan is None:
+            raise UnknownGroupError(group_id, sorted(self._plans))
+        when = self.local_time(moment)
+        mask = self.index.mask_for(target)
+        suffixes = target.suffixes()
+        search = extract_search(target)
+        outcome = self._outcome(plan, subject, target, suffixes, mask, when, search)
+        return self._decision(plan, target, mask, outcome, search.query if search else None)
+
+    def _outcome(
+        self,
+        plan: _GroupPlan,
+        subject: Subject,
+        target: Target,
+        suffixes: list[str],
+        mask: int,
+        when: datetime,
+        search: Any,
+    ) -> _Outcome:
+        policy = self.policy
+        if mask & self._illegal_mask:
+            return _Outcome(
+                Action.BLOCK,
+                "illegal-content",
+                _ILLEGAL_SOURCE,
+                policy.filtering.illegal_alert,
+                "it is in a category that is illegal to access in the UK",
+            )
+        if self._support.match(target, suffixes):
+            return _Outcome(
+                Action.ALLOW,
+                "support-services",
+                self._support_source_for(suffixes, target),
+                explanation="it is a help service that must always be reachable",
+            )
+        if plan.agreement_required and not subject.agreement:
+            return _Outcome(
+                Action.BLOCK,
+                "agreement-required",
+                self._agreement_source(plan.group),
+                explanation="the acceptable-use agreement has not been signed yet",
+            )
+        for site_list, sites in plan.site_lists:
+            if self._in_periods(site_list.periods, when) and sites.match(target, suffixes):
+                return _Outcome(
+                    site_list.action,
+                    site_list.id,
+                    site_list.source,
+                    site_list.alert,
+                    f"it is on the list “{site_list.title}”",
+                )
+        if plan.group.walled_garden:
+            return _Outcome(
+                Action.BLOCK,
+                "walled-garden",
+                plan.group.source,
+                explanation=f"{plan.group.title} may only use sites the school has approved",
+            )
+        keyword = self._keyword_outcome(plan, search) if search else None
+        category = self._category_outcome(plan, subject, mask, when)
+        candidates = [o for o in (keyword, category) if o is not None]
+        if candidates:
+            best = max(candidates, key=lambda o: (o.action.severity, o.alert.rank))
+            best.alert = AlertLevel.highest(*(o.alert for o in candidates))
+            if keyword is not None and best is not keyword:
+                best.keywords = keyword.keywords
+            return best
+        return _Outcome(
+            policy.filtering.default_action,
+            "default",
+            policy.filtering.source,
+            explanation="no rule of the policy covers it",
+        )
+
+    def _keyword_outcome(self, plan: _GroupPlan, search: Any) -> _Outcome | None:
+        found: _Outcome | None = None
+        for rule, scanner in plan.keyword_rules:
+            result = scanner.scan(search.query)
+            if not result.hits or result.alert is AlertLevel.NONE:
+                continue  # help-seeking searches and identity words on their own stay quiet
+            alert = AlertLevel.highest(rule.alert, result.alert)
+            terms = tuple(sorted({hit.term for hit in result.hits}))
+            outcome = _Outcome(
+                rule.action,
+                rule.id,
+                rule.source,
+                alert,
+                f"the search “{search.query}” matches the {rule.library} keyword library",
+                terms,
+            )
+            if found is None or (outcome.action.severity, alert.rank) > (
+                found.action.severity,
+                found.alert.rank,
+            ):
+                found = outcome
+        return found
+
+    def _category_outcome(
+        self, plan: _GroupPlan, subject: Subject, mask: int, when: datetime
+    ) -> _Outcome | None:
+        found: _Outcome | None = None
+        remaining = mask
+        while remaining:
+            bit = remaining & -remaining
+            remaining ^= bit
+            for rule in plan.rules_by_bit.get(bit, ()):
+                if rule.nominated_only and not subject.nominated:
+                    continue
+                if not self._in_periods(rule.periods, when):
+                    continue
+                if found is None or rule.action.severity > found.action.severity:
+                    category = self.index.categories[bit.bit_length() - 1]
+                    found = _Outcome(
+                        rule.action,
+                        rule.id,
+                        rule.source,
+                        rule.alert,
+                        rule.reason or f"{category} is {_verb(rule.action)} for {plan.group.title}",
+                    )
+                break
+        return found
+
+    def _in_periods(self, period_ids: list[str], when: datetime) -> bool:
+        if not period_ids:
+            return True
+        for period_id in period_ids:
+            outside = period_id.startswith("outside:")
+            period = self._periods[period_id.removeprefix("outside:")]
+            if _within(period, when) != outside:
+                return True
+        return False
+
+    def _decision(
+        self,
+        plan: _GroupPlan,
+        target: Target,
+        mask: int,
+        outcome: _Outcome,
+        search: str | None,
+    ) -> Decision:
+        alert = outcome.alert
+        for alert_mask, category_alert in self._category_alerts:
+            if mask & alert_mask:
+                alert = AlertLevel.highest(alert, category_alert.alert)
+        if mask & self._circumvention_mask:
+            alert = AlertLevel.highest(alert, self.policy.filtering.circumvention_alert)
+        categories = tuple(sorted(self.index.names(mask)))
+        return Decision(
+            action=outcome.action,
+            categories=categories,
+            rule=outcome.rule,
+            reason=_reason(outcome, target),
+            alert=alert,
+            notify=self._notify(alert),
+            group=plan.group.id,
+            target=target.url,
+            search=search,
+            source=outcome.source,
+            keywords=outcome.keywords,
+        )
+
+    def _notify(self, alert: AlertLevel) -> tuple[str, ...]:
+        if alert is AlertLevel.NONE:
+            return ()
+        roles: tuple[str, ...] = ()
+        for route in self._routes:
+            if route.level.rank <= alert.rank:
+                roles = tuple(route.notify)
+        return roles
+
+    def _support_source_for(self, suffixes: list[str], target: Target) -> Source | None:
+        for site, service in self._support_source.items():
+            if site in suffixes or target.url.startswith(site):
+                return service.source or Source(
+                    section="Support services", quote=f"{service.name} must always be reachable"
+                )
+        return None
+
+    def _agreement_source(self, group: Group) -> Source | None:
+        for agreement in self.policy.agreements:
+            if agreement.id == group.agreement or _applies(agreement.groups, group.id):
+                return agreement.source
+        return group.source
+
+
+class UnknownGroupError(LookupError):
+    def __init__(self, group: str, known: list[str]):
+        super().__init__(f"unknown group {group!r}; this policy has {', '.join(known)}")
+        self.group = group
+
+
+_ILLEGAL_SOURCE = Source(
+    section="UK Safer Internet Centre: appropriate filtering",
+    quote=(
+        "Filtering providers should block access to illegal content including child sexual "
+        "abuse material (IWF list) and unlawful terrorist content (CTIRU list)"
+    ),
+)
+
+
+def decide(
+    snapshot: Any, subject: Subject, target: str | Target, moment: datetime | None = None
+) -> Decision:
+    """One-off decision; build a `Decider` instead when deciding more than once."""
+    return Decider(snapshot).decide(subject, target, moment)
+
+
+def _applies(groups: list[str], group_id: str) -> bool:
+    return group_id in groups or ALL_GROUPS in groups
+
+
+def _within(period: Period, when: datetime) -> bool:
+    return _WEEKDAYS[when.weekday()] in period.days and period.start <= when.time() < period.end
+
+
+def _verb(action: Action) -> str:
+    return {
+        Action.ALLOW: "allowed",
+        Action.WARN: "allowed with a warning",
+        Action.BLOCK: "blocked",
+    }[action]
+
+
+def _reason(outcome: _Outcome, target: Target) -> str:
+    verb = {Action.ALLOW: "Allowed", Action.WARN: "Warning", Action.BLOCK: "Blocked"}[
+        outcome.action
+    ]
+    sentence = f"{verb}: {target.host} because {outcome.explanation}"
+    if outcome.source is not None:
+        quote = " ".join(outcome.source.quote.split()).rstrip(".")
+        sentence += f" (policy, {outcome.source.section}: “{quote}”)"
+    return sentence + "."

@@ -1,0 +1,161 @@
+"""The decision order and its explanations, on a small sample policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from schoolgate.engine.decide import Decider, Subject, UnknownGroupError
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from tests.engine.sample_policy import SAMPLE_POLICY, sample_snapshot
+
+MONDAY_LESSON = datetime(2026, 11, 23, 10, 30)
+MONDAY_LUNCH = datetime(2026, 11, 23, 12, 15)
+
+
+@pytest.fixture(scope="module")
+def decider() -> Decider:
+    return Decider(sample_snapshot())
+
+
+def test_unlisted_site_follows_the_default_action(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), "https://www.bbc.co.uk/news", MONDAY_LESSON)
+    assert (d.action, d.rule, d.alert, d.categories) == (Action.ALLOW, "default", "none", ())
+
+
+def test_category_rule_blocks_with_its_quote(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), "http://www.BET365.com./sports", MONDAY_LESSON)
+    assert d.action is Action.BLOCK
+    assert d.rule == "juniors-gambling"
+    assert d.categories == ("gambling",)
+    assert d.alert is AlertLevel.MEDIUM
+    assert d.notify == ("network-manager",)
+    assert "Gambling sites are blocked" in d.reason
+    assert d.source is not None and d.source.requirements == ["STM-001"]
+
+
+def test_illegal_content_is_blocked_for_everyone_and_critical(decider: Decider) -> None:
+    for group in ("infants", "juniors", "staff"):
+        d = decider.decide(Subject(group, nominated=True), "cdn.badcsam.example", MONDAY_LUNCH)
+        assert (d.action, d.rule, d.alert) == (Action.BLOCK, "illegal-content", "critical")
+        assert d.notify == ("dsl", "headteacher")
+
+
+def test_illegal_url_prefix_beats_an_allowed_host(decider: Decider) -> None:
+    assert decider.decide(Subject("staff"), "news.example/", MONDAY_LESSON).action is Action.ALLOW
+    d = decider.decide(Subject("staff"), "http://news.example/terror/video", MONDAY_LESSON)
+    assert d.rule == "illegal-content"
+
+
+def test_support_services_are_reachable_whatever_the_lists_say(decider: Decider) -> None:
+    # The sample index deliberately mislists Childline: help must still never be blocked.
+    for group in ("infants", "juniors", "staff"):
+        d = decider.decide(Subject(group, agreement=False), "www.childline.org.uk", MONDAY_LESSON)
+        assert (d.action, d.rule) == (Action.ALLOW, "support-services")
+
+
+def test_unsigned_agreement_blocks_everything_but_help(decider: Decider) -> None:
+    d = decider.decide(Subject("staff", agreement=False), "www.bbc.co.uk", MONDAY_LESSON)
+    assert (d.action, d.rule) == (Action.BLOCK, "agreement-required")
+    assert "Staff must sign" in d.reason
+
+
+def test_walled_garden_only_allows_approved_sites(decider: Decider) -> None:
+    d = decider.decide(Subject("infants"), "www.bbc.co.uk", MONDAY_LESSON)
+    assert (d.action, d.rule) == (Action.BLOCK, "walled-garden")
+    assert "teacher has allowed" in d.reason
+    d = decider.decide(Subject("infants"), "https://pbskids.org/games", MONDAY_LESSON)
+    assert (d.action, d.rule) == (Action.ALLOW, "learning-platform")
+
+
+def test_periods_and_nominated_users(decider: Decider) -> None:
+    lesson = decider.decide(Subject("staff"), "facebook.com", MONDAY_LESSON)
+    lunch = decider.decide(Subject("staff"), "facebook.com", MONDAY_LUNCH)
+    nominated = decider.decide(Subject("staff", nominated=True), "facebook.com", MONDAY_LESSON)
+    weekend = decider.decide(Subject("staff"), "facebook.com", datetime(2026, 11, 28, 12, 15))
+    assert (lesson.action, lesson.rule) == (Action.BLOCK, "social-otherwise")
+    assert (lunch.action, lunch.rule) == (Action.ALLOW, "social-at-lunch")
+    assert (nominated.action, nominated.rule) == (Action.ALLOW, "social-nominated")
+    assert weekend.action is Action.BLOCK
+
+
+def test_period_boundaries_are_end_exclusive(decider: Decider) -> None:
+    at_noon = decider.decide(Subject("staff"), "facebook.com", datetime(2026, 11, 23, 12, 0))
+    at_one = decider.decide(Subject("staff"), "facebook.com", datetime(2026, 11, 23, 13, 0))
+    assert at_noon.rule == "social-at-lunch"
+    assert at_one.rule == "social-otherwise"
+
+
+def test_aware_moments_are_converted_to_school_time(decider: Decider) -> None:
+    from zoneinfo import ZoneInfo
+
+    # 12:15 in London in November is 07:15 in New York.
+    moment = datetime(2026, 11, 23, 7, 15, tzinfo=ZoneInfo("America/New_York"))
+    assert decider.decide(Subject("staff"), "facebook.com", moment).rule == "social-at-lunch"
+
+
+def test_site_list_url_prefix(decider: Decider) -> None:
+    assert decider.decide(Subject("staff"), "example.net/private/x", MONDAY_LESSON).rule == (
+        "staff-blocked"
+    )
+    assert decider.decide(Subject("staff"), "example.net/public", MONDAY_LESSON).rule == "default"
+
+
+def test_warn_action(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), "https://minecraft.net/", MONDAY_LESSON)
+    assert (d.action, d.rule) == (Action.WARN, "games-warn")
+    assert d.reason.startswith("Warning:")
+
+
+def test_circumvention_alerts_at_least_low(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), "www.hidemyass.com", MONDAY_LESSON)
+    assert (d.action, d.alert, d.notify) == (Action.BLOCK, "low", ("network-manager",))
+
+
+def test_category_alert_without_a_block_rule(decider: Decider) -> None:
+    d = decider.decide(Subject("staff"), "pornsite.example", MONDAY_LESSON)
+    assert d.alert is AlertLevel.MEDIUM
+
+
+def test_self_harm_search_raises_high_and_notifies_the_dsl(decider: Decider) -> None:
+    d = decider.decide(
+        Subject("juniors"),
+        "https://www.google.co.uk/search?q=how+to+cut+myself+without+anyone+knowing",
+        MONDAY_LESSON,
+    )
+    assert d.search == "how to cut myself without anyone knowing"
+    assert d.alert.rank >= AlertLevel.HIGH.rank
+    assert "dsl" in d.notify
+    assert d.rule == "self-harm-searches"
+
+
+def test_help_seeking_and_identity_searches_stay_quiet(decider: Decider) -> None:
+    for query in ("lgbt+support", "how+to+stay+safe+online", "am+i+gay", "muslim+prayer+times"):
+        d = decider.decide(
+            Subject("juniors"), f"https://www.bing.com/search?q={query}", MONDAY_LESSON
+        )
+        assert (d.action, d.alert) == (Action.ALLOW, AlertLevel.NONE), query
+
+
+def test_unidentified_users_fall_to_the_strictest_pupil_group(decider: Decider) -> None:
+    assert decider.default_group == "infants"
+    assert decider.decide(Subject(None), "www.bbc.co.uk", MONDAY_LESSON).rule == "walled-garden"
+
+
+def test_policy_default_group_wins() -> None:
+    text = SAMPLE_POLICY.replace(
+        "schema_version: 1", "schema_version: 1\nfiltering:\n  default_group: juniors"
+    )
+    assert Decider(sample_snapshot(text)).default_group == "juniors"
+
+
+def test_unknown_group_is_a_clear_error(decider: Decider) -> None:
+    with pytest.raises(UnknownGroupError, match="unknown group 'year7'"):
+        decider.decide(Subject("year7"), "bbc.co.uk", MONDAY_LESSON)
+
+
+def test_decision_dict_has_the_contract_keys(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), "bet365.com", MONDAY_LESSON).to_dict()
+    assert {"action", "categories", "rule", "reason", "alert", "notify"} <= d.keys()
+    assert d["action"] == "block" and d["categories"] == ["gambling"]
