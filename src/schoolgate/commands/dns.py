@@ -1,0 +1,155 @@
+"""`schoolgate dns`: run the filtering DNS resolver."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
+from schoolgate.engine.policy.loader import PolicyError
+from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.dns.safesearch import SafeSearch, SafeSearchTableError
+from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
+from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.identity import BindingsEndpoint, Identity
+from schoolgate.gateway.reload import SnapshotHolder
+from schoolgate.gateway.site import SiteConfig, SiteError, Subnet, load_site, parse_host_port
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dns",
+        help="run the filtering DNS resolver",
+        description=(
+            "Answer DNS over UDP and TCP: blocked names get the block page's address or NXDOMAIN, "
+            "search engines their safe-search hosts, everything else the upstream's answer. "
+            "Settings come from --site, and the options below override them. A --snapshot file "
+            "is reloaded when it changes or on SIGHUP."
+        ),
+    )
+    add_snapshot_arguments(parser)
+    parser.add_argument("--site", type=Path, help="the site configuration (YAML)")
+    parser.add_argument("--listen", action="append", metavar="ADDR:PORT", help="repeatable")
+    parser.add_argument("--upstream", action="append", metavar="ADDR:PORT", help="repeatable")
+    parser.add_argument("--journal", type=Path, metavar="DIR", help="decision journal folder")
+    parser.add_argument("--no-journal", action="store_true", help="do not journal decisions")
+    parser.add_argument("--doh-list", type=Path, action="append", metavar="FILE")
+    parser.add_argument("--safe-search-tables", type=Path, metavar="DIR")
+    parser.add_argument("--subnet", action="append", metavar="CIDR=GROUP", help="repeatable")
+    parser.add_argument("--bindings", type=Path, metavar="FILE", help="address -> user JSON")
+    parser.add_argument("--bindings-listen", metavar="ADDR:PORT")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def site_from_arguments(args: argparse.Namespace) -> SiteConfig:
+    site = load_site(args.site) if args.site else SiteConfig()
+    dns_updates: dict[str, object] = {}
+    if args.listen:
+        dns_updates["listen"] = args.listen
+    if args.upstream:
+        dns_updates["upstreams"] = args.upstream
+    if args.doh_list:
+        dns_updates["doh_lists"] = args.doh_list
+    if args.safe_search_tables:
+        dns_updates["safe_search_tables"] = args.safe_search_tables
+    updates: dict[str, object] = {}
+    if args.journal:
+        updates["journal"] = args.journal
+    if args.snapshot:
+        updates["snapshot"] = args.snapshot
+    if args.bindings:
+        updates["bindings_file"] = args.bindings
+    if args.bindings_listen:
+        updates["bindings_listen"] = args.bindings_listen
+    if args.subnet:
+        updates["subnets"] = [_subnet(text) for text in args.subnet]
+    data = site.model_dump()
+    data.update(updates)
+    data["dns"] = {**data["dns"], **dns_updates}
+    return SiteConfig.model_validate(data)
+
+
+def _subnet(text: str) -> dict[str, str]:
+    network, sep, group = text.partition("=")
+    if not sep or not group:
+        raise SiteError(f"--subnet {text!r}: expected CIDR=GROUP, e.g. 10.20.0.0/16=pupils")
+    return Subnet(network=network, group=group).model_dump()
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        site = site_from_arguments(args)
+        if site.snapshot is not None:
+            holder = SnapshotHolder(site.snapshot)
+        else:
+            holder = SnapshotHolder(snapshot=snapshot_from_arguments(args))
+        safe_search = SafeSearch.from_directory(site.dns.safe_search_tables)
+        doh = load_doh_domains(site.dns.doh_lists)
+    except (SiteError, PolicyError, SafeSearchTableError, OSError, ValueError) as error:
+        print(f"schoolgate dns: {error}", file=sys.stderr)
+        return 2
+    journal = None if args.no_journal else JournalWriter(site.journal)
+    try:
+        return asyncio.run(serve(site, holder, safe_search, doh, journal))
+    finally:
+        holder.stop()
+        if journal is not None:
+            journal.close()
+
+
+async def serve(
+    site: SiteConfig,
+    holder: SnapshotHolder,
+    safe_search: SafeSearch,
+    doh: frozenset[str],
+    journal: JournalWriter | None,
+) -> int:
+    identity = Identity.from_site(site)
+    upstream = Upstream(
+        [parse_host_port(u) for u in site.dns.upstreams],
+        timeout=site.dns.timeout,
+        retries=site.dns.retries,
+        cache_entries=site.dns.cache_entries,
+        max_ttl=site.dns.max_cache_ttl,
+    )
+    resolver = Resolver(
+        holder,
+        upstream,
+        identity=identity,
+        journal=journal,
+        block_page=site.block_page,
+        block_ttl=site.dns.block_ttl,
+        safe_search=safe_search,
+        doh_domains=doh,
+        journal_allowed=site.dns.journal_allowed,
+    )
+    server = DnsServer(resolver)
+    bound = await server.start([parse_host_port(a) for a in site.dns.listen])
+    endpoint = None
+    if site.bindings_listen:
+        endpoint = BindingsEndpoint(identity, site.bindings_token)
+        host, port = await endpoint.start(site.bindings_listen)
+        print(f"bindings endpoint on http://{host}:{port}/bindings", flush=True)
+    holder.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, holder.reload))
+    school = holder.decider.policy.school.name
+    for host, port in bound:
+        print(f"schoolgate dns for {school} on {host}:{port} (UDP and TCP)", flush=True)
+    await stop.wait()
+    await server.close()
+    if endpoint is not None:
+        await endpoint.close()
+    return 0
