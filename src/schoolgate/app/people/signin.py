@@ -96,7 +96,9 @@ def enrol_two_factor(request: HttpRequest) -> HttpResponse:
             record(user, "two-factor.enrolled", user, request=request)
             return redirect("home")
         error = "That code is not right; check the clock on your phone and try again."
-    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(user.username, issuer_name="Schoolgate")
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
+        name=user.username, issuer_name="Schoolgate"
+    )
     qr = segno.make(uri).svg_inline(scale=4)
     return render(
         request, "app/otp_enrol.html", {"qr": qr, "secret": user.totp_secret, "error": error}

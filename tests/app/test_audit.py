@@ -1,0 +1,65 @@
+"""The audit trail cannot be edited: ORM refusal, database trigger, hash chain."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from schoolgate.app.audit.models import AppendOnlyError, AuditEntry
+from schoolgate.app.audit.trail import record, verify_chain
+from schoolgate.app.cases import workflow
+from schoolgate.app.cases.models import Source
+
+from .conftest import signed_in
+
+
+def test_views_and_changes_of_a_case_are_recorded(people) -> None:
+    case = workflow.open_case(people["teacher"], Source.STAFF, {"summary": "s", "details": "d"})
+    client = signed_in(people["dsl"])
+    client.get(reverse("case-detail", args=[case.pk]))
+    client.post(reverse("case-note", args=[case.pk]), {"text": "spoke to form tutor"})
+    entries = AuditEntry.objects.filter(object_type="case", object_id=str(case.pk))
+    assert [e.action for e in entries] == ["case.report", "case.view", "case.note"]
+    view = entries[1]
+    assert view.actor == people["dsl"] and "dsl-1" in view.actor_name and view.at is not None
+    assert entries[2].detail == {"text": "spoke to form tutor"}
+
+
+def test_orm_refuses_change_and_delete(people) -> None:
+    entry = record(people["dsl"], "test", None)
+    entry.action = "forged"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+
+
+def test_database_refuses_update_behind_the_orms_back(people) -> None:
+    record(people["dsl"], "test", None)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.update(action="forged")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite keeps DELETE for flush")
+def test_postgres_refuses_delete(people) -> None:
+    record(people["dsl"], "test", None)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.all().delete()
+
+
+def test_hash_chain_detects_tampering(people) -> None:
+    for i in range(5):
+        record(people["dsl"], "test", None, {"n": i})
+    assert verify_chain() == []
+    victim = AuditEntry.objects.order_by("id")[2]
+    with connection.cursor() as cursor:  # an attacker with database access, triggers dropped
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")  # triggers off
+        else:
+            cursor.execute("DROP TRIGGER audit_entry_no_update")
+        cursor.execute(
+            "UPDATE audit_auditentry SET detail = %s WHERE id = %s", ['{"n": 99}', victim.id]
+        )
+    breaks = verify_chain()
+    assert [b.entry_id for b in breaks] == [victim.id]
