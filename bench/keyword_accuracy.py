@@ -103,7 +103,7 @@ def report_labelled(name: str, scanner: KeywordScanner, texts: list[str], actual
         )
 
 
-def report_speed(scanner: KeywordScanner, queries: list[str]) -> None:
+def report_speed(scanner: KeywordScanner, queries: list[str], tweets: list[str]) -> None:
     loops = 5
     start = time.perf_counter()
     for _ in range(loops):
@@ -115,6 +115,10 @@ def report_speed(scanner: KeywordScanner, queries: list[str]) -> None:
         for query in queries:
             normalise(query)
     norms = loops * len(queries) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for tweet in tweets:
+        scanner.scan(tweet)
+    tweet_rate = len(tweets) / (time.perf_counter() - start)
     url = parse_target("https://www.google.co.uk/search?q=how+to+stay+safe+online&hl=en")
     extracts = rate(lambda: extract_search(url), 50_000)
     start = time.perf_counter()
@@ -122,6 +126,7 @@ def report_speed(scanner: KeywordScanner, queries: list[str]) -> None:
     build_ms = (time.perf_counter() - start) * 1000
     print("Speed (one core, all seven libraries):")
     print(f"  scan:           {scans:10,.0f} queries/s ({1e6 / scans:.1f} µs each)")
+    print(f"  scan tweets:    {tweet_rate:10,.0f} texts/s ({1e6 / tweet_rate:.1f} µs each, tweets)")
     print(f"  normalise only: {norms:10,.0f} queries/s ({1e6 / norms:.1f} µs each)")
     print(f"  extract_search: {extracts:10,.0f} URLs/s ({1e6 / extracts:.1f} µs each)")
     print(f"  build scanner:  {build_ms:.0f} ms (library files already parsed)")
@@ -150,7 +155,7 @@ def main() -> None:
         [hate for _, hate in sentences],
     )
     print(f"(labelled sets scanned with libraries: {', '.join(ABUSE_LIBRARIES)})")
-    report_speed(everything, queries)
+    report_speed(everything, queries, texts)
 
 
 if __name__ == "__main__":
