@@ -49,9 +49,23 @@ class Target:
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _UNRESERVED_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_PLAIN_HOST = re.compile(
+    r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+)
+"""A host name already in canonical form whose last label is not numeric (so not an IPv4)."""
+_SIMPLE_URL = re.compile(
+    r"((?i:https?))://([A-Za-z0-9_.-]+)(?::([0-9]{1,5}))?([/?][^\x00-\x20%#\\]*)?"
+)
+"""The common case that needs no decoding: checked host, plain port, no escapes or fragment."""
+_SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
 _SAFE_TO_DECODE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$'()*,;:@"
 )
+
+
+def is_plain_host(host: str) -> bool:
+    """Whether `host` is already a canonical (lower-case ASCII, valid) non-IP host name."""
+    return len(host) <= 253 and _PLAIN_HOST.fullmatch(host) is not None
 
 
 def normalise_host(host: str) -> tuple[str, bool]:
@@ -61,17 +75,18 @@ def normalise_host(host: str) -> tuple[str, bool]:
         raise TargetError("empty host name")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if not host.isascii():
+        # Mapped first, like browsers do: fullwidth `１２７.０.０.１` or `²` are IP addresses.
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise TargetError(f"not a valid international host name: {exc}") from None
     try:
         return ipaddress.ip_address(host).compressed, True
     except ValueError:
         pass
     if _looks_like_legacy_ipv4(host):
         return _legacy_ipv4(host), True
-    if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError as exc:
-            raise TargetError(f"not a valid international host name: {exc}") from None
     if len(host) > 253:
         raise TargetError("host name longer than 253 characters")
     for label in host.split("."):
@@ -120,12 +135,22 @@ def normalise_path(path: str) -> str:
 def parse_target(text: str) -> Target:
     """Parse a URL (`https://x.y/z?q=1`) or a bare host name (`x.y`, `x.y:443`)."""
     text = text.strip()
+    simple = _SIMPLE_URL.fullmatch(text)
+    if simple is not None:
+        target = _simple_target(*simple.groups())
+        if target is not None:
+            return target
+    return _parse_target_slow(text)
+
+
+def _parse_target_slow(text: str) -> Target:
     if not text:
         raise TargetError("empty target")
     if any(ord(c) < 0x21 for c in text):
         raise TargetError("control characters or spaces in target")
     if not _SCHEME.match(text):
         text = "http://" + text
+    text = _backslashes_as_browsers_read_them(text)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -145,4 +170,33 @@ def parse_target(text: str) -> Target:
         port=port,
         is_ip=is_ip,
         raw_query=parts.query,
+    )
+
+
+def _backslashes_as_browsers_read_them(url: str) -> str:
+    """Browsers read `\\` as `/` before the query in http(s) URLs (WHATWG URL standard), so
+    `http://good.example\\@evil.example/` goes to good.example: the filter must see the same."""
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() not in _SPECIAL_SCHEMES:
+        return url
+    before, mark, query = rest.partition("?")
+    return scheme + sep + before.replace("\\", "/") + mark + query
+
+
+def _simple_target(scheme: str, host: str, port: str | None, rest: str | None) -> Target | None:
+    """The fast path of `parse_target`; None when the slow path must decide."""
+    host = host.rstrip(".").lower()
+    if not is_plain_host(host) or (port is not None and int(port) > 65535):
+        return None
+    path, _, query = (rest or "").partition("?")
+    path = path or "/"
+    if query:
+        path += "?" + query
+    return Target(
+        host=host,
+        path=path,
+        scheme=scheme.lower(),
+        port=int(port) if port is not None else None,
+        is_ip=False,
+        raw_query=query,
     )

@@ -47,7 +47,7 @@ import yaml
 
 from schoolgate.engine.lists.index import CategoryIndex, compile_expressions
 from schoolgate.engine.taxonomy import CATEGORIES, UT1_MAPPING
-from schoolgate.engine.urls import TargetError, normalise_host, parse_target
+from schoolgate.engine.urls import TargetError, is_plain_host, normalise_host, parse_target
 
 INVALID_LIMIT_MIN = 20
 INVALID_LIMIT_FRACTION = 0.01
@@ -73,8 +73,6 @@ _LOCAL_HOSTS = frozenset(
         "0.0.0.0",
     }
 )
-_PLAIN_HOST = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z_][a-z0-9_-]{0,62}")
-"""An already-normalised ASCII host name whose last label is not numeric (fast path)."""
 _HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -222,7 +220,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def _host(text: str) -> str:
     """Normalised host name or IP address; TargetError if it is neither."""
-    if _PLAIN_HOST.fullmatch(text) and len(text) <= 253:
+    if is_plain_host(text):
         return text
     return normalise_host(text)[0]
 
