@@ -100,6 +100,12 @@ def test_site_list_url_prefix(decider: Decider) -> None:
         "staff-blocked"
     )
     assert decider.decide(Subject("staff"), "example.net/public", MONDAY_LESSON).rule == "default"
+    # Like a host entry, a URL-prefix entry covers the host's subdomains.
+    www = decider.decide(Subject("staff"), "http://www.example.net/private/y", MONDAY_LESSON)
+    assert www.rule == "staff-blocked"
+    assert decider.decide(Subject("staff"), "example.net/privateer", MONDAY_LESSON).rule == (
+        "staff-blocked"
+    )
 
 
 def test_warn_action(decider: Decider) -> None:

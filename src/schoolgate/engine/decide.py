@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,25 +89,30 @@ class _Sites:
     """Host names (suffix match) and URL prefixes of a site list or support service."""
 
     hosts: frozenset[str]
-    prefixes: tuple[str, ...]
+    prefixes: dict[str, tuple[str, ...]]
+    """host -> path prefixes; like host entries, a prefix covers the host's subdomains."""
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> _Sites:
         hosts: set[str] = set()
-        prefixes: list[str] = []
+        prefixes: dict[str, list[str]] = {}
         for entry in entries:
             target = parse_target(entry)
             if target.path == "/" and "/" not in entry.split("://", 1)[-1].rstrip("/"):
                 hosts.add(target.host)
             else:
-                prefixes.append(target.url)
-        return cls(frozenset(hosts), tuple(prefixes))
+                prefixes.setdefault(target.host, []).append(target.path)
+        return cls(frozenset(hosts), {h: tuple(p) for h, p in prefixes.items()})
 
     def match(self, target: Target, suffixes: list[str]) -> bool:
         if not self.hosts.isdisjoint(suffixes):
             return True
-        url = target.url
-        return any(url.startswith(p) for p in self.prefixes)
+        if self.prefixes:
+            for suffix in suffixes:
+                for prefix in self.prefixes.get(suffix, ()):
+                    if target.path.startswith(prefix):
+                        return True
+        return False
 
 
 @dataclass(slots=True)
@@ -115,7 +120,7 @@ class _GroupPlan:
     group: Group
     site_lists: list[tuple[SiteList, _Sites]]
     rules_by_bit: dict[int, list[AccessRule]]
-    keyword_rules: list[tuple[KeywordRule, KeywordScanner]]
+    keyword_rules: list[KeywordRule]
     agreement_required: bool
 
 
@@ -180,11 +185,7 @@ class Decider:
             if rules:
                 rules_by_bit[1 << i] = rules
         site_lists = [(s, _Sites.of(s.sites)) for s in policy.sites if _applies(s.groups, group.id)]
-        keyword_rules = [
-            (k, KeywordScanner.from_libraries({k.library: list(k.extra_terms)}))
-            for k in policy.keyword_rules
-            if _applies(k.groups, group.id)
-        ]
+        keyword_rules = [k for k in policy.keyword_rules if _applies(k.groups, group.id)]
         return _GroupPlan(
             group=group,
             site_lists=site_lists,
@@ -283,8 +284,8 @@ class Decider:
 
     def _keyword_outcome(self, plan: _GroupPlan, search: Any) -> _Outcome | None:
         found: _Outcome | None = None
-        for rule, scanner in plan.keyword_rules:
-            result = scanner.scan(search.query)
+        for rule in plan.keyword_rules:
+            result = _scanner(rule.library, tuple(rule.extra_terms)).scan(search.query)
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue  # help-seeking searches and identity words on their own stay quiet
             alert = AlertLevel.highest(rule.alert, result.alert)
@@ -412,6 +413,12 @@ def decide(
 ) -> Decision:
     """One-off decision; build a `Decider` instead when deciding more than once."""
     return Decider(snapshot).decide(subject, target, moment)
+
+
+@lru_cache(maxsize=256)
+def _scanner(library: str, extra_terms: tuple[str, ...]) -> KeywordScanner:
+    """Scanners are built on first use and shared by every group, rule and reloaded snapshot."""
+    return KeywordScanner.from_libraries({library: list(extra_terms)})
 
 
 def _applies(groups: list[str], group_id: str) -> bool:
