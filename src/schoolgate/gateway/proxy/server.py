@@ -80,7 +80,7 @@ class ProxyServer:
         self.journal = journal
         self.pool = UpstreamPool(HostOverrides(settings.hosts))
         pages_parts = urlsplit(settings.pages_url)
-        self._pages_authority = (pages_parts.netloc or "").lower()
+        self.pages_authority = (pages_parts.netloc or "").lower()
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
@@ -137,7 +137,7 @@ class ProxyServer:
         if request.target.startswith("/"):
             return await self._pages(request, reader, writer, visitor, request.head.get("host"))
         scheme, authority, host, port, path = _absolute_target(request.target)
-        if authority.lower() == self._pages_authority:
+        if authority.lower() == self.pages_authority:
             return await self._pages(request, reader, writer, visitor, None, path)
         url = f"{scheme}://{authority}{path}"
         decision = self._decide(visitor, url, request.method, address)
@@ -196,7 +196,7 @@ class ProxyServer:
         path: str | None = None,
     ) -> bool:
         body = await _read_small_body(request, reader)
-        if host is not None and host.lower() == self._pages_authority:
+        if host is not None and host.lower() == self.pages_authority:
             host = None
         page = await self.pages.handle(request.method, path or request.target, body, visitor, host)
         await _write_page(writer, request, page, keep_alive=True)

@@ -138,6 +138,7 @@ class GatewayPages:
             ("GET", "/agreement"): self._agreement_form,
             ("POST", "/agreement"): self._sign,
             ("GET", "/warn"): self._warn,
+            ("GET", "/blocked"): self._blocked,
             ("POST", "/proceed"): self._proceed,
             ("GET", "/unblock"): self._unblock_form,
             ("POST", "/unblock"): self._unblock,
@@ -162,6 +163,22 @@ class GatewayPages:
                 "This site is not blocked for you at the moment. Please try again.",
                 link=url,
             )
+        return response
+
+    async def _blocked(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        """Where the Squid helper redirects: the block page for `url` and the group Squid saw."""
+        decider = self.decider()
+        group = args.get("group")
+        if group and any(g.id == group for g in decider.policy.groups):
+            visitor = Visitor(visitor.key, visitor.address, visitor.user, group)
+        url = args.get("url", "")
+        try:
+            decision = decider.decide(self.subject(visitor, decider), url)
+        except TargetError as exc:
+            return message_page(self.school, "Bad address", str(exc), 400)
+        response = self.response_for(decision, url, visitor)
+        if response is None:
+            return message_page(self.school, "Not blocked", "This site is not blocked.", link=url)
         return response
 
     async def _index(self, args: dict[str, str], visitor: Visitor) -> PageResponse:

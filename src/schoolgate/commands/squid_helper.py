@@ -1,0 +1,59 @@
+"""`schoolgate squid-helper`: let an existing Squid filter with the school's policy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from schoolgate.commands._snapshots import add_snapshot_arguments
+from schoolgate.commands.proxy import site_from_arguments, snapshot_holder
+from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.proxy.assemble import pages_url
+from schoolgate.gateway.proxy.users import UserDirectoryError, load_user_directory
+from schoolgate.gateway.squid_helper import SquidHelper
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "squid-helper",
+        help="answer Squid's external_acl_type or url_rewrite_program helper protocol",
+        description="Reads Squid helper requests on stdin, writes answers on stdout. See "
+        "schoolgate/gateway/squid_helper.py for the squid.conf lines. Use --snapshot so a "
+        "new snapshot is picked up without restarting Squid.",
+    )
+    add_snapshot_arguments(parser)
+    parser.add_argument("--mode", choices=["acl", "rewrite"], default="acl")
+    parser.add_argument("--site", type=Path, help="site configuration (subnets, pages URL)")
+    parser.add_argument("--pages-url", help="where blocked users are sent, e.g. http://10.0.0.5")
+    parser.add_argument("--users", type=Path, help="user directory: Squid user name -> group")
+    parser.add_argument("--journal", type=Path, help="decision journal directory")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    site = site_from_arguments(args)
+    holder = snapshot_holder(args, site)
+    try:
+        users = load_user_directory(args.users) if args.users else None
+    except UserDirectoryError as exc:
+        raise SystemExit(f"schoolgate: {exc}") from None
+    journal_dir = args.journal or (site.journal if args.site else None)
+    journal = JournalWriter(journal_dir) if journal_dir else None
+    identity = Identity.from_site(site, holder.decider.policy.nominated_users)
+    helper = SquidHelper(
+        lambda: holder.decider,
+        args.mode,
+        args.pages_url or pages_url(site.proxy),
+        users=users,
+        identify=identity.identify,
+        journal=journal,
+    )
+    try:
+        helper.run(sys.stdin, sys.stdout)
+    finally:
+        holder.stop()
+        if journal is not None:
+            journal.close()
+    return 0

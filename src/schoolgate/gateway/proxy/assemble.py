@@ -1,0 +1,103 @@
+"""Wiring the proxy and the pages server together from a site configuration."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from schoolgate.engine.decide import Decider, Subject
+from schoolgate.gateway.proxy.pages import PageLinks
+from schoolgate.gateway.proxy.pages_server import PagesServer
+from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
+from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
+from schoolgate.gateway.proxy.users import Authenticator, load_user_directory
+from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages
+from schoolgate.gateway.site import ProxySiteSettings, parse_host_port
+
+
+@dataclass
+class Gateway:
+    proxy: ProxyServer
+    pages_server: PagesServer
+    pages: GatewayPages
+
+    def set_pages_url(self, url: str) -> None:
+        """Once the pages server is bound (e.g. to an ephemeral port), point every link at it."""
+        url = url.rstrip("/")
+        authority = url.split("://", 1)[-1].split("/", 1)[0].lower()
+        self.pages.links.base_url = url
+        self.proxy.settings.pages_url = url
+        self.proxy.pages_authority = authority
+        self.pages_server.own_hosts.add(authority)
+
+    async def start(self, settings: ProxySiteSettings) -> tuple[str, str]:
+        """Bind the pages server, then the proxy; returns (proxy address, pages URL)."""
+        host, port = await self.pages_server.start(*parse_host_port(settings.pages_listen, 80))
+        if not settings.pages_url:
+            shown = f"[{host}]" if ":" in host else host
+            self.set_pages_url(f"http://{shown}:{port}")
+        proxy_host, proxy_port = await self.proxy.start(*parse_host_port(settings.listen, 3128))
+        shown = f"[{proxy_host}]" if ":" in proxy_host else proxy_host
+        return f"{shown}:{proxy_port}", self.pages.links.base_url
+
+    async def close(self) -> None:
+        await self.proxy.close()
+        await self.pages_server.close()
+
+
+def page_secret(state_dir: Path) -> bytes:
+    """The key that signs warn click-through links; made once per site, kept private."""
+    path = state_dir / "page-secret"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def pages_url(settings: ProxySiteSettings) -> str:
+    if settings.pages_url:
+        return settings.pages_url.rstrip("/")
+    host, port = parse_host_port(settings.pages_listen, 80)
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}"
+
+
+def build_gateway(
+    settings: ProxySiteSettings,
+    decider: Callable[[], Decider],
+    *,
+    identify: Callable[[str], Subject] | None = None,
+    journal: EventSink | None = None,
+    base_url: str | None = None,
+) -> Gateway:
+    state = settings.state_dir
+    url = base_url or pages_url(settings)
+    pages = GatewayPages(
+        decider,
+        PageLinks(url, page_secret(state)),
+        SignatureStore(state / "signatures.jsonl"),
+        RequestLog(state / "requests.jsonl"),
+        WarnPasses(),
+        journal,
+    )
+    users = load_user_directory(settings.users_file) if settings.users_file else None
+    proxy = ProxyServer(
+        ProxySettings(
+            pages_url=url,
+            hosts=dict(settings.hosts),
+            connect_ports=frozenset(settings.connect_ports),
+            require_auth=settings.require_auth,
+        ),
+        decider,
+        pages,
+        authenticator=Authenticator(users) if users is not None else None,
+        identify=identify,
+        journal=journal,
+    )
+    own = {url.split("://", 1)[-1].split("/", 1)[0].lower(), settings.pages_listen.lower()}
+    return Gateway(proxy, PagesServer(pages, own, identify), pages)

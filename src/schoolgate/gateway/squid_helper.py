@@ -1,0 +1,180 @@
+"""A Squid helper so an existing Squid filters with Schoolgate's policy.
+
+Two of Squid's helper protocols, one request per line on stdin, one answer per line on stdout,
+answered in order. A leading numeric channel ID (Squid's `concurrency=N`) is echoed back.
+
+`acl` mode (recommended; works for HTTPS `CONNECT` too), for `external_acl_type`:
+
+    external_acl_type schoolgate concurrency=50 ttl=0 %SRC %un %>rm %ru \
+        /path/to/schoolgate squid-helper --mode acl --snapshot ... --pages-url http://PAGES
+    acl schoolgate_allows external schoolgate
+    deny_info 302:http://PAGES/blocked?url=%u schoolgate_allows
+    http_access deny !schoolgate_allows
+
+    in:  `[ID] 10.1.2.3 j.smith GET http://example.com/x`     (Squid %-encodes each field)
+    out: `[ID] OK` | `[ID] ERR message="<reason>" log="<rule>"`
+
+`rewrite` mode, for `url_rewrite_program` (plain HTTP only: Squid cannot redirect a tunnel):
+
+    in:  `[ID] http://example.com/x 10.1.2.3/- j.smith GET myip=... myport=...`
+    out: `[ID] ERR` (unchanged) | `[ID] OK status=302 url="http://PAGES/blocked?..."`
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import IO, Any, Literal
+from urllib.parse import quote, unquote
+
+from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.policy.schema import Action
+from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.proxy.users import DirectoryUser
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["acl", "rewrite"]
+
+
+class SquidRequest:
+    __slots__ = ("address", "channel", "method", "url", "user")
+
+    def __init__(
+        self, channel: str | None, url: str, address: str, user: str | None, method: str
+    ) -> None:
+        self.channel = channel
+        self.url = url
+        self.address = address
+        self.user = user
+        self.method = method
+
+
+class HelperInputError(ValueError):
+    """A line Squid sent that this helper cannot read; answered `BH` (broken helper)."""
+
+
+def parse_line(line: str, mode: Mode) -> SquidRequest:
+    fields = line.split()
+    channel = fields.pop(0) if fields and fields[0].isdigit() else None
+    if mode == "acl":
+        if len(fields) < 4:
+            raise HelperInputError(f"expected `%SRC %un %>rm %ru`, got {line.strip()[:200]!r}")
+        address, user, method, url = (unquote(f) for f in fields[:4])
+    else:
+        if len(fields) < 1:
+            raise HelperInputError(f"expected a URL and extras, got {line.strip()[:200]!r}")
+        url = fields[0]
+        address = fields[1].split("/", 1)[0] if len(fields) > 1 else "-"
+        user = unquote(fields[2]) if len(fields) > 2 else "-"
+        method = fields[3] if len(fields) > 3 else "GET"
+    return SquidRequest(channel, url, address, None if user in ("-", "") else user, method)
+
+
+def target_url(request: SquidRequest) -> str:
+    """CONNECT requests name `host:port`; everything else is a full URL."""
+    if request.method == "CONNECT" or "://" not in request.url:
+        host, _, port = request.url.rpartition(":")
+        if port == "443" or not port.isdigit():
+            return f"https://{host or request.url}/"
+        return f"https://{request.url}/"
+    return request.url
+
+
+def quoted(value: str) -> str:
+    """A Squid helper quoted-string value."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+class SquidHelper:
+    def __init__(
+        self,
+        decider: Callable[[], Decider],
+        mode: Mode,
+        pages_url: str,
+        *,
+        users: dict[str, DirectoryUser] | None = None,
+        identify: Callable[[str], Subject] | None = None,
+        journal: Any = None,
+    ) -> None:
+        self.decider = decider
+        self.mode = mode
+        self.pages_url = pages_url.rstrip("/")
+        self.users = users or {}
+        self.identify = identify
+        self.journal = journal
+
+    def subject(self, request: SquidRequest, decider: Decider) -> Subject:
+        """Squid authenticated the user (if at all); the directory gives their group."""
+        nominated = request.user is not None and request.user in decider.policy.nominated_users
+        entry = self.users.get(request.user) if request.user else None
+        if entry is not None:
+            return Subject(group=entry.group, user=entry.name, nominated=nominated)
+        if self.identify is not None:
+            found = self.identify(request.address)
+            return Subject(found.group, request.user or found.user, nominated=found.nominated)
+        return Subject(user=request.user, nominated=nominated)
+
+    def answer(self, line: str) -> str:
+        first = line.split(None, 1)[0] if line.strip() else ""
+        prefix = f"{first} " if first.isdigit() else ""
+        try:
+            request = parse_line(line, self.mode)
+        except HelperInputError as exc:
+            return f"{prefix}BH message={quoted(str(exc))}"
+        decider = self.decider()
+        url = target_url(request)
+        try:
+            decision = decider.decide(self.subject(request, decider), parse_target(url))
+        except (TargetError, KeyError) as exc:
+            return f"{prefix}BH message={quoted(f'cannot decide on {url[:200]}: {exc}')}"
+        self._record(request, url, decision)
+        return prefix + self._verdict(request, url, decision)
+
+    def _verdict(self, request: SquidRequest, url: str, decision: Decision) -> str:
+        allowed = decision.action is Action.ALLOW
+        if self.mode == "acl":
+            if allowed:
+                return "OK"
+            return f"ERR message={quoted(decision.reason)} log={quoted(decision.rule or '')}"
+        if allowed or request.method == "CONNECT":
+            return "ERR"
+        return f"OK status=302 url={quoted(self.page_for(url, decision))}"
+
+    def page_for(self, url: str, decision: Decision) -> str:
+        if decision.rule == "agreement-required":
+            return f"{self.pages_url}/agreement?next={quote(url, safe='')}"
+        path = "/warn" if decision.action is Action.WARN else "/blocked"
+        return f"{self.pages_url}{path}?url={quote(url, safe='')}&group={quote(decision.group)}"
+
+    def _record(self, request: SquidRequest, url: str, decision: Decision) -> None:
+        if self.journal is None:
+            return
+        self.journal.append(
+            {
+                "type": "decision",
+                "service": "squid-helper",
+                "at": time.time(),
+                "client": request.address,
+                "user": request.user,
+                "group": decision.group,
+                "method": request.method,
+                "url": url,
+                "target": decision.target,
+                "action": decision.action.value,
+                "rule": decision.rule,
+                "categories": list(decision.categories),
+                "alert": decision.alert.value,
+                "notify": list(decision.notify),
+                "reason": decision.reason,
+            }
+        )
+
+    def run(self, stdin: IO[str], stdout: IO[str]) -> None:
+        """Answer until Squid closes stdin. Squid reads answers in order per helper process."""
+        for line in stdin:
+            if not line.strip():
+                continue
+            stdout.write(self.answer(line) + "\n")
+            stdout.flush()
