@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
@@ -195,3 +197,13 @@ def test_no_shipped_term_is_an_identity_word_alone() -> None:
     for name in KEYWORD_LIBRARIES:
         for term in load_library(name).terms:
             assert not check_extra_terms(name, [term.term]), (name, term.term)
+
+
+@given(st.text(max_size=300))
+def test_scan_never_fails_and_alert_matches_hits(text: str) -> None:
+    result = _ALL.scan(text)
+    assert result.alert is AlertLevel.highest(*(hit.severity for hit in result.hits))
+    assert not (set(result.hits) & set(result.suppressed))
+
+
+_ALL = KeywordScanner.from_libraries(list(KEYWORD_LIBRARIES))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schoolgate.engine.text.normalise import normalise, normalise_variants
 
@@ -15,6 +17,8 @@ from schoolgate.engine.text.normalise import normalise, normalise_variants
         ("s u i c i d e", "suicide"),
         ("k.i.l.l myself", "kill myself"),
         ("s-e-x", "sex"),
+        ("s:u:i:c:i:d:e", "suicide"),
+        ("k i l l  m y s e l f", "kill myself"),
         ("K1LL mys3lf", "kill myself"),
         ("$uicide", "suicide"),
         ("h3r0in", "heroin"),
@@ -52,3 +56,21 @@ def test_variants_cover_long_runs_both_ways() -> None:
 def test_two_single_letters_are_not_joined() -> None:
     assert normalise("vitamin b 12 and c") == "vitamin b 12 and c"
     assert normalise("is it a or b") == "is it a or b"
+
+
+@given(st.text(max_size=200))
+def test_normalise_output_is_plain_words(text: str) -> None:
+    once = normalise(text)
+    assert once == " ".join(once.split())
+    assert all(c.isalnum() or c == " " for c in once)
+
+
+_PLAIN_WORD = st.from_regex(r"[a-z]{2,12}", fullmatch=True).filter(
+    lambda word: not any(word[i] == word[i + 1] == word[i + 2] for i in range(len(word) - 2))
+)
+
+
+@given(st.lists(_PLAIN_WORD, min_size=1, max_size=8))
+def test_plain_lower_case_words_are_left_alone(words: list[str]) -> None:
+    text = " ".join(words)
+    assert normalise(text) == text

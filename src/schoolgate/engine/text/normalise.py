@@ -78,13 +78,15 @@ _HOMOGLYPHS = str.maketrans(
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"})
 _SYMBOL_LETTERS = str.maketrans({"@": "a", "$": "s"})
 _APOSTROPHES = re.compile(r"['’‘`´]")
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_GAP = "\x00"
+_WIDE_GAP = re.compile(r"\s{2,}")
+_NON_WORD = re.compile(r"[^a-z0-9\x00]+")
 _HAS_LETTER = re.compile(r"[a-z]")
 _LONG_RUN = re.compile(r"([a-z])\1{2,}")
 _LEET_CHAR = re.compile(r"[0-9@$]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 # "k.i.l.l", "s-e-x", "s*u*i*c*i*d*e": three or more letters joined by punctuation.
-_DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[.\-_*·,/|+~]+[a-z]){2,}(?![a-z0-9])")
+_DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[^a-z0-9\s]+[a-z]){2,}(?![a-z0-9])")
 # "s u i c i d e": three or more letters with single spaces; two spaces separate words.
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 
@@ -113,8 +115,9 @@ def _words(text: str) -> str:
     if _LEET_CHAR.search(text):
         text = " ".join(_unleet(word) for word in text.split(" "))
     text = _DOTTED_LETTERS.sub(lambda m: _NON_LETTER.sub("", m.group(0)), text)
+    text = _NON_WORD.sub(" ", _WIDE_GAP.sub(_GAP, text))
     text = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), text)
-    return _NON_WORD.sub(" ", text).strip()
+    return " ".join(text.replace(_GAP, " ").split())
 
 
 def _fold_unicode(text: str) -> str:
