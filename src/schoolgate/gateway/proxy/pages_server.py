@@ -32,6 +32,7 @@ class PagesServer:
         self.own_hosts = {h.lower() for h in own_hosts}
         self.identify = identify
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD_BYTES)
@@ -41,6 +42,10 @@ class PagesServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        await asyncio.gather(*self._clients, return_exceptions=True)
+        if self._server is not None:
             await self._server.wait_closed()
 
     def visitor(self, address: str) -> Visitor:
@@ -50,6 +55,10 @@ class PagesServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = str(writer.get_extra_info("peername")[0])
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
         try:
             while data := await asyncio.wait_for(read_head(reader), IDLE_SECONDS):
                 request = parse_request(data)

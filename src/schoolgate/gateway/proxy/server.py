@@ -82,6 +82,7 @@ class ProxyServer:
         pages_parts = urlsplit(settings.pages_url)
         self.pages_authority = (pages_parts.netloc or "").lower()
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(
@@ -91,8 +92,13 @@ class ProxyServer:
         return address[0], address[1]
 
     async def close(self) -> None:
+        """Stop listening and end every open client connection (keep-alive ones included)."""
         if self._server is not None:
             self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        await asyncio.gather(*self._clients, return_exceptions=True)
+        if self._server is not None:
             await self._server.wait_closed()
         self.pool.close()
 
@@ -102,6 +108,10 @@ class ProxyServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         address = str(writer.get_extra_info("peername")[0])
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
         try:
             while True:
                 data = await asyncio.wait_for(read_head(reader), IDLE_SECONDS)
