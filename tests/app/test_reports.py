@@ -1,0 +1,86 @@
+"""Incident log and reporting log exports, and governors' anonymised figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from schoolgate.app.cases import workflow
+from schoolgate.app.cases.models import Case, Source
+from schoolgate.app.cases.reports import INCIDENT_LOG_COLUMNS, REPORTING_LOG_COLUMNS
+from schoolgate.app.cases.terms import TermError, parse_term
+
+from .conftest import signed_in
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def autumn_cases(people) -> list[Case]:
+    cases = []
+    for day, who, incident in (
+        (6, "pupil", "pupil:subverting-filtering"),
+        (20, "pupil-2", "pupil:social-media"),
+        (3, "pupil-2", "pupil:social-media"),
+    ):
+        case = workflow.open_case(
+            people["teacher"],
+            Source.STAFF,
+            {"summary": "s", "details": f"details {day}", "room": "IT2", "device": "PC-3"},
+            [people[who]],
+        )
+        month = 10 if day != 3 else 11
+        Case.objects.filter(pk=case.pk).update(
+            reported_at=datetime(2025, month, day, 11, 0, tzinfo=LONDON), incident_type=incident
+        )
+        case.refresh_from_db()
+        cases.append(case)
+    workflow.apply_actions(cases[0], people["dsl"], ["refer-class-teacher"], "first time")
+    return cases
+
+
+def test_incident_log_csv_has_the_seed_columns(people, autumn_cases) -> None:
+    response = signed_in(people["dsl"]).get(reverse("incident-log-csv") + "?term=2025-autumn")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == INCIDENT_LOG_COLUMNS  # CAV-077
+    assert len(rows) == 4
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["Date & Time"] == "06/10/2025 11:00"
+    assert first["Name of pupil or staff member"] == people["pupil"].get_full_name()
+    assert first["Room and computer/device number"] == "IT2 / PC-3"
+    assert "Refer to class teacher — first time" in first["Actions and reasons"]
+
+
+def test_reporting_log_printable_page(people, autumn_cases) -> None:
+    page = signed_in(people["dsl"]).get(reverse("reporting-log") + "?term=2025-autumn")
+    text = page.content.decode()
+    for column in REPORTING_LOG_COLUMNS:  # STM-285
+        assert column in text
+    assert "Using proxy sites" in text and "8B" in text
+    csv_text = signed_in(people["dsl"]).get(reverse("reporting-log-csv") + "?term=2025-autumn")
+    assert len(list(csv.reader(io.StringIO(csv_text.content.decode())))) == 4
+
+
+def test_governor_report_counts_without_names(people, autumn_cases) -> None:
+    response = signed_in(people["governor"]).get(reverse("governor-report") + "?term=2025-autumn")
+    text = response.content.decode()
+    assert "<strong>3</strong> incidents" in text
+    assert "2025-10</td><td>2" in text and "2025-11</td><td>1" in text
+    assert "Year 8</td><td>1" in text and "Year 10</td><td>2" in text
+    for role, person in people.items():
+        if role == "governor":  # their own name is in the page header
+            continue
+        assert person.last_name not in text and person.username not in text
+    assert "details 6" not in text
+
+
+def test_bad_term_is_explained(people) -> None:
+    response = signed_in(people["governor"]).get(reverse("governor-report") + "?term=autumn")
+    assert response.status_code == 400 and b"like 2025-autumn" in response.content
+    with pytest.raises(TermError):
+        parse_term("2025-winter")
