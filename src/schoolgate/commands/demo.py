@@ -1,0 +1,146 @@
+"""`schoolgate demo`: the demo school from a fresh checkout, explained step by step.
+
+Validates the demo policy, renders it as a readable document into var/demo/, compiles it with the
+shared UT1 lists, shows a few decisions (allowed, blocked, warned, a worrying search), then runs
+`schoolgate serve` unless --no-serve. The README's `make demo` runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from schoolgate.commands.serve import (
+    add_serve_arguments,
+    compile_into_var,
+    options_from,
+    serve_snapshot,
+)
+from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.policy.loader import PolicyError, load_policy
+from schoolgate.engine.policy.render import render_html, render_markdown
+from schoolgate.engine.policy.schema import Action, Policy
+from schoolgate.engine.snapshot import load_snapshot
+
+ALLOWED_CANDIDATES = ["https://www.bbc.co.uk/bitesize", "https://www.wikipedia.org/"]
+BLOCKED_CANDIDATES = ["http://www.pornhub.com/", "https://www.bet365.com/", "https://4chan.org/"]
+SEARCH = "https://www.google.com/search?q=how+to+kill+myself"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="validate, render and try the demo policy, then serve it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_serve_arguments(parser)
+    parser.add_argument("--no-serve", action="store_true", help="stop after the examples")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from(args)
+    step(1, "Check the policy file")
+    try:
+        policy = load_policy(options.policy)
+    except PolicyError as error:
+        for problem in error.problems:
+            print(f"   {problem}", file=sys.stderr)
+        return 1
+    print(
+        f"   {options.policy} is valid: {policy.school.name} — {len(policy.groups)} groups, "
+        f"{len(policy.rules)} access rules, {len(policy.sites)} site lists, "
+        f"{len(policy.keyword_rules)} keyword rules"
+    )
+    step(2, "Render it as a document people can read")
+    for path in render_documents(policy, options.var / "demo"):
+        print(f"   {path}")
+    step(3, "Compile it with the category lists into a snapshot")
+    if not options.lists:
+        print(f"   (no lists found under {options.shared}/data/ut1: only the policy's own sites)")
+    snapshot_path = compile_into_var(options)
+    step(4, "Try some decisions (`schoolgate check` does this for any address)")
+    show_examples(Decider(load_snapshot(snapshot_path)))
+    if args.no_serve:
+        return 0
+    step(5, "Run the gateway")
+    return serve_snapshot(options, snapshot_path)
+
+
+def step(number: int, title: str) -> None:
+    print(f"\n{number}. {title}", flush=True)
+
+
+def render_documents(policy: Policy, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in (("md", render_markdown(policy)), ("html", render_html(policy))):
+        path = folder / f"{policy.school.id}.{suffix}"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def show_examples(decider: Decider) -> None:
+    policy = decider.policy
+    # A pupil group outside any walled garden shows the category rules and keyword alerts.
+    pupils = [g for g in policy.groups if g.kind == "pupil"]
+    open_pupils = [g.id for g in pupils if not g.walled_garden]
+    pupil = open_pupils[0] if open_pupils else decider.default_group
+    staff = next((g.id for g in policy.groups if g.kind == "staff"), pupil)
+    examples = [
+        ("allowed", first_with(decider, staff, ALLOWED_CANDIDATES, Action.ALLOW)),
+        ("blocked", first_with(decider, pupil, BLOCKED_CANDIDATES, Action.BLOCK)),
+        ("warned", warn_example(decider)),
+        ("search alert", decider.decide(Subject(pupil), SEARCH)),
+    ]
+    for label, decision in examples:
+        if decision is None:
+            print(f"\n   {label}: (this policy has no rule with that outcome)")
+            continue
+        print_decision(label, decision)
+
+
+def first_with(decider: Decider, group: str, urls: list[str], action: Action) -> Decision | None:
+    decisions = [decider.decide(Subject(group), url) for url in urls]
+    return next((d for d in decisions if d.action is action), decisions[0])
+
+
+def warn_example(decider: Decider) -> Decision | None:
+    for site_list in decider.policy.sites:
+        if site_list.action is Action.WARN:
+            group = site_list.groups[0]
+            group = decider.default_group if group == "all" else group
+            return decider.decide(Subject(group), site_list.sites[0])
+    for rule in decider.policy.rules:
+        if rule.action is Action.WARN and not rule.periods:
+            domain = domain_in(decider, rule.categories)
+            group = decider.default_group if rule.groups[0] == "all" else rule.groups[0]
+            if domain:
+                return decider.decide(Subject(group), domain)
+    return None
+
+
+def domain_in(decider: Decider, categories: list[str]) -> str | None:
+    index = decider.index
+    mask = 0
+    for category in categories:
+        if category in index.categories:
+            mask |= 1 << index.categories.index(category)
+    return next((d for d, m in index.domains.items() if m & mask), None) if mask else None
+
+
+def print_decision(label: str, decision: Decision) -> None:
+    print(f"\n   {label}: {decision.target} for group {decision.group}")
+    print(f"     → {decision.action.value.upper()} by rule {decision.rule}", end="")
+    if decision.categories:
+        print(f" (categories: {', '.join(decision.categories)})", end="")
+    print()
+    if decision.alert.value != "none":
+        notify = ", ".join(decision.notify) or "nobody"
+        print(f"     → alert {decision.alert.value}, tell {notify}")
+    for line in textwrap.wrap(decision.reason, 88):
+        print(f"       {line}")

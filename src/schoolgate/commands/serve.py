@@ -1,0 +1,262 @@
+"""`schoolgate serve`: the whole gateway for one school on local high ports, with one command.
+
+Compiles the policy with its lists into `var/snapshot.sgs` (watched: compile a new one there and
+every service picks it up), then runs the DNS resolver, the HTTP proxy, the block/agreement pages
+and, if the staff application is installed, its development server — until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from schoolgate.commands._snapshots import cached_snapshot
+from schoolgate.engine.policy.loader import PolicyError
+from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.dns.safesearch import SafeSearch
+from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
+from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.proxy.assemble import build_gateway
+from schoolgate.gateway.reload import SnapshotHolder
+from schoolgate.gateway.site import BlockPage, ProxySiteSettings, parse_host_port
+
+DEFAULT_POLICY = Path("policies/st-thomas-more.yaml")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run DNS resolver, proxy, block pages (and the staff app) for the demo school",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_serve_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", type=Path, default=DEFAULT_POLICY, help="%(default)s")
+    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="%(default)s")
+    parser.add_argument(
+        "--lists", type=Path, action="append", help="list folders (default: SHARED/data/ut1)"
+    )
+    parser.add_argument("--var", type=Path, default=Path("var"), help="state folder")
+    parser.add_argument("--address", default="127.0.0.1", help="listen address (%(default)s)")
+    parser.add_argument("--dns-port", type=int, default=5353)
+    parser.add_argument("--proxy-port", type=int, default=3128)
+    parser.add_argument("--pages-port", type=int, default=8081)
+    parser.add_argument("--app-port", type=int, default=8000)
+    parser.add_argument("--no-app", action="store_true", help="do not start the staff app")
+    parser.add_argument(
+        "--upstream", action="append", metavar="ADDR:PORT", help="DNS upstream (default: system)"
+    )
+
+
+@dataclass
+class ServeOptions:
+    policy: Path
+    lists: list[Path]
+    shared: Path
+    var: Path
+    address: str
+    ports: dict[str, int]
+    upstreams: list[str]
+    app: bool
+
+
+def options_from(args: argparse.Namespace) -> ServeOptions:
+    default_lists = [args.shared / "data" / "ut1"]
+    lists = args.lists if args.lists is not None else [p for p in default_lists if p.is_dir()]
+    return ServeOptions(
+        policy=args.policy,
+        lists=lists,
+        shared=args.shared,
+        var=args.var,
+        address=args.address,
+        ports={
+            "dns": args.dns_port,
+            "proxy": args.proxy_port,
+            "pages": args.pages_port,
+            "app": args.app_port,
+        },
+        upstreams=args.upstream or system_resolvers(),
+        app=not args.no_app,
+    )
+
+
+def system_resolvers() -> list[str]:
+    try:
+        lines = Path("/etc/resolv.conf").read_text().splitlines()
+    except OSError:
+        lines = []
+    servers = [line.split()[1] for line in lines if line.startswith("nameserver ")]
+    usable = [s for s in servers if ":" not in s or s.count(":") > 1]
+    return [f"[{s}]:53" if ":" in s else f"{s}:53" for s in usable] or ["9.9.9.9:53"]
+
+
+def compile_into_var(options: ServeOptions) -> Path:
+    """Compile (or reuse the cached compile of) the policy and lists into var/snapshot.sgs."""
+    started = time.perf_counter()
+    snapshot = cached_snapshot(options.policy, options.lists)
+    options.var.mkdir(parents=True, exist_ok=True)
+    path = options.var / "snapshot.sgs"
+    snapshot.save(path)
+    domains = len(snapshot.index.domains)
+    print(
+        f"Snapshot: {path} ({domains:,} listed domains from "
+        f"{', '.join(str(p) for p in options.lists) or 'no lists'}; "
+        f"{time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from(args)
+    try:
+        snapshot_path = compile_into_var(options)
+    except PolicyError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"schoolgate serve: {error}", file=sys.stderr)
+        return 1
+    return serve_snapshot(options, snapshot_path)
+
+
+def serve_snapshot(options: ServeOptions, snapshot_path: Path) -> int:
+    holder = SnapshotHolder(snapshot_path)
+    journal = JournalWriter(options.var / "journal")
+    try:
+        asyncio.run(_serve(options, holder, journal))
+    finally:
+        holder.stop()
+        journal.close()
+    return 0
+
+
+def _dns_resolver(options: ServeOptions, holder: SnapshotHolder, identity: Identity, journal):
+    data = options.shared / "data"
+    tables = data / "safesearch-adguard"
+    doh_list = data / "doh-servers" / "doh-domains.txt"
+    upstream = Upstream([parse_host_port(u) for u in options.upstreams])
+    return Resolver(
+        holder,
+        upstream,
+        identity=identity,
+        journal=journal,
+        block_page=BlockPage(ipv4=options.address if ":" not in options.address else None),
+        safe_search=SafeSearch.from_directory(tables if tables.is_dir() else None),
+        doh_domains=load_doh_domains([doh_list] if doh_list.exists() else []),
+    )
+
+
+async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: JournalWriter) -> None:
+    identity = Identity(nominated_users=holder.decider.policy.nominated_users)
+    host = options.address
+    settings = ProxySiteSettings(
+        listen=_hostport(host, options.ports["proxy"]),
+        pages_listen=_hostport(host, options.ports["pages"]),
+        state_dir=options.var / "gateway",
+    )
+    gateway = build_gateway(
+        settings, lambda: holder.decider, identify=identity.identify, journal=journal
+    )
+    proxy_address, pages_url = await gateway.start(settings)
+    dns = DnsServer(_dns_resolver(options, holder, identity, journal))
+    [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
+    holder.start()
+    app = start_app(options) if options.app else None
+    print_addresses(holder, proxy_address, pages_url, f"{dns_host}:{dns_port}", app, options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, holder.reload))
+    try:
+        await stop.wait()
+    finally:
+        print("Stopping…", flush=True)
+        if app is not None:
+            app.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                app.wait(10)
+        await gateway.close()
+        await dns.close()
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def start_app(options: ServeOptions) -> subprocess.Popen | None:
+    """The staff app's development server, if Django and the app are installed."""
+    if importlib.util.find_spec("django") is None:
+        return None
+    if importlib.util.find_spec("schoolgate.app.settings") is None:
+        return None
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "schoolgate.app.settings",
+        "SCHOOLGATE_POLICY": str(options.policy.resolve()),
+        "SCHOOLGATE_VAR": str(options.var.resolve()),
+        "SCHOOLGATE_SECURE_COOKIES": os.environ.get("SCHOOLGATE_SECURE_COOKIES", "0"),
+    }
+    migrate = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrate.returncode != 0:
+        print("Staff app not started: `migrate` failed:", migrate.stderr.strip()[-500:])
+        return None
+    address = _hostport(options.address, options.ports["app"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "django", "runserver", address, "--noreload"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def print_addresses(
+    holder: SnapshotHolder,
+    proxy: str,
+    pages: str,
+    dns: str,
+    app: subprocess.Popen | None,
+    options: ServeOptions,
+) -> None:
+    school = holder.decider.policy.school.name
+    dns_host, _, dns_port = dns.rpartition(":")
+    lines = [
+        "",
+        f"Schoolgate is filtering for {school}. Press Ctrl-C to stop.",
+        f"  HTTP/HTTPS proxy  http://{proxy}    e.g. curl -x http://{proxy} http://example.com/",
+        f"  DNS resolver      {dns} (UDP+TCP)   e.g. dig @{dns_host} -p {dns_port} example.com",
+        f"  Block pages       {pages}/",
+    ]
+    if app is not None:
+        lines.append(
+            f"  Staff app         http://{_hostport(options.address, options.ports['app'])}/"
+        )
+    elif options.app:
+        lines.append("  Staff app         not started (Django app not installed)")
+    lines += [
+        f"  Snapshot          {holder.path} (recompile it there: reloaded without a restart)",
+        f"  Decision journal  {options.var / 'journal'}",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
