@@ -136,6 +136,7 @@ TIME_ZONE = "Europe/London"
 USE_I18N = False
 USE_TZ = True
 
+STATIC_URL = "/static/"  # no static files: the CSS is inline
 MEDIA_ROOT = Path(os.environ.get("SCHOOLGATE_MEDIA", VAR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024

@@ -38,32 +38,73 @@ class Command(BaseCommand):
         password = make_password(DEMO_PASSWORD)
         admin_roles = {"dsl", "deputy-dsl", "online-safety-coordinator", "network-manager"}
         for username, first, last, role, title in STAFF:
-            User.objects.update_or_create(username=username, defaults={
-                "first_name": first, "last_name": last, "role": role, "job_title": title,
-                "password": password, "totp_secret": DEMO_TOTP_SECRET if role in admin_roles else "",
-                "totp_confirmed": role in admin_roles})
+            User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "role": role,
+                    "job_title": title,
+                    "password": password,
+                    "totp_secret": DEMO_TOTP_SECRET if role in admin_roles else "",
+                    "totp_confirmed": role in admin_roles,
+                },
+            )
         pupils = []
         for upn, first, last, year, reg, sex in PUPILS:
-            pupil, _ = User.objects.update_or_create(upn=upn, defaults={
-                "username": upn.lower(), "first_name": first, "last_name": last, "role": "pupil",
-                "year": year, "registration_group": reg, "sex": sex, "password": password})
+            pupil, _ = User.objects.update_or_create(
+                upn=upn,
+                defaults={
+                    "username": upn.lower(),
+                    "first_name": first,
+                    "last_name": last,
+                    "role": "pupil",
+                    "year": year,
+                    "registration_group": reg,
+                    "sex": sex,
+                    "password": password,
+                },
+            )
             pupils.append(pupil)
-        parent, _ = User.objects.update_or_create(username="parent", defaults={
-            "first_name": "Pat", "last_name": "Ash", "role": "parent", "password": password})
+        parent, _ = User.objects.update_or_create(
+            username="parent",
+            defaults={
+                "first_name": "Pat",
+                "last_name": "Ash",
+                "role": "parent",
+                "password": password,
+            },
+        )
         parent.children.add(pupils[0])
         if not Case.objects.exists():
             self._cases(pupils)
-        self.stdout.write(f"Demo users (password {DEMO_PASSWORD!r}): "
-                          + ", ".join(s[0] for s in STAFF) + ", a100000000001 (pupil), parent")
-        self.stdout.write(f"TOTP secret for dsl, deputy, osc, netman: {DEMO_TOTP_SECRET} "
-                          f"(current code {pyotp.TOTP(DEMO_TOTP_SECRET).now()})")
+        self.stdout.write(
+            f"Demo users (password {DEMO_PASSWORD!r}): "
+            + ", ".join(s[0] for s in STAFF)
+            + ", a100000000001 (pupil), parent"
+        )
+        self.stdout.write(
+            f"TOTP secret for dsl, deputy, osc, netman: {DEMO_TOTP_SECRET} "
+            f"(current code {pyotp.TOTP(DEMO_TOTP_SECRET).now()})"
+        )
 
     def _cases(self, pupils: list[User]) -> None:
         teacher = User.objects.get(username="teacher")
-        workflow.open_case(teacher, Source.STAFF, {
-            "summary": "Pupil using a VPN app to reach games", "room": "IT2", "device": "PC-14",
-            "url": "https://vpn.example", "details": "Seen during period 3; screen closed."},
-            [pupils[1]])
-        workflow.open_case(pupils[0], Source.PUPIL, {
-            "summary": "Mean messages in a game chat", "details": "Mean messages in a game chat"},
-            [pupils[0]])
+        workflow.open_case(
+            teacher,
+            Source.STAFF,
+            {
+                "summary": "Pupil using a VPN app to reach games",
+                "room": "IT2",
+                "device": "PC-14",
+                "url": "https://vpn.example",
+                "details": "Seen during period 3; screen closed.",
+            },
+            [pupils[1]],
+        )
+        workflow.open_case(
+            pupils[0],
+            Source.PUPIL,
+            {"summary": "Mean messages in a game chat", "details": "Mean messages in a game chat"},
+            [pupils[0]],
+        )

@@ -1,0 +1,169 @@
+"""Real-browser walk through the staff application (Debian's chromium driven by Playwright).
+
+A teacher reports a concern; the DSL signs in with TOTP, triages it, records the two-person
+review, applies the policy's suggested sanctions and closes it; a governor opens the termly
+report and sees no names. Screenshots of the main pages are written to docs/screens/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pyotp
+import pytest
+
+from schoolgate.app.cases.models import Case, Status
+
+from .conftest import PASSWORD, TOTP_SECRET, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium not installed"),
+]
+
+
+@pytest.fixture
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself between pages are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+
+
+def _shot(page, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def test_report_triage_review_sanction_close_and_governor_report(
+    live_server,
+    browser,
+    transactional_db,
+) -> None:
+    base = live_server.url
+    teacher = make_user("teacher", "tom-teacher", first_name="Tom", last_name="Teacher")
+    make_user("dsl", "dana-lead", first_name="Dana", last_name="Lead")
+    make_user("deputy-dsl", "dev-deputy", first_name="Dev", last_name="Deputy")
+    make_user("governor", "gail-governor", first_name="Gail", last_name="Governor")
+    pupil = make_user("pupil", "amy-ash", first_name="Amy", last_name="Ashworth")
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    _sign_in(page, base, "tom-teacher")
+    page.goto(f"{base}/report/")
+    page.fill("#id_summary", "Pupil using a VPN app in IT2")
+    page.fill("#id_occurred_at", "2025-10-06T11:00")
+    page.select_option("#id_involved", value=str(pupil.pk))
+    page.fill("#id_room", "IT2")
+    page.fill("#id_device", "PC-14")
+    page.fill("#id_url", "https://vpn.example")
+    page.fill("#id_details", "Amy had a VPN app open to reach a games site during period 3.")
+    _shot(page, "report-staff")
+    page.click("#report-form button[type=submit]")
+    page.wait_for_selector("text=Your report is C-")
+    case = Case.objects.get()
+    assert case.reporter == teacher
+    page.close()
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    _sign_in(page, base, "dana-lead")
+    page.wait_for_selector("#id_code")
+    page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=Pupil using a VPN app in IT2")
+    _shot(page, "case-list")
+    page.click(f"text={case.reference}")
+    page.select_option(
+        "#triage-form select[name=incident_type]", value="pupil:subverting-filtering"
+    )
+    page.select_option("#triage-form select[name=status]", value="investigating")
+    page.click("#triage-form button[type=submit]")
+    page.wait_for_selector("#actions-form")
+    checked = page.eval_on_selector_all(
+        "#actions-form input[type=checkbox]:checked", "boxes => boxes.map(b => b.value)"
+    )
+    assert checked == [
+        "refer-class-teacher",
+        "refer-principal",
+        "inform-parents",
+        "remove-network-access",
+    ]  # the policy's suggestion, pre-selected
+
+    review = "#review-form "
+    page.fill(review + "[name=reason_for_investigation]", "Filtering bypass reported by teacher")
+    page.select_option(review + "[name=first_reviewer]", label="Dana Lead")
+    page.fill(review + "[name=first_position]", "DSL")
+    page.select_option(review + "[name=second_reviewer]", label="Dev Deputy")
+    page.fill(review + "[name=second_position]", "Deputy DSL")
+    page.fill(review + "[name=computer]", "DSL office PC (not used by pupils)")
+    page.fill(review + "[name=sites]", "vpn.example; PC-14 browser history")
+    page.fill(review + "[name=reason_for_concern]", "VPN used to bypass the filter")
+    page.fill(review + "[name=conclusion]", "Concern has substance; apply sanctions")
+    page.click(review + "button[type=submit]")
+    page.wait_for_selector("#reviews >> text=DSL office PC")
+
+    page.fill("#actions-form [name=reason]", "As the policy suggests; first offence")
+    page.click("#actions-form button[type=submit]")
+    page.wait_for_selector("#actions-taken >> text=Removal of network / internet access rights")
+    _shot(page, "case-detail")
+    page.fill("#close-form [name=outcome]", "Sanctions applied; parents informed by letter")
+    page.click("#close-form button[type=submit]")
+    page.wait_for_selector("#case-status >> text=Closed")
+    case.refresh_from_db()
+    assert case.status == Status.CLOSED and case.reviews.count() == 1
+    assert case.actions.count() == 4
+    page.goto(f"{base}/logs/incident/?term=2025-autumn")
+    _shot(page, "incident-log")
+    page.close()
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    _sign_in(page, base, "gail-governor")
+    page.goto(f"{base}/governors/?term={case.reported_at.year}-{_term_name(case)}")
+    page.wait_for_selector("#totals")
+    text = page.inner_text("main")
+    assert "1 incidents reported" in text.replace("\n", " ") or "1\nincidents" in text
+    for name in ("Amy", "Ashworth", "Tom", "Teacher", "Dana", "Lead", "amy-ash"):
+        assert name not in text
+    _shot(page, "governor-report")
+    page.close()
+
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    _sign_in(page, base, "amy-ash")
+    page.wait_for_selector("text=Tell us about something online that upset you")
+    _shot(page, "report-pupil")
+    page.close()
+
+
+def _term_name(case: Case) -> str:
+    from django.utils import timezone
+
+    from schoolgate.app.cases.terms import term_of
+
+    return term_of(timezone.localtime(case.reported_at).date()).name
