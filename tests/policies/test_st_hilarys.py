@@ -214,9 +214,11 @@ def test_prevent_keyword_search_is_blocked_for_everyone_sh_024_sh_s16(decider, g
     assert "PREVENT keywords" in decision.reason
 
 
-def test_educational_prevent_search_is_blocked_but_nobody_is_paged_sh_024(decider):
+def test_educational_prevent_search_is_logged_not_blocked_sh_024(decider):
+    # A lesson framing lowers the hit to `low`: logged for the technician, not blocked or paged.
     decision = decider.decide(PUPIL, _google("history of isis gcse"), TUESDAY_LESSON)
-    assert decision.action is Action.BLOCK
+    assert decision.action is Action.ALLOW
+    assert decision.rule == "prevent-keywords"
     assert decision.alert is AlertLevel.LOW
     assert decision.notify == ("network-manager",)
 

@@ -261,7 +261,7 @@ def test_extremist_recruitment_search_is_warned_and_reaches_the_dsl_tm_006(decid
 def test_history_homework_about_extremism_is_not_escalated_tm_001_tm_006(decider):
     # TM-001: ICT is an entitlement for learning; an educational frame lowers the library hit.
     decision = decider.decide(PUPIL, _google("history of isis gcse"), TUESDAY_LESSON)
-    assert decision.action is Action.WARN
+    assert decision.action is Action.ALLOW
     assert decision.alert is AlertLevel.LOW
     assert "dsl" not in decision.notify
 

@@ -288,10 +288,15 @@ class Decider:
             result = _scanner(rule.library, tuple(rule.extra_terms)).scan(search.query)
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue  # help-seeking searches and identity words on their own stay quiet
-            alert = AlertLevel.highest(rule.alert, result.alert)
             terms = tuple(sorted({hit.term for hit in result.hits}))
+            if result.alert is AlertLevel.LOW:
+                # A weak signal ("suicide squad", a swear word) is logged, never blocked or
+                # escalated to the rule's level: over-flagging pupils is a harm of its own.
+                action, alert = Action.ALLOW, AlertLevel.LOW
+            else:
+                action, alert = rule.action, AlertLevel.highest(rule.alert, result.alert)
             outcome = _Outcome(
-                rule.action,
+                action,
                 rule.id,
                 rule.source,
                 alert,
