@@ -32,7 +32,7 @@ class PagesServer:
         self.own_hosts = {h.lower() for h in own_hosts}
         self.identify = identify
         self._server: asyncio.Server | None = None
-        self._clients: set[asyncio.Task[None]] = set()
+        self._clients: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD_BYTES)
@@ -42,9 +42,10 @@ class PagesServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._clients):
-            task.cancel()
-        await asyncio.gather(*self._clients, return_exceptions=True)
+        for writer in list(self._clients.values()):
+            writer.close()  # the handler then sees the connection end and finishes normally
+        if self._clients:
+            await asyncio.wait(list(self._clients), timeout=5)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -57,8 +58,8 @@ class PagesServer:
         address = str(writer.get_extra_info("peername")[0])
         task = asyncio.current_task()
         if task is not None:
-            self._clients.add(task)
-            task.add_done_callback(self._clients.discard)
+            self._clients[task] = writer
+            task.add_done_callback(lambda done: self._clients.pop(done, None))
         try:
             while data := await asyncio.wait_for(read_head(reader), IDLE_SECONDS):
                 request = parse_request(data)

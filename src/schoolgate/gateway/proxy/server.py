@@ -46,6 +46,7 @@ VIA = ("Via", "1.1 schoolgate")
 IDLE_SECONDS = 60.0
 MAX_FORM_BYTES = 64 * 1024
 TUNNEL_CHUNK = 64 * 1024
+SMALL_BODY_BYTES = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -82,7 +83,7 @@ class ProxyServer:
         pages_parts = urlsplit(settings.pages_url)
         self.pages_authority = (pages_parts.netloc or "").lower()
         self._server: asyncio.Server | None = None
-        self._clients: set[asyncio.Task[None]] = set()
+        self._clients: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         self._server = await asyncio.start_server(
@@ -95,9 +96,10 @@ class ProxyServer:
         """Stop listening and end every open client connection (keep-alive ones included)."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._clients):
-            task.cancel()
-        await asyncio.gather(*self._clients, return_exceptions=True)
+        for writer in list(self._clients.values()):
+            writer.close()  # the handler then sees the connection end and finishes normally
+        if self._clients:
+            await asyncio.wait(list(self._clients), timeout=5)
         if self._server is not None:
             await self._server.wait_closed()
         self.pool.close()
@@ -110,11 +112,12 @@ class ProxyServer:
         address = str(writer.get_extra_info("peername")[0])
         task = asyncio.current_task()
         if task is not None:
-            self._clients.add(task)
-            task.add_done_callback(self._clients.discard)
+            self._clients[task] = writer
+            task.add_done_callback(lambda done: self._clients.pop(done, None))
         try:
             while True:
-                data = await asyncio.wait_for(read_head(reader), IDLE_SECONDS)
+                async with asyncio.timeout(IDLE_SECONDS):  # cheaper than wait_for: no new task
+                    data = await read_head(reader)
                 if data is None:
                     break
                 if not await self._handle(parse_request(data), reader, writer, address):
@@ -295,10 +298,15 @@ class ProxyServer:
         elif request.version == "HTTP/1.0":
             headers.append(("Connection", "keep-alive"))
         start = f"HTTP/1.1 {response.status} {response.reason}".rstrip()
-        writer.write(encode_head(start, headers))
         try:
-            await relay_body(up_reader, writer, framing, length, dechunk=dechunk)
-        except HttpError:
+            if framing is Framing.LENGTH and length <= SMALL_BODY_BYTES:
+                # One write (one syscall) for head and body: most responses are small.
+                body = await up_reader.readexactly(length)
+                writer.write(encode_head(start, headers) + body)
+            else:
+                writer.write(encode_head(start, headers))
+                await relay_body(up_reader, writer, framing, length, dechunk=dechunk)
+        except (HttpError, asyncio.IncompleteReadError):
             up_writer.close()
             return False
         if upstream_keep:
