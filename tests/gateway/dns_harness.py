@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,8 +83,14 @@ class LocalUpstream:
                 if answer is not None:
                     self.transport.sendto(answer, addr)
 
-        transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=("127.0.0.1", 0))
-        self.port = transport.get_extra_info("sockname")[1]
+        for _attempt in range(20):  # a free UDP port whose TCP twin is free too
+            transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=("127.0.0.1", 0))
+            self.port = transport.get_extra_info("sockname")[1]
+            try:
+                socket.create_server(("127.0.0.1", self.port)).close()
+                break
+            except OSError:
+                transport.close()
 
         async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             length = int.from_bytes(await reader.readexactly(2), "big")

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 DOH_CANARY = "use-application-dns.net"
 _DECISION_CACHE_LIMIT = 200_000
 _TCP_IDLE_SECONDS = 10.0
+_PORT_ATTEMPTS = 20
 _TCP_MAX_CONNECTIONS = 512
 
 
@@ -321,12 +322,22 @@ class DnsServer:
         loop = asyncio.get_running_loop()
         bound = []
         for host, port in listen:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpServer(self.resolver), local_addr=(host, port)
-            )
-            actual = transport.get_extra_info("sockname")[1]
+            for attempt in range(_PORT_ATTEMPTS if port == 0 else 1):
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _UdpServer(self.resolver), local_addr=(host, port)
+                )
+                actual = transport.get_extra_info("sockname")[1]
+                try:
+                    tcp = await asyncio.start_server(self._tcp_client, host, actual)
+                except OSError:
+                    # Port 0 chose a free UDP port whose TCP twin is taken: try another.
+                    transport.close()
+                    if attempt == _PORT_ATTEMPTS - 1 or port != 0:
+                        raise
+                    continue
+                break
             self.udp.append(transport)
-            self.tcp.append(await asyncio.start_server(self._tcp_client, host, actual))
+            self.tcp.append(tcp)
             bound.append((host, actual))
         return bound
 
