@@ -192,6 +192,23 @@ def test_connect_tunnels_allowed_hosts_and_refuses_blocked_ones(tmp_path, decide
     assert b"http://gate.test/unblock?url=https%3A%2F%2Fblocked.test%2F" in blocked
 
 
+def test_warned_https_host_opens_after_the_click_through(tmp_path, decider):
+    listener, port = echo_server()
+    with running_proxy(tmp_path, lambda: decider, hosts={"*.test": f"127.0.0.1:{port}"}) as proxy:
+        refused = raw_exchange(proxy.port, b"CONNECT warn.test:443 HTTP/1.1\r\n\r\n")
+        assert refused.startswith(b"HTTP/1.1 403")
+        assert b"confirm at http://gate.test/warn?url=https%3A%2F%2Fwarn.test%2F" in refused
+        status, _, page = proxy.get("http://gate.test/warn?url=https%3A%2F%2Fwarn.test%2F")
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+        fields = {"url": "https://warn.test/", "token": token}
+        assert form_post(proxy, "http://gate.test/proceed", fields).status == 303
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(b"CONNECT warn.test:443 HTTP/1.1\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    listener.close()
+    assert status == 403
+
+
 def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
