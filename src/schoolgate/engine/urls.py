@@ -40,10 +40,15 @@ class Target:
 
     def suffixes(self) -> list[str]:
         """`a.b.example.com` -> [`a.b.example.com`, `b.example.com`, `example.com`, `com`]."""
+        host = self.host
+        suffixes = [host]
         if self.is_ip:
-            return [self.host]
-        labels = self.host.split(".")
-        return [".".join(labels[i:]) for i in range(len(labels))]
+            return suffixes
+        dot = host.find(".")
+        while dot >= 0:
+            suffixes.append(host[dot + 1 :])
+            dot = host.find(".", dot + 1)
+        return suffixes
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")

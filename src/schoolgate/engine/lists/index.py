@@ -32,6 +32,8 @@ class CategoryIndex:
     hashed: dict[bytes, int] = field(default_factory=dict)
     """SHA-256 digest of a normalised host or URL prefix -> mask."""
     _compiled: tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], int]]] | None = None
+    _names: dict[int, frozenset[str]] = field(default_factory=dict)
+    """mask -> category names; a policy sees few distinct masks, so this stays small."""
 
     def bit(self, category: str) -> int:
         try:
@@ -77,7 +79,11 @@ class CategoryIndex:
         self.hashed[digest] = self.hashed.get(digest, 0) | mask
 
     def names(self, mask: int) -> frozenset[str]:
-        return frozenset(c for i, c in enumerate(self.categories) if mask >> i & 1)
+        names = self._names.get(mask)
+        if names is None:
+            names = frozenset(c for i, c in enumerate(self.categories) if mask >> i & 1)
+            self._names[mask] = names
+        return names
 
     def mask_for(self, target: Target) -> int:
         """Union of the category bits of every entry that covers `target`. The hot path."""
