@@ -378,3 +378,12 @@ def test_hot_reload_swaps_the_snapshot_without_dropping_requests(tmp_path, origi
     assert 200 in before
     assert after == {403}
     assert len(statuses) > 50
+
+
+def test_squid_redirect_target_shows_the_block_page_for_the_group(tmp_path, decider):
+    with running_proxy(tmp_path, lambda: decider) as proxy:
+        url = "http://gate.test/blocked?url=http%3A%2F%2Fblocked.test%2Fx&group=pupils"
+        status, _, body = proxy.get(url)
+        staff_status, _, staff_body = proxy.get(url.replace("pupils", "staff"))
+    assert status == 403 and "blocked-for-pupils" in body
+    assert staff_status == 200 and "not blocked" in staff_body
