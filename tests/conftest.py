@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: where the shared data is, and deciders for the seed schools."""
+"""Fixtures for the whole suite: where the shared data is, and deciders for the seed schools."""
 
 from __future__ import annotations
 
