@@ -11,6 +11,8 @@ os.environ.setdefault("SCHOOLGATE_SECRET_KEY", "tests-only-secret-key-not-for-pr
 os.environ["SCHOOLGATE_POLICY"] = str(HERE / "policy.yaml")
 os.environ.setdefault("SCHOOLGATE_SECURE_COOKIES", "0")
 os.environ.setdefault("SCHOOLGATE_ALERT_TOKENS", "test-alert-token")
+# The live server thread must not keep a connection open past the test database.
+os.environ["SCHOOLGATE_DB_CONN_MAX_AGE"] = "0"
 
 import django  # noqa: E402
 

@@ -47,7 +47,7 @@ def _databases() -> dict[str, dict[str, object]]:
                 "USER": os.environ.get("SCHOOLGATE_DB_USER", "postgres"),
                 "PASSWORD": os.environ.get("SCHOOLGATE_DB_PASSWORD", ""),
                 "NAME": os.environ.get("SCHOOLGATE_DB_NAME", "schoolgate"),
-                "CONN_MAX_AGE": 60,
+                "CONN_MAX_AGE": int(os.environ.get("SCHOOLGATE_DB_CONN_MAX_AGE", "60")),
                 "TEST": {"NAME": os.environ.get("SCHOOLGATE_TEST_DB_NAME", "test_schoolgate")},
             }
         }
