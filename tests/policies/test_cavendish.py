@@ -6,19 +6,19 @@ Hosts are real entries of the UT1 lists in ../shared/data/ut1, in the category n
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
-from urllib.parse import quote_plus
 
 import pytest
 
-from schoolgate.engine.decide import Decider, Subject
-from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import Action, AlertLevel, Policy
+from schoolgate.engine.decide import Subject
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from tests.policies.seed_checks import (
+    assert_dsl_hears_high_and_critical,
+    assert_rules_cite_known_requirements,
+    google_search,
+    quotes_missing_from_seed,
+    run_check_batch,
+)
 
 SCHOOL = "cavendish"
 SEED = "003_6b8bb3da654c2835.txt"
@@ -30,26 +30,6 @@ STUDENT = Subject(group="pupil")
 STAFF = Subject(group="staff")
 RESPONSIBLE_PERSONS = ("online-safety-coordinator", "network-manager")
 WITH_HEADTEACHER = (*RESPONSIBLE_PERSONS, "headteacher")
-
-
-@pytest.fixture(scope="module")
-def decider(decider_for) -> Decider:
-    return decider_for(SCHOOL)
-
-
-@pytest.fixture(scope="module")
-def policy(policy_path) -> Policy:
-    return load_policy(policy_path(SCHOOL))
-
-
-def _google(query: str) -> str:
-    return f"https://www.google.co.uk/search?q={quote_plus(query)}"
-
-
-def _plain(text: str) -> str:
-    """Seed text and quotes compared without quote-mark style, emphasis or line breaks."""
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.replace("*", "").split())
 
 
 # --- agreements: Part 2a (student and parent) and Part 2b (staff, governors, visitors) ---
@@ -194,20 +174,20 @@ def test_staff_personal_use_is_warned_not_blocked_cav_033_cav_045(decider, host)
 
 
 def test_search_for_illegal_material_reaches_the_dsl_and_headteacher_cav_041_cav_081(decider):
-    decision = decider.decide(STAFF, _google("jailbait pics"), TUESDAY_LESSON)
+    decision = decider.decide(STAFF, google_search("jailbait pics"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.BLOCK, "search-illegal")
     assert decision.alert is AlertLevel.CRITICAL
     assert decision.notify[:2] == ("dsl", "headteacher")
 
 
 def test_student_extremist_search_is_warned_and_reaches_the_dsl_cav_020(decider):
-    decision = decider.decide(STUDENT, _google("join isis"), TUESDAY_LESSON)
+    decision = decider.decide(STUDENT, google_search("join isis"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.WARN, "student-search-extremism")
     assert "dsl" in decision.notify
 
 
 def test_student_disclosing_risk_is_not_blocked_but_the_dsl_is_told_cav_065(decider):
-    decision = decider.decide(STUDENT, _google("i want to kill myself"), TUESDAY_LESSON)
+    decision = decider.decide(STUDENT, google_search("i want to kill myself"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.ALLOW, "student-search-self-harm")
     assert decision.alert is AlertLevel.CRITICAL
     assert "dsl" in decision.notify
@@ -254,48 +234,16 @@ def test_incident_log_has_the_seed_columns_cav_077(policy):
 # --- the policy file is faithful to the seed ---
 
 
-def test_every_quote_is_verbatim_from_the_seed(policy, shared_data):
-    seed = _plain((shared_data.parent / "seeds" / SEED).read_text(encoding="utf-8"))
-    quotes = [s.quote for s in _sources(policy)]
-    quotes += [text for a in policy.agreements for text in a.statements]
-    missing = [q for q in quotes if _plain(q) not in seed]
-    assert missing == []
+def test_every_quote_is_verbatim_from_the_seed(policy):
+    assert quotes_missing_from_seed(policy, SEED) == []
 
 
-def test_every_rule_cites_requirements_that_exist(policy, shared_data):
-    catalogue = (shared_data.parent / "requirements.md").read_text(encoding="utf-8")
-    known = set(re.findall(rf"\| ({PREFIX}-\d{{3}}) \|", catalogue))
-    for rule in [*policy.rules, *policy.sites, *policy.keyword_rules]:
-        assert rule.source.requirements, f"{rule.id} cites no requirement"
-    cited = {rid for s in _sources(policy) for rid in s.requirements}
-    assert cited and cited <= known
-
-
-def _sources(policy: Policy) -> list:
-    items = [
-        *policy.contacts,
-        *policy.groups,
-        *policy.periods,
-        *policy.rules,
-        *policy.sites,
-        *policy.support_services,
-        *policy.keyword_rules,
-        *policy.category_alerts,
-        *policy.alert_routes,
-        *policy.agreements,
-        *policy.tables,
-        *policy.sanctions,
-        *(incident for matrix in policy.sanctions for incident in matrix.incidents),
-        policy.filtering,
-        policy.safe_search,
-    ]
-    return [item.source for item in items if item.source is not None]
+def test_every_rule_cites_requirements_that_exist(policy):
+    assert_rules_cite_known_requirements(policy, PREFIX)
 
 
 def test_critical_and_high_alerts_reach_the_dsl_cav_063(policy):
-    routes = {route.level: route.notify for route in policy.alert_routes}
-    assert "dsl" in routes[AlertLevel.HIGH]
-    assert "dsl" in routes[AlertLevel.CRITICAL]
+    assert_dsl_hears_high_and_critical(policy)
 
 
 # --- the `schoolgate check --batch` contract ---
@@ -307,19 +255,7 @@ def test_batch_check_answers_one_json_line_per_request_cav_026_cav_018(policy_pa
         {"group": "visitor", "target": "gmail.com"},
         {"group": "pupil", "at": "not a time", "target": "gmail.com"},
     ]
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "schoolgate", "check", "--batch", "--no-cache"),
-            *("--policy", str(policy_path(SCHOOL)), "--lists", str(ut1_dir)),
-        ],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    answers = run_check_batch(policy_path(SCHOOL), ut1_dir, requests)
     assert [(a.get("action"), a.get("rule")) for a in answers[:2]] == [
         ("block", "students-no-bypassing-the-filter"),
         ("warn", "adults-personal-use-warning"),

@@ -6,19 +6,19 @@ Hosts are real entries of the UT1 lists in ../shared/data/ut1, in the category n
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from datetime import datetime
-from pathlib import Path
-from urllib.parse import quote_plus
 
 import pytest
 
-from schoolgate.engine.decide import Decider, Subject
-from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import Action, AlertLevel, Policy
+from schoolgate.engine.decide import Subject
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from tests.policies.seed_checks import (
+    assert_dsl_hears_high_and_critical,
+    assert_rules_cite_known_requirements,
+    google_search,
+    quotes_missing_from_seed,
+    run_check_batch,
+)
 
 SCHOOL = "heanor-gate"
 SEED = "004_4f67d6123a4ffcc8.txt"
@@ -31,26 +31,6 @@ SATURDAY = datetime(2025, 3, 8, 11, 0)
 PUPIL = Subject(group="pupil")
 STAFF = Subject(group="staff")
 ADULT_GROUPS = ["staff", "governor", "volunteer", "visitor"]
-
-
-@pytest.fixture(scope="module")
-def decider(decider_for) -> Decider:
-    return decider_for(SCHOOL)
-
-
-@pytest.fixture(scope="module")
-def policy(policy_path) -> Policy:
-    return load_policy(policy_path(SCHOOL))
-
-
-def _google(query: str) -> str:
-    return f"https://www.google.co.uk/search?q={quote_plus(query)}"
-
-
-def _plain(text: str) -> str:
-    """Seed text and quotes compared without quote-mark style, emphasis or line breaks."""
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.replace("*", "").split())
 
 
 # --- Appendix 1: pupils (scenario HG-S01) ---
@@ -187,14 +167,14 @@ def test_video_conferencing_needs_the_it_lead_s_permission_hg_042_hg_s05(decider
 
 
 def test_search_for_illegal_material_reaches_it_lead_dsl_and_principal_hg_003_hg_066(decider):
-    decision = decider.decide(STAFF, _google("jailbait pics"), TUESDAY_LESSON)
+    decision = decider.decide(STAFF, google_search("jailbait pics"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.BLOCK, "search-illegal")
     assert decision.alert is AlertLevel.CRITICAL
     assert decision.notify == ("it-lead", "dsl", "executive-principal")
 
 
 def test_radicalisation_search_is_warned_and_reaches_the_dsl_hg_008(decider):
-    decision = decider.decide(PUPIL, _google("join isis"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("join isis"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.WARN, "pupil-search-radicalisation")
     assert decision.notify[:2] == ("it-lead", "dsl")
 
@@ -202,13 +182,13 @@ def test_radicalisation_search_is_warned_and_reaches_the_dsl_hg_008(decider):
 def test_pupil_disclosing_risk_is_not_blocked_and_dsl_and_it_lead_are_told_hg_099_hg_s03(
     decider,
 ):
-    decision = decider.decide(PUPIL, _google("i want to kill myself"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("i want to kill myself"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.ALLOW, "pupil-search-self-harm")
     assert {"dsl", "it-lead"} <= set(decision.notify)
 
 
 def test_pornography_search_is_blocked_for_pupils_hg_028(decider):
-    decision = decider.decide(PUPIL, _google("free porn videos"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("free porn videos"), TUESDAY_LESSON)
     assert (decision.action, decision.rule) == (Action.BLOCK, "pupil-search-sexual")
 
 
@@ -238,48 +218,16 @@ def test_staff_misuse_goes_to_the_trust_code_of_conduct_hg_065_hg_059(policy):
 # --- the policy file is faithful to the seed ---
 
 
-def test_every_quote_is_verbatim_from_the_seed(policy, shared_data):
-    seed = _plain((shared_data.parent / "seeds" / SEED).read_text(encoding="utf-8"))
-    quotes = [s.quote for s in _sources(policy)]
-    quotes += [text for a in policy.agreements for text in a.statements]
-    missing = [q for q in quotes if _plain(q) not in seed]
-    assert missing == []
+def test_every_quote_is_verbatim_from_the_seed(policy):
+    assert quotes_missing_from_seed(policy, SEED) == []
 
 
-def test_every_rule_cites_requirements_that_exist(policy, shared_data):
-    catalogue = (shared_data.parent / "requirements.md").read_text(encoding="utf-8")
-    known = set(re.findall(rf"\| ({PREFIX}-\d{{3}}) \|", catalogue))
-    for rule in [*policy.rules, *policy.sites, *policy.keyword_rules]:
-        assert rule.source.requirements, f"{rule.id} cites no requirement"
-    cited = {rid for s in _sources(policy) for rid in s.requirements}
-    assert cited and cited <= known
-
-
-def _sources(policy: Policy) -> list:
-    items = [
-        *policy.contacts,
-        *policy.groups,
-        *policy.periods,
-        *policy.rules,
-        *policy.sites,
-        *policy.support_services,
-        *policy.keyword_rules,
-        *policy.category_alerts,
-        *policy.alert_routes,
-        *policy.agreements,
-        *policy.tables,
-        *policy.sanctions,
-        *(incident for matrix in policy.sanctions for incident in matrix.incidents),
-        policy.filtering,
-        policy.safe_search,
-    ]
-    return [item.source for item in items if item.source is not None]
+def test_every_rule_cites_requirements_that_exist(policy):
+    assert_rules_cite_known_requirements(policy, PREFIX)
 
 
 def test_critical_and_high_alerts_reach_the_dsl_hg_099(policy):
-    routes = {route.level: route.notify for route in policy.alert_routes}
-    assert "dsl" in routes[AlertLevel.HIGH]
-    assert "dsl" in routes[AlertLevel.CRITICAL]
+    assert_dsl_hears_high_and_critical(policy)
     assert all(route.notify[0] == "it-lead" for route in policy.alert_routes)  # HG-003
 
 
@@ -292,19 +240,7 @@ def test_batch_check_answers_one_json_line_per_request_hg_079_hg_042(policy_path
         {"group": "staff", "at": "2025-03-04T10:30", "target": "zoom.us"},
         {"group": "volunteer", "target": ""},
     ]
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "schoolgate", "check", "--batch", "--no-cache"),
-            *("--policy", str(policy_path(SCHOOL)), "--lists", str(ut1_dir)),
-        ],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    answers = run_check_batch(policy_path(SCHOOL), ut1_dir, requests)
     assert [(a.get("action"), a.get("rule")) for a in answers[:2]] == [
         ("block", "pupil-social-chat-gaming"),
         ("warn", "video-conferencing"),

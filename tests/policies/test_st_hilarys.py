@@ -6,20 +6,21 @@ Hosts are real entries of the UT1 lists in ../shared/data/ut1, in the category n
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
-from urllib.parse import quote_plus
 
 import pytest
 
-from schoolgate.engine.decide import Decider, Subject
-from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import Action, AlertLevel, Policy
+from schoolgate.engine.decide import Subject
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from tests.policies.seed_checks import (
+    assert_dsl_hears_high_and_critical,
+    assert_rules_cite_known_requirements,
+    benign_questions,
+    google_search,
+    quotes_missing_from_seed,
+    run_check_batch,
+)
 
 SCHOOL = "st-hilarys"
 SEED = "002_5af71910f25b77a2.txt"
@@ -33,26 +34,6 @@ PUPIL = Subject(group="pupil")
 STAFF = Subject(group="staff")
 DSL_AND_ICT = ("dsl", "network-manager")
 CRITICAL_ROUTE = ("dsl", "headteacher", "network-manager")
-
-
-@pytest.fixture(scope="module")
-def decider(decider_for) -> Decider:
-    return decider_for(SCHOOL)
-
-
-@pytest.fixture(scope="module")
-def policy(policy_path) -> Policy:
-    return load_policy(policy_path(SCHOOL))
-
-
-def _google(query: str) -> str:
-    return f"https://www.google.co.uk/search?q={quote_plus(query)}"
-
-
-def _plain(text: str) -> str:
-    """Seed text and quotes compared without quote-mark style, emphasis or line breaks."""
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.replace("*", "").split())
 
 
 # --- SH-098, SH-087: parents' consent on the acceptable use agreement form gates pupils ---
@@ -205,7 +186,7 @@ def test_hate_sites_are_blocked_under_prevent_and_reach_the_dsl_sh_024(decider):
 
 @pytest.mark.parametrize("group", ["pupil", "staff"])
 def test_prevent_keyword_search_is_blocked_for_everyone_sh_024_sh_s16(decider, group):
-    decision = decider.decide(Subject(group=group), _google("join isis"), TUESDAY_LESSON)
+    decision = decider.decide(Subject(group=group), google_search("join isis"), TUESDAY_LESSON)
     assert decision.action is Action.BLOCK
     assert decision.rule == "prevent-keywords"
     assert decision.search == "join isis"
@@ -216,7 +197,7 @@ def test_prevent_keyword_search_is_blocked_for_everyone_sh_024_sh_s16(decider, g
 
 def test_educational_prevent_search_is_logged_not_blocked_sh_024(decider):
     # A lesson framing lowers the hit to `low`: logged for the technician, not blocked or paged.
-    decision = decider.decide(PUPIL, _google("history of isis gcse"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("history of isis gcse"), TUESDAY_LESSON)
     assert decision.action is Action.ALLOW
     assert decision.rule == "prevent-keywords"
     assert decision.alert is AlertLevel.LOW
@@ -224,7 +205,7 @@ def test_educational_prevent_search_is_logged_not_blocked_sh_024(decider):
 
 
 def test_search_for_illegal_material_goes_to_the_dsl_at_once_sh_106(decider):
-    decision = decider.decide(STAFF, _google("jailbait pics"), TUESDAY_LESSON)
+    decision = decider.decide(STAFF, google_search("jailbait pics"), TUESDAY_LESSON)
     assert decision.action is Action.BLOCK
     assert decision.rule == "suspected-illegal-searches"
     assert decision.alert is AlertLevel.CRITICAL
@@ -232,17 +213,18 @@ def test_search_for_illegal_material_goes_to_the_dsl_at_once_sh_106(decider):
 
 
 def test_pupil_disclosing_risk_in_a_search_is_not_blocked_but_the_dsl_is_told_sh_084(decider):
-    decision = decider.decide(PUPIL, _google("i want to kill myself"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("i want to kill myself"), TUESDAY_LESSON)
     assert decision.action is Action.ALLOW
     assert decision.rule == "pupil-self-harm-searches"
     assert decision.alert is AlertLevel.CRITICAL
     assert "dsl" in decision.notify
 
 
-def test_real_benign_questions_are_not_blocked_sh_024(decider, shared_data):
-    lines = (shared_data / "queries-nq" / "NQ-open.dev.jsonl").read_text(encoding="utf-8")
-    questions = [json.loads(line)["question"] for line in lines.splitlines() if line.strip()]
-    actions = Counter(decider.decide(PUPIL, _google(q), TUESDAY_LESSON).action for q in questions)
+def test_real_benign_questions_are_not_blocked_sh_024(decider):
+    questions = benign_questions()
+    actions = Counter(
+        decider.decide(PUPIL, google_search(q), TUESDAY_LESSON).action for q in questions
+    )
     assert len(questions) > 3000
     assert actions[Action.BLOCK] <= len(questions) // 500
 
@@ -250,46 +232,16 @@ def test_real_benign_questions_are_not_blocked_sh_024(decider, shared_data):
 # --- the policy file is faithful to the seed ---
 
 
-def test_every_quote_is_verbatim_from_the_seed(policy, shared_data):
-    seed = _plain((shared_data.parent / "seeds" / SEED).read_text(encoding="utf-8"))
-    quotes = [s.quote for s in _sources(policy)]
-    quotes += [text for a in policy.agreements for text in a.statements]
-    missing = [q for q in quotes if _plain(q) not in seed]
-    assert missing == []
+def test_every_quote_is_verbatim_from_the_seed(policy):
+    assert quotes_missing_from_seed(policy, SEED) == []
 
 
-def test_every_rule_cites_requirements_that_exist(policy, shared_data):
-    catalogue = (shared_data.parent / "requirements.md").read_text(encoding="utf-8")
-    known = set(re.findall(rf"\| ({PREFIX}-\d{{3}}) \|", catalogue))
-    for rule in [*policy.rules, *policy.sites, *policy.keyword_rules]:
-        assert rule.source.requirements, f"{rule.id} cites no requirement"
-    cited = {rid for s in _sources(policy) for rid in s.requirements}
-    assert cited and cited <= known
-
-
-def _sources(policy: Policy) -> list:
-    items = [
-        *policy.contacts,
-        *policy.groups,
-        *policy.periods,
-        *policy.rules,
-        *policy.sites,
-        *policy.support_services,
-        *policy.keyword_rules,
-        *policy.category_alerts,
-        *policy.alert_routes,
-        *policy.agreements,
-        *policy.tables,
-        policy.filtering,
-        policy.safe_search,
-    ]
-    return [item.source for item in items if item.source is not None]
+def test_every_rule_cites_requirements_that_exist(policy):
+    assert_rules_cite_known_requirements(policy, PREFIX)
 
 
 def test_critical_and_high_alerts_reach_the_dsl_sh_066(policy):
-    routes = {route.level: route.notify for route in policy.alert_routes}
-    assert "dsl" in routes[AlertLevel.HIGH]
-    assert "dsl" in routes[AlertLevel.CRITICAL]
+    assert_dsl_hears_high_and_critical(policy)
 
 
 # --- the `schoolgate check --batch` contract ---
@@ -301,19 +253,7 @@ def test_batch_check_answers_one_json_line_per_request_sh_037_sh_089(policy_path
         {"group": "pupil", "at": "2025-03-04T10:30", "target": "instagram.com"},
         {"group": "pupil", "target": "bbc.co.uk", "agreement": "yes"},
     ]
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "schoolgate", "check", "--batch", "--no-cache"),
-            *("--policy", str(policy_path(SCHOOL)), "--lists", str(ut1_dir)),
-        ],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    answers = run_check_batch(policy_path(SCHOOL), ut1_dir, requests)
     assert [(a.get("action"), a.get("rule")) for a in answers[:2]] == [
         ("warn", "email-after-six"),
         ("block", "pupils-use-school-approved-systems"),

@@ -8,27 +8,25 @@ requirements.md §2.8 generated from the seed.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from schoolgate.engine.decide import Decider, Decision, Subject
-from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import Action, AlertLevel, Policy, SanctionMatrix, Source
+from schoolgate.engine.policy.schema import Action, AlertLevel, Policy, SanctionMatrix
 from schoolgate.engine.snapshot import compile_snapshot
+from tests.policies.seed_checks import (
+    REQUIREMENTS,
+    assert_rules_cite_known_requirements,
+    plain,
+    policy_sources,
+    quotes_missing_from_seed,
+    run_check_batch,
+)
 
 SCHOOL = "st-thomas-more"
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-SEED = SHARED / "seeds" / "001_235e2b35bec9b7e8.txt"
-REQUIREMENTS = SHARED / "requirements.md"
-UT1 = SHARED / "data" / "ut1"
+SEED = "001_235e2b35bec9b7e8.txt"
 
 TUESDAY_LESSON = datetime(2025, 3, 4, 10, 0)
 TUESDAY_AFTERNOON_LESSON = datetime(2025, 3, 4, 14, 0)
@@ -44,23 +42,6 @@ EVERYONE = (KS1, KS2, STAFF, COMMUNITY)
 
 SAFEGUARDING = ("dsl", "online-safety-coordinator", "principal")
 FILTER_TEAM = ("online-safety-coordinator", "network-manager")
-
-
-@pytest.fixture(scope="module")
-def decider(decider_for) -> Decider:
-    return decider_for(SCHOOL)
-
-
-@pytest.fixture(scope="module")
-def policy(policy_path) -> Policy:
-    return load_policy(policy_path(SCHOOL))
-
-
-def _plain(text: str) -> str:
-    """Seed text and quotes compared without quote-mark style, emphasis, tags or line breaks."""
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    text = re.sub(r"</?i>", "", text).replace("*", "")
-    return " ".join(text.split())
 
 
 def _quotes_reason(decision: Decision, words: str) -> None:
@@ -88,42 +69,12 @@ def test_groups_are_the_four_the_issue_names_stm_009_stm_078(policy):
 
 def test_every_quote_and_agreement_statement_is_verbatim_from_the_seed(policy):
     """Every `source.quote` (pieces either side of "…") and every AUA statement is in the seed."""
-    seed = _plain(SEED.read_text(encoding="utf-8"))
-    sources: list[Source] = [
-        item.source
-        for section in (
-            policy.contacts,
-            policy.groups,
-            policy.periods,
-            policy.rules,
-            policy.sites,
-            policy.support_services,
-            policy.keyword_rules,
-            policy.category_alerts,
-            policy.alert_routes,
-            policy.agreements,
-            policy.tables,
-            policy.sanctions,
-            [i for m in policy.sanctions for i in m.incidents],
-        )
-        for item in section
-        if item.source is not None
-    ]
-    assert len(sources) > 100
-    missing = [
-        piece
-        for source in sources
-        for piece in _plain(source.quote).split("…")
-        if piece.strip() and piece.strip() not in seed
-    ]
-    statements = [s for a in policy.agreements for s in a.statements]
-    missing += [s for s in statements if _plain(s) not in seed]
-    assert missing == []
+    assert len(policy_sources(policy)) > 100
+    assert quotes_missing_from_seed(policy, SEED) == []
 
 
 def test_every_rule_cites_stm_requirements(policy):
-    cited = [r.source.requirements for r in (*policy.rules, *policy.sites, *policy.keyword_rules)]
-    assert all(ids and all(i.startswith("STM-") for i in ids) for ids in cited)
+    assert_rules_cite_known_requirements(policy, "STM")
 
 
 def test_contacts_cover_the_roles_the_seed_names_stm_007_stm_014_stm_024_stm_029(policy):
@@ -572,7 +523,7 @@ def _grid(title_start: str) -> list[list[str]]:
 
 def _as_grid(matrix: SanctionMatrix) -> list[list[str]]:
     ticks = [["X" if a.id in i.actions else "" for a in matrix.actions] for i in matrix.incidents]
-    return [[_plain(i.title), *row] for i, row in zip(matrix.incidents, ticks, strict=True)]
+    return [[plain(i.title), *row] for i, row in zip(matrix.incidents, ticks, strict=True)]
 
 
 @pytest.mark.parametrize(
@@ -588,7 +539,7 @@ def test_sanction_matrices_match_the_seed_tick_for_tick_stm_178_to_stm_209(
     matrix = next(m for m in policy.sanctions if m.applies_to == applies_to)
     grid = _grid(grid_title)
     assert [a.title for a in matrix.actions] == grid[0][1:]
-    assert _as_grid(matrix) == [[_plain(r[0]), *r[1:]] for r in grid[1:]]
+    assert _as_grid(matrix) == [[plain(r[0]), *r[1:]] for r in grid[1:]]
     assert len(matrix.incidents) == 16
 
 
@@ -645,7 +596,7 @@ def test_mobile_technologies_table_is_kept_stm_084_to_stm_089(policy):
 # --- The `schoolgate check --batch` contract -----------------------------------------------------
 
 
-def test_check_batch_decides_one_json_line_per_request(tmp_path, policy_path):
+def test_check_batch_decides_one_json_line_per_request(tmp_path, policy_path, ut1_dir):
     requests = [
         {"group": "pupil-ks2", "at": "2025-03-04T12:30", "target": "tiktok.com"},
         {"group": "staff", "at": "2025-03-04T12:30", "target": "tiktok.com"},
@@ -653,26 +604,7 @@ def test_check_batch_decides_one_json_line_per_request(tmp_path, policy_path):
         {"group": "pupil-ks1", "at": "2025-03-04T10:00", "target": "www.childline.org.uk"},
         {"group": "nobody", "target": "bbc.co.uk"},
     ]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schoolgate.cli",
-            "check",
-            "--policy",
-            str(policy_path(SCHOOL)),
-            "--lists",
-            str(UT1),
-            "--batch",
-        ],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "SCHOOLGATE_CACHE": str(tmp_path)},
-        check=True,
-    )
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = run_check_batch(policy_path(SCHOOL), ut1_dir, requests, cache_dir=tmp_path)
     assert [(d.get("action"), d.get("rule")) for d in lines[:4]] == [
         ("block", "pupils-social-media"),
         ("allow", "adults-at-certain-times"),

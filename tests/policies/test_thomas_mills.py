@@ -6,20 +6,21 @@ Hosts are real entries of the UT1 lists in ../shared/data/ut1, in the category n
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
-from urllib.parse import quote_plus
 
 import pytest
 
-from schoolgate.engine.decide import Decider, Subject
-from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import Action, AlertLevel, Policy
+from schoolgate.engine.decide import Subject
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from tests.policies.seed_checks import (
+    assert_dsl_hears_high_and_critical,
+    assert_rules_cite_known_requirements,
+    benign_questions,
+    google_search,
+    quotes_missing_from_seed,
+    run_check_batch,
+)
 
 SCHOOL = "thomas-mills"
 SEED = "000_2f0a0b17067649b8.txt"
@@ -33,22 +34,6 @@ SATURDAY = datetime(2025, 3, 8, 11, 0)
 PUPIL = Subject(group="pupil")
 STAFF = Subject(group="staff")
 ICT_DEPARTMENT = ("network-manager", "ict-technician")
-
-
-@pytest.fixture(scope="module")
-def decider(decider_for) -> Decider:
-    return decider_for(SCHOOL)
-
-
-@pytest.fixture(scope="module")
-def policy(policy_path) -> Policy:
-    return load_policy(policy_path(SCHOOL))
-
-
-def _plain(text: str) -> str:
-    """Seed text and quotes compared without quote-mark style, emphasis or line breaks."""
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.replace("*", "").split())
 
 
 # --- TM-004, TM-054: the Approved Use Policy gates all access ---
@@ -227,12 +212,8 @@ def test_vpn_blocked_for_pupils_allowed_but_flagged_for_staff_tm_006(decider):
 # --- TM-006: searches for illegal, offensive or inappropriate material (scenario TM-S07) ---
 
 
-def _google(query: str) -> str:
-    return f"https://www.google.co.uk/search?q={quote_plus(query)}"
-
-
 def test_search_for_illegal_material_is_blocked_and_reaches_the_dsl_tm_006_tm_s07(decider):
-    decision = decider.decide(PUPIL, _google("jailbait pics"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("jailbait pics"), TUESDAY_LESSON)
     assert decision.action is Action.BLOCK
     assert decision.rule == "search-illegal"
     assert decision.search == "jailbait pics"
@@ -251,7 +232,7 @@ def test_pornography_search_is_blocked_for_pupils_tm_006_tm_s07(decider):
 
 
 def test_extremist_recruitment_search_is_warned_and_reaches_the_dsl_tm_006(decider):
-    decision = decider.decide(PUPIL, _google("join isis"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("join isis"), TUESDAY_LESSON)
     assert decision.action is Action.WARN
     assert decision.rule == "search-extremism"
     assert decision.alert is AlertLevel.CRITICAL
@@ -260,22 +241,23 @@ def test_extremist_recruitment_search_is_warned_and_reaches_the_dsl_tm_006(decid
 
 def test_history_homework_about_extremism_is_not_escalated_tm_001_tm_006(decider):
     # TM-001: ICT is an entitlement for learning; an educational frame lowers the library hit.
-    decision = decider.decide(PUPIL, _google("history of isis gcse"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("history of isis gcse"), TUESDAY_LESSON)
     assert decision.action is Action.ALLOW
     assert decision.alert is AlertLevel.LOW
     assert "dsl" not in decision.notify
 
 
 def test_help_seeking_search_is_never_blocked_tm_007(decider):
-    decision = decider.decide(PUPIL, _google("self harm support childline"), TUESDAY_LESSON)
+    decision = decider.decide(PUPIL, google_search("self harm support childline"), TUESDAY_LESSON)
     assert decision.action is Action.ALLOW
     assert decision.alert is AlertLevel.NONE
 
 
-def test_real_benign_questions_are_not_blocked_tm_005(decider, shared_data):
-    lines = (shared_data / "queries-nq" / "NQ-open.dev.jsonl").read_text(encoding="utf-8")
-    questions = [json.loads(line)["question"] for line in lines.splitlines() if line.strip()]
-    actions = Counter(decider.decide(PUPIL, _google(q), TUESDAY_LESSON).action for q in questions)
+def test_real_benign_questions_are_not_blocked_tm_005(decider):
+    questions = benign_questions()
+    actions = Counter(
+        decider.decide(PUPIL, google_search(q), TUESDAY_LESSON).action for q in questions
+    )
     assert len(questions) > 3000
     assert actions[Action.BLOCK] == 0
     assert actions[Action.WARN] <= len(questions) // 200
@@ -312,45 +294,16 @@ def test_school_site_is_reachable_for_every_group_tm_043(decider, group):
 # --- the policy file is faithful to the seed ---
 
 
-def test_every_quote_is_verbatim_from_the_seed(policy, shared_data):
-    seed = _plain((shared_data.parent / "seeds" / SEED).read_text(encoding="utf-8"))
-    quotes = [s.quote for s in _sources(policy)]
-    quotes += [text for a in policy.agreements for text in a.statements]
-    missing = [q for q in quotes if _plain(q) not in seed]
-    assert missing == []
+def test_every_quote_is_verbatim_from_the_seed(policy):
+    assert quotes_missing_from_seed(policy, SEED) == []
 
 
-def test_every_rule_cites_requirements_that_exist(policy, shared_data):
-    catalogue = (shared_data.parent / "requirements.md").read_text(encoding="utf-8")
-    known = set(re.findall(rf"\| ({PREFIX}-\d{{3}}) \|", catalogue))
-    for rule in [*policy.rules, *policy.sites, *policy.keyword_rules]:
-        assert rule.source.requirements, f"{rule.id} cites no requirement"
-    cited = {rid for s in _sources(policy) for rid in s.requirements}
-    assert cited and cited <= known
-
-
-def _sources(policy: Policy) -> list:
-    items = [
-        *policy.contacts,
-        *policy.groups,
-        *policy.periods,
-        *policy.rules,
-        *policy.sites,
-        *policy.keyword_rules,
-        *policy.category_alerts,
-        *policy.alert_routes,
-        *policy.agreements,
-        *policy.tables,
-        policy.filtering,
-        policy.safe_search,
-    ]
-    return [item.source for item in items if item.source is not None]
+def test_every_rule_cites_requirements_that_exist(policy):
+    assert_rules_cite_known_requirements(policy, PREFIX)
 
 
 def test_critical_and_high_alerts_reach_the_dsl(policy):
-    routes = {route.level: route.notify for route in policy.alert_routes}
-    assert "dsl" in routes[AlertLevel.HIGH]
-    assert "dsl" in routes[AlertLevel.CRITICAL]
+    assert_dsl_hears_high_and_critical(policy)
 
 
 # --- the `schoolgate check --batch` contract ---
@@ -363,19 +316,7 @@ def test_batch_check_answers_one_json_line_per_request_tm_057_tm_055(policy_path
         {"group": "pupil", "at": "2025-03-04T10:30", "target": "bbc.co.uk", "agreement": False},
         {"group": "nobody", "target": "bbc.co.uk"},
     ]
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "schoolgate", "check", "--batch", "--no-cache"),
-            *("--policy", str(policy_path(SCHOOL)), "--lists", str(ut1_dir)),
-        ],
-        input="".join(json.dumps(r) + "\n" for r in requests),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    answers = run_check_batch(policy_path(SCHOOL), ut1_dir, requests)
     assert [(a.get("action"), a.get("rule")) for a in answers[:3]] == [
         ("block", "no-gaming-in-school-hours"),
         ("block", "no-chat-rooms"),
