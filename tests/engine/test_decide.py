@@ -165,3 +165,10 @@ def test_decision_dict_has_the_contract_keys(decider: Decider) -> None:
     d = decider.decide(Subject("juniors"), "bet365.com", MONDAY_LESSON).to_dict()
     assert {"action", "categories", "rule", "reason", "alert", "notify"} <= d.keys()
     assert d["action"] == "block" and d["categories"] == ["gambling"]
+
+
+def test_a_period_may_run_to_midnight() -> None:
+    text = SAMPLE_POLICY.replace('start: "12:00", end: "13:00"}', 'start: "12:00", end: "24:00"}')
+    decider = Decider(sample_snapshot(text))
+    late = decider.decide(Subject("staff"), "facebook.com", datetime(2026, 11, 23, 23, 59, 59))
+    assert late.rule == "social-at-lunch"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Iterator
+from datetime import time
 
 from markdown_it import MarkdownIt
 
@@ -117,10 +118,14 @@ def _periods(policy: Policy) -> str:
     if not policy.periods:
         return ""
     rows = [
-        (p.title, ", ".join(d.value.title() for d in p.days), f"{p.start:%H:%M}–{p.end:%H:%M}")
+        (p.title, ", ".join(d.value.title() for d in p.days), f"{p.start:%H:%M}–{_clock(p.end)}")
         for p in policy.periods
     ]
     return "## The school week\n\n" + _markdown_table(["Period", "Days", "Times"], rows)
+
+
+def _clock(moment: time) -> str:
+    return "24:00" if moment == time.max else f"{moment:%H:%M}"
 
 
 def _filtering(policy: Policy) -> str:

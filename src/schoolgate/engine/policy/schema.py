@@ -144,7 +144,13 @@ class Period(Strict):
     days: list[Weekday]
     start: time
     end: time
+    """Exclusive; `"24:00"` means the end of the day."""
     source: Source | None = None
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _midnight(cls, value: object) -> object:
+        return time.max if value in ("24:00", "24:00:00") else value
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
