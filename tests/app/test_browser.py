@@ -8,32 +8,21 @@ report and sees no names. Screenshots of the main pages are written to docs/scre
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pyotp
 import pytest
 
 from schoolgate.app.cases.models import Case, Status
+from tests.browser import CHROMIUM, launch_chromium
 
 from .conftest import PASSWORD, TOTP_SECRET, make_user
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium not installed"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
 ]
 
 
@@ -45,7 +34,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

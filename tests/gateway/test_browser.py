@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from schoolgate.engine.decide import Decider, Subject
+from tests.browser import CHROMIUM, launch_chromium
 from tests.gateway.proxy_support import running_origin, running_proxy, test_snapshot
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--proxy-bypass-list=<-loopback>",  # send even 127.0.0.1 through the proxy
-]
+SEND_LOOPBACK_THROUGH_PROXY = "--proxy-bypass-list=<-loopback>"
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +22,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright, SEND_LOOPBACK_THROUGH_PROXY)
         yield browser
         browser.close()
 
