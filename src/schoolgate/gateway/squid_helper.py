@@ -23,7 +23,6 @@ answered in order. A leading numeric channel ID (Squid's `concurrency=N`) is ech
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import IO, Any, Literal
 from urllib.parse import quote, unquote
@@ -31,6 +30,7 @@ from urllib.parse import quote, unquote
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.journal_events import decision_event
 from schoolgate.gateway.proxy.users import DirectoryUser
 
 log = logging.getLogger(__name__)
@@ -151,25 +151,15 @@ class SquidHelper:
     def _record(self, request: SquidRequest, url: str, decision: Decision) -> None:
         if self.journal is None:
             return
-        self.journal.append(
-            {
-                "type": "decision",
-                "service": "squid-helper",
-                "at": time.time(),
-                "client": request.address,
-                "user": request.user,
-                "group": decision.group,
-                "method": request.method,
-                "url": url,
-                "target": decision.target,
-                "action": decision.action.value,
-                "rule": decision.rule,
-                "categories": list(decision.categories),
-                "alert": decision.alert.value,
-                "notify": list(decision.notify),
-                "reason": decision.reason,
-            }
+        event = decision_event(
+            decision,
+            service="squid-helper",
+            client=request.address,
+            user=request.user,
+            method=request.method,
+            url=url,
         )
+        self.journal.append(event)
 
     def run(self, stdin: IO[str], stdout: IO[str]) -> None:
         """Answer until Squid closes stdin. Squid reads answers in order per helper process."""

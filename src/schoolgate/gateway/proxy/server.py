@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.decision_cache import DecisionCache
+from schoolgate.gateway.journal_events import decision_event
 from schoolgate.gateway.proxy.http import (
     MAX_HEAD_BYTES,
     Framing,
@@ -47,6 +48,9 @@ IDLE_SECONDS = 60.0
 MAX_FORM_BYTES = 64 * 1024
 TUNNEL_CHUNK = 64 * 1024
 SMALL_BODY_BYTES = 64 * 1024
+DECISION_CACHE_ENTRIES = 50_000
+CACHED_URL_CHARS = 1024
+"""Longer URLs (rarely repeated, mostly tracking links) are decided afresh, not cached."""
 
 
 @dataclass(slots=True)
@@ -80,6 +84,7 @@ class ProxyServer:
         self.identify = identify
         self.journal = journal
         self.pool = UpstreamPool(HostOverrides(settings.hosts))
+        self.decisions = DecisionCache(DECISION_CACHE_ENTRIES)
         pages_parts = urlsplit(settings.pages_url)
         self.pages_authority = (pages_parts.netloc or "").lower()
         self._server: asyncio.Server | None = None
@@ -163,13 +168,18 @@ class ProxyServer:
 
     def _decide(self, visitor: Visitor, url: str, method: str, address: str) -> Decision:
         decider = self.decider()
-        try:
-            target = parse_target(url)
-        except TargetError as exc:
-            raise HttpError(400, f"cannot decide on {url[:200]!r}: {exc}") from None
-        decision = decider.decide(self.pages.subject(visitor, decider), target)
+        subject = self.pages.subject(visitor, decider)
+        if len(url) <= CACHED_URL_CHARS:
+            decision = self.decisions.lookup(
+                decider, (subject, url), lambda: _fresh_decision(decider, subject, url)
+            )
+        else:
+            decision = _fresh_decision(decider, subject, url)
         if self.journal is not None:
-            self.journal.append(_decision_event(decision, visitor, url, method, address))
+            event = decision_event(
+                decision, service="proxy", client=address, user=visitor.user, method=method, url=url
+            )
+            self.journal.append(event)
         return decision
 
     async def _visitor(self, request: Request, address: str) -> Visitor | PageResponse:
@@ -362,6 +372,14 @@ class ProxyServer:
         )
 
 
+def _fresh_decision(decider: Decider, subject: Subject, url: str) -> Decision:
+    try:
+        target = parse_target(url)
+    except TargetError as exc:
+        raise HttpError(400, f"cannot decide on {url[:200]!r}: {exc}") from None
+    return decider.decide(subject, target)
+
+
 async def _exchange(
     upstream: Connection,
     head: bytes,
@@ -471,29 +489,6 @@ async def _tunnel(
         await asyncio.gather(pump(client_reader, up_writer), pump(up_reader, client_writer))
     finally:
         up_writer.close()
-
-
-def _decision_event(
-    decision: Decision, visitor: Visitor, url: str, method: str, address: str
-) -> dict[str, Any]:
-    return {
-        "type": "decision",
-        "service": "proxy",
-        "at": time.time(),
-        "client": address,
-        "user": visitor.user,
-        "group": decision.group,
-        "method": method,
-        "url": url,
-        "target": decision.target,
-        "action": decision.action.value,
-        "rule": decision.rule,
-        "categories": list(decision.categories),
-        "alert": decision.alert.value,
-        "notify": list(decision.notify),
-        "search": decision.search,
-        "reason": decision.reason,
-    }
 
 
 _REASONS = {
