@@ -29,6 +29,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action, AlertLevel
 from schoolgate.engine.urls import Target
 from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
 from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
@@ -82,8 +83,7 @@ class Resolver:
         self.doh_domains = doh_domains
         self.journal_allowed = journal_allowed
         self.stats = {"queries": 0, "blocked": 0, "rewritten": 0, "forwarded": 0, "errors": 0}
-        self._decisions: dict[tuple[Subject, str], Decision] = {}
-        self._minute = -1
+        self._decisions = DecisionCache(_DECISION_CACHE_LIMIT)
         self._policy_state(holder.decider)
         holder.on_reload(lambda snapshot, decider: self._policy_state(decider))
 
@@ -95,7 +95,7 @@ class Resolver:
         self._youtube = policy.safe_search.youtube
         self._circumvention_alert = policy.filtering.circumvention_alert
         self.identity.set_nominated_users(policy.nominated_users)
-        self._decisions = {}
+        self._decisions.clear()
 
     # The request path ---------------------------------------------------------------------------
 
@@ -129,17 +129,9 @@ class Resolver:
         return self._forward(query)
 
     def _decide(self, subject: Subject, name: str) -> Decision:
-        minute = int(time.time()) // 60
-        if minute != self._minute:  # periods change on the minute
-            self._minute, self._decisions = minute, {}
-        key = (subject, name)
-        decision = self._decisions.get(key)
-        if decision is None:
-            decision = self._fresh_decision(subject, name)
-            if len(self._decisions) >= _DECISION_CACHE_LIMIT:
-                self._decisions = {}
-            self._decisions[key] = decision
-        return decision
+        return self._decisions.lookup(
+            self._decider, (subject, name), lambda: self._fresh_decision(subject, name)
+        )
 
     def _fresh_decision(self, subject: Subject, name: str) -> Decision:
         decision = self._decider.decide(subject, Target(host=name))

@@ -44,17 +44,24 @@ class Head:
 
     start: tuple[str, str, str]
     headers: list[tuple[str, str]] = field(default_factory=list)
+    _by_name: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
+    """Values by lower-case name, built on first lookup: a request is looked up about ten times."""
+
+    def _index(self) -> dict[str, list[str]]:
+        index = self._by_name
+        if index is None:
+            index = {}
+            for key, value in self.headers:
+                index.setdefault(key.lower(), []).append(value)
+            self._by_name = index
+        return index
 
     def get(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+        values = self._index().get(name.lower())
+        return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [value for key, value in self.headers if key.lower() == name]
+        return list(self._index().get(name.lower(), ()))
 
     def tokens(self, name: str) -> set[str]:
         """Comma-separated header values as lower-case tokens (`Connection: close, te`)."""

@@ -11,7 +11,7 @@ from schoolgate.gateway.proxy.http import MAX_HEAD_BYTES
 
 CONNECT_TIMEOUT = 10.0
 IDLE_SECONDS = 30.0
-MAX_IDLE_PER_ORIGIN = 16
+MAX_IDLE_PER_ORIGIN = 128
 
 
 @dataclass(frozen=True, slots=True)
