@@ -152,6 +152,29 @@ def seed(cases: int, sessions: int) -> tuple[list[str], int]:
     return [u.username for u in leads], made
 
 
+def reuse(cases: int, sessions: int) -> tuple[list[str], int] | None:
+    """The leads and case count of an earlier run's database, migrated, or None to re-seed."""
+    import django
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as c:
+        found = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+    if not found:
+        return None
+    django.setup()
+    from django.core.management import call_command
+
+    from schoolgate.app.cases.models import Case
+    from schoolgate.app.people.models import User
+
+    call_command("migrate", verbosity=0)
+    made = Case.objects.count()
+    leads = [f"lead{i}" for i in range(sessions)]
+    if made < cases or User.objects.filter(username__in=leads).count() < sessions:
+        return None
+    return leads, made
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -291,12 +314,25 @@ def main() -> int:
         default=0.0,
         help="mean seconds each session waits between requests (0: none)",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of an earlier run if it has the cases (only migrate it)",
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed the database and stop")
     args = parser.parse_args()
     configure()
-    recreate_database()
     began = time.perf_counter()
-    usernames, made = seed(args.cases, args.sessions)
-    print(f"seeded {made} cases in {time.perf_counter() - began:.1f} s")
+    reused = reuse(args.cases, args.sessions) if args.reuse else None
+    if reused is None:
+        recreate_database()
+        usernames, made = seed(args.cases, args.sessions)
+        print(f"seeded {made} cases in {time.perf_counter() - began:.1f} s")
+    else:
+        usernames, made = reused
+        print(f"reused {made} cases")
+    if args.seed_only:
+        return 0
     port = free_port()
     server = start_server(port, args.workers, args.threads)
     try:

@@ -63,3 +63,31 @@ def test_hash_chain_detects_tampering(people) -> None:
         )
     breaks = verify_chain()
     assert [b.entry_id for b in breaks] == [victim.id]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's in-memory test database cannot wait for locks",
+)
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_one_unbroken_chain() -> None:
+    """Views append from many server threads at once; the chain must stay linear."""
+    import threading
+
+    from django.db import connections
+
+    def append(n: int) -> None:
+        try:
+            for i in range(10):
+                record(None, "test.concurrent", None, {"thread": n, "i": i})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AuditEntry.objects.filter(action="test.concurrent").count() == 80
+    assert verify_chain() == []
+    assert len(set(AuditEntry.objects.values_list("previous_hash", flat=True))) == 80

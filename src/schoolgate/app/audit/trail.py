@@ -5,13 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
-from schoolgate.app.audit.models import GENESIS, AuditEntry
+from schoolgate.app.audit.models import GENESIS, AuditEntry, canonical_json
 
 _CHAIN_LOCK = 0x5C4001  # PostgreSQL advisory lock id for appending to the chain
+_COLUMNS = ("at", "actor", "actor_name", "action", "object_type", "object_id", "detail", "ip")
+
+# One statement links the new entry to the last one: the previous hash is read and the new hash
+# computed inside the INSERT, so the chain is serialised for one round trip, not four. On
+# PostgreSQL the advisory lock is taken in the same message (autocommit: one implicit
+# transaction; inside an outer transaction: held until it commits); the INSERT, a later
+# statement, sees every entry committed before the lock was granted. SQLite serialises writers
+# itself. hash = sha256(previous_hash + "\n" + canonical JSON of the entry), as before.
+_LINK = """
+INSERT INTO audit_auditentry ({columns}, previous_hash, hash)
+SELECT {values}, prev.hash, {digest}
+FROM (SELECT COALESCE(
+    (SELECT hash FROM audit_auditentry ORDER BY id DESC LIMIT 1), %s) AS hash) AS prev
+RETURNING id, previous_hash, hash
+"""
+_DIGEST = {
+    "postgresql": "encode(sha256(convert_to(prev.hash || %s, 'UTF8')), 'hex')",
+    "sqlite": "schoolgate_sha256(prev.hash || %s)",
+}
+
+
+def _link_sql(vendor: str) -> str:
+    columns = ", ".join(AuditEntry._meta.get_field(c).column for c in _COLUMNS)
+    values = ", ".join(["%s"] * len(_COLUMNS))
+    sql = _LINK.format(columns=columns, values=values, digest=_DIGEST[vendor])
+    if vendor == "postgresql":
+        return "SELECT pg_advisory_xact_lock(%s);" + sql
+    return sql
 
 
 def record(
@@ -22,25 +50,29 @@ def record(
     request: HttpRequest | None = None,
 ) -> AuditEntry:
     """Append who did what to which object; `actor` is a user or None for the system."""
-    with transaction.atomic():
+    entry = AuditEntry(
+        at=timezone.now(),
+        actor=actor if actor is not None and actor.pk else None,
+        actor_name=_actor_name(actor),
+        action=action,
+        object_type=type(obj).__name__.lower() if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=detail or {},
+        ip=request.META.get("REMOTE_ADDR") if request is not None else None,
+    )
+    fields = [AuditEntry._meta.get_field(c) for c in _COLUMNS]
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    params = [*values, "\n" + canonical_json(entry.payload()), GENESIS]
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
-        entry = AuditEntry(
-            at=timezone.now(),
-            actor=actor if actor is not None and actor.pk else None,
-            actor_name=_actor_name(actor),
-            action=action,
-            object_type=type(obj).__name__.lower() if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None else "",
-            detail=detail or {},
-            ip=request.META.get("REMOTE_ADDR") if request is not None else None,
-            previous_hash=last or GENESIS,
-        )
-        entry.hash = entry.compute_hash()
-        entry.save()
-        return entry
+            cursor.execute(_link_sql(connection.vendor), [_CHAIN_LOCK, *params])
+            cursor.nextset()  # past the lock's result to the INSERT's
+        else:
+            cursor.execute(_link_sql(connection.vendor), params)
+        entry.id, entry.previous_hash, entry.hash = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
 
 
 def _actor_name(actor: Any) -> str:

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from schoolgate.app.cases.models import ParentContact, Status
+from schoolgate.app.cases.widgets import FastSelect
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import incident_choices, matrix_for
 from schoolgate.app.roles import STAFF_ROLES, Role
@@ -13,10 +14,16 @@ from schoolgate.app.roles import STAFF_ROLES, Role
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-def _staff() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
-        queryset=User.objects.filter(role__in=STAFF_ROLES, is_active=True)
-    )
+def _staff_members():
+    return User.objects.filter(role__in=STAFF_ROLES, is_active=True)
+
+
+def staff_choices() -> list[tuple[str, str]]:
+    """Active staff as (id, name) in one query, labelled as `User.__str__` labels staff."""
+    rows = _staff_members().values_list("id", "first_name", "last_name", "username")
+    return [("", "---------")] + [
+        (str(pk), f"{first} {last}".strip() or username) for pk, first, last, username in rows
+    ]
 
 
 class StaffReportForm(forms.Form):
@@ -84,12 +91,15 @@ def _incident_field() -> forms.ChoiceField:
         choices=[("", "— not yet decided —"), *groups.items()],
         required=False,
         label="Incident type (from the policy)",
+        widget=FastSelect,
     )
 
 
 class TriageForm(forms.Form):
     incident_type = forms.ChoiceField()
-    status = forms.ChoiceField(choices=[c for c in Status.choices if c[0] != Status.CLOSED])
+    status = forms.ChoiceField(
+        choices=[c for c in Status.choices if c[0] != Status.CLOSED], widget=FastSelect
+    )
     note = forms.CharField(max_length=1000, required=False, label="Note / reason")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -124,9 +134,9 @@ class ActionsForm(forms.Form):
 
 class ReviewForm(forms.Form):
     reason_for_investigation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    first_reviewer = _staff()
+    first_reviewer = forms.ChoiceField(widget=FastSelect)
     first_position = forms.CharField(max_length=100)
-    second_reviewer = _staff()
+    second_reviewer = forms.ChoiceField(widget=FastSelect)
     second_position = forms.CharField(max_length=100)
     computer = forms.CharField(max_length=200, label="Name and location of computer used")
     sites = forms.CharField(
@@ -137,11 +147,23 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), label="Conclusion and action proposed or taken"
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        choices = staff_choices()  # one query for both lists
+        self.fields["first_reviewer"].choices = choices
+        self.fields["second_reviewer"].choices = choices
+
     def clean(self) -> dict[str, object]:
         data = super().clean()
         first, second = data.get("first_reviewer"), data.get("second_reviewer")
-        if first is not None and first == second:
+        if first and first == second:
             raise forms.ValidationError("The two reviewers must be different people (STM-168).")
+        staff = _staff_members().in_bulk([pk for pk in (first, second) if pk])
+        for name in ("first_reviewer", "second_reviewer"):
+            if data.get(name):
+                data[name] = staff.get(int(data[name]))
+                if data[name] is None:
+                    self.add_error(name, "This person is no longer an active member of staff.")
         return data
 
 
@@ -152,7 +174,7 @@ class EvidenceForm(forms.Form):
 
 class ParentContactForm(forms.Form):
     parent_name = forms.CharField(max_length=200, label="Parent / carer informed")
-    method = forms.ChoiceField(choices=ParentContact.Method.choices, label="How")
+    method = forms.ChoiceField(choices=ParentContact.Method.choices, label="How", widget=FastSelect)
     informed_at = forms.DateTimeField(widget=_DATETIME, initial=timezone.now, label="When")
     note = forms.CharField(max_length=500, required=False)
 

@@ -305,15 +305,26 @@ def close_case(case: Case, actor: User, outcome: str, request: Any = None) -> No
     record(actor, "case.close", case, {"outcome": case.outcome}, request=request)
 
 
-def closing_problems(case: Case, outcome: str = "x") -> list[str]:
+def closing_problems(
+    case: Case,
+    outcome: str = "x",
+    applied: list[AppliedAction] | None = None,
+    reviews: list[Review] | None = None,
+) -> list[str]:
+    """Why `case` cannot close yet; `applied`/`reviews` are its rows if already loaded."""
     problems = []
     if not outcome.strip():
         problems.append("record the outcome before closing")
     if not case.incident_type:
         problems.append("choose the incident type from the policy before closing")
     if case.illegal:
-        if not case.actions.filter(referral=True).exists():
+        referred = (
+            any(a.referral for a in applied)
+            if applied is not None
+            else case.actions.filter(referral=True).exists()
+        )
+        if not referred:
             problems.append("an illegal-content case is closed only after a recorded referral")
-    elif not case.reviews.exists():
+    elif not (reviews if reviews is not None else case.reviews.exists()):
         problems.append("record the two-person review before closing (STM-168)")
     return problems
