@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 from schoolgate.engine.decide import Subject
 from schoolgate.gateway.proxy.http import (
-    MAX_HEAD_BYTES,
     HttpError,
     parse_request,
     read_head,
     wants_keep_alive,
 )
+from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.server import _read_small_body, _send_error, _write_page
 from schoolgate.gateway.proxy.webapp import GatewayPages, Visitor
 
@@ -31,23 +31,13 @@ class PagesServer:
         self.pages = pages
         self.own_hosts = {h.lower() for h in own_hosts}
         self.identify = identify
-        self._server: asyncio.Server | None = None
-        self._clients: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._listener = Listener(self._serve)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD_BYTES)
-        address = self._server.sockets[0].getsockname()
-        return address[0], address[1]
+        return await self._listener.start(host, port)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for writer in list(self._clients.values()):
-            writer.close()  # the handler then sees the connection end and finishes normally
-        if self._clients:
-            await asyncio.wait(list(self._clients), timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await self._listener.close()
 
     def visitor(self, address: str) -> Visitor:
         subject = self.identify(address) if self.identify is not None else Subject()
@@ -56,10 +46,6 @@ class PagesServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = str(writer.get_extra_info("peername")[0])
-        task = asyncio.current_task()
-        if task is not None:
-            self._clients[task] = writer
-            task.add_done_callback(lambda done: self._clients.pop(done, None))
         try:
             while data := await asyncio.wait_for(read_head(reader), IDLE_SECONDS):
                 request = parse_request(data)
