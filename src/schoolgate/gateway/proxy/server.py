@@ -22,7 +22,6 @@ from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.journal_events import decision_event
 from schoolgate.gateway.proxy.http import (
-    MAX_HEAD_BYTES,
     Framing,
     HttpError,
     Request,
@@ -36,6 +35,7 @@ from schoolgate.gateway.proxy.http import (
     response_framing,
     wants_keep_alive,
 )
+from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.pages import PageResponse
 from schoolgate.gateway.proxy.upstream import Connection, HostOverrides, UpstreamPool
 from schoolgate.gateway.proxy.users import Authenticator, parse_basic_credentials
@@ -87,26 +87,14 @@ class ProxyServer:
         self.decisions = DecisionCache(DECISION_CACHE_ENTRIES)
         pages_parts = urlsplit(settings.pages_url)
         self.pages_authority = (pages_parts.netloc or "").lower()
-        self._server: asyncio.Server | None = None
-        self._clients: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._listener = Listener(self._serve_client)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        self._server = await asyncio.start_server(
-            self._serve_client, host, port, limit=MAX_HEAD_BYTES
-        )
-        address = self._server.sockets[0].getsockname()
-        return address[0], address[1]
+        return await self._listener.start(host, port)
 
     async def close(self) -> None:
         """Stop listening and end every open client connection (keep-alive ones included)."""
-        if self._server is not None:
-            self._server.close()
-        for writer in list(self._clients.values()):
-            writer.close()  # the handler then sees the connection end and finishes normally
-        if self._clients:
-            await asyncio.wait(list(self._clients), timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await self._listener.close()
         self.pool.close()
 
     # One client connection ------------------------------------------------------------------
@@ -115,10 +103,6 @@ class ProxyServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         address = str(writer.get_extra_info("peername")[0])
-        task = asyncio.current_task()
-        if task is not None:
-            self._clients[task] = writer
-            task.add_done_callback(lambda done: self._clients.pop(done, None))
         try:
             while True:
                 async with asyncio.timeout(IDLE_SECONDS):  # cheaper than wait_for: no new task
