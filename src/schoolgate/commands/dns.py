@@ -47,32 +47,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+# Command-line option -> the site-config field it overrides (`dns:` section, then top level).
+DNS_OVERRIDES = {
+    "listen": "listen",
+    "upstream": "upstreams",
+    "doh_list": "doh_lists",
+    "safe_search_tables": "safe_search_tables",
+}
+SITE_OVERRIDES = {
+    "journal": "journal",
+    "snapshot": "snapshot",
+    "bindings": "bindings_file",
+    "bindings_listen": "bindings_listen",
+}
+
+
 def site_from_arguments(args: argparse.Namespace) -> SiteConfig:
     site = load_site(args.site) if args.site else SiteConfig()
-    dns_updates: dict[str, object] = {}
-    if args.listen:
-        dns_updates["listen"] = args.listen
-    if args.upstream:
-        dns_updates["upstreams"] = args.upstream
-    if args.doh_list:
-        dns_updates["doh_lists"] = args.doh_list
-    if args.safe_search_tables:
-        dns_updates["safe_search_tables"] = args.safe_search_tables
-    updates: dict[str, object] = {}
-    if args.journal:
-        updates["journal"] = args.journal
-    if args.snapshot:
-        updates["snapshot"] = args.snapshot
-    if args.bindings:
-        updates["bindings_file"] = args.bindings
-    if args.bindings_listen:
-        updates["bindings_listen"] = args.bindings_listen
+    dns_updates = _given(args, DNS_OVERRIDES)
+    updates = _given(args, SITE_OVERRIDES)
     if args.subnet:
         updates["subnets"] = [_subnet(text) for text in args.subnet]
     data = site.model_dump()
     data.update(updates)
     data["dns"] = {**data["dns"], **dns_updates}
     return SiteConfig.model_validate(data)
+
+
+def _given(args: argparse.Namespace, overrides: dict[str, str]) -> dict[str, object]:
+    """The fields the command line sets; options not given leave the site's value alone."""
+    values = {field: getattr(args, option) for option, field in overrides.items()}
+    return {field: value for field, value in values.items() if value}
 
 
 def _subnet(text: str) -> dict[str, str]:
