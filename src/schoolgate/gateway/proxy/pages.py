@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from string import Template
+from typing import Any
 from urllib.parse import quote
 
 from schoolgate.engine.decide import Decision
@@ -106,6 +107,16 @@ def _categories(decision: Decision) -> str:
     return " (categories: " + html.escape(", ".join(decision.categories)) + ")"
 
 
+def _explanation(decision: Decision, url: str) -> dict[str, Any]:
+    """What block and warn pages both show: the address, the reason, the rule and its quote."""
+    return {
+        "raw": {"quote": _quote_block(decision), "categories": _categories(decision)},
+        "target": url,
+        "reason": decision.reason,
+        "rule": decision.rule or "default",
+    }
+
+
 def block_page(
     school: str, decision: Decision, url: str, links: PageLinks, when: str
 ) -> PageResponse:
@@ -113,10 +124,7 @@ def block_page(
         "block.html",
         school=school,
         title="This site is blocked",
-        raw={"quote": _quote_block(decision), "categories": _categories(decision)},
-        target=url,
-        reason=decision.reason,
-        rule=decision.rule or "default",
+        **_explanation(decision, url),
         unblock_url=links.to("/unblock", url=url),
         report_url=links.to("/report", url=url),
         when=when,
@@ -131,10 +139,7 @@ def warn_page(
         "warn.html",
         school=school,
         title="Are you sure?",
-        raw={"quote": _quote_block(decision), "categories": _categories(decision)},
-        target=url,
-        reason=decision.reason,
-        rule=decision.rule or "default",
+        **_explanation(decision, url),
         proceed_url=links.to("/proceed"),
         url=url,
         token=links.token(subject_key, url),
