@@ -2,7 +2,7 @@
 to a local origin, against going to the origin directly; memory with the full UT1 set loaded.
 
     .venv/bin/python bench/proxy_bench.py [--policy policies/st-thomas-more.yaml]
-        [--lists ../shared/data/ut1] [--seconds 10] [--connections 32]
+        [--lists ../shared/data/ut1] [--seconds 10] [--connections 32] [--loops asyncio,uvloop]
 
 Everything on 127.0.0.1:
 1. the policy is compiled with the UT1 lists into a snapshot; `schoolgate proxy` loads it (one
@@ -13,7 +13,9 @@ Everything on 127.0.0.1:
    through a real decision over the whole UT1 index;
 3. wrk (unpinned) runs direct to the origin and through the proxy (absolute-form request line,
    as a browser sends to a proxy), once with 1 connection (pure added latency) and once with
-   --connections (throughput); latency percentiles are wrk's `--latency` output.
+   --connections (throughput); latency percentiles are wrk's `--latency` output;
+4. steps 1 and 3 are repeated for each event loop in --loops (`schoolgate proxy --loop`; uvloop
+   is the optional `fast` extra), with a fresh proxy process each time.
 """
 
 from __future__ import annotations
@@ -85,9 +87,9 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[s
     return result
 
 
-def start_proxy(work: Path, snapshot: Path, origin_port: int, agreement: str) -> tuple:
+def start_proxy(work: Path, snapshot: Path, origin_port: int, agreement: str, loop: str) -> tuple:
     state = work / "state"
-    state.mkdir()
+    state.mkdir(exist_ok=True)
     signed = {
         "subject": "address:127.0.0.1",
         "agreement": agreement,
@@ -96,7 +98,7 @@ def start_proxy(work: Path, snapshot: Path, origin_port: int, agreement: str) ->
     (state / "signatures.jsonl").write_text(json.dumps(signed) + "\n")
     (work / "site.yaml").write_text(
         f"subnets: [{{network: 127.0.0.0/8, group: staff}}]\n"
-        f"journal: {work / 'journal'}\n"
+        f"journal: {work / f'journal-{loop}'}\n"
         f"proxy:\n  state_dir: {state}\n  hosts: {{{HOST}: '127.0.0.1:{origin_port}'}}\n"
     )
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
@@ -114,6 +116,8 @@ def start_proxy(work: Path, snapshot: Path, origin_port: int, agreement: str) ->
         "127.0.0.1:0",
         "--pages-listen",
         "127.0.0.1:0",
+        "--loop",
+        loop,
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=work)
     line = ""
@@ -131,6 +135,7 @@ def main() -> None:
     parser.add_argument("--lists", type=Path, default=REPO.parent / "shared/data/ut1")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--loops", default="asyncio,uvloop", help="comma-separated event loops")
     parser.add_argument("--serve-origin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_origin:
@@ -147,18 +152,27 @@ def main() -> None:
         [sys.executable, __file__, "--serve-origin"], stdout=subprocess.PIPE, text=True
     )
     origin_port = int(origin.stdout.readline())
-    proxy, proxy_port = start_proxy(work, work / "snapshot.sgs", origin_port, agreement)
+    print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
     try:
-        run(args, work, origin_port, proxy, proxy_port)
+        for loop in args.loops.split(","):
+            proxy, proxy_port = start_proxy(
+                work, work / "snapshot.sgs", origin_port, agreement, loop
+            )
+            try:
+                run(args, work, origin_port, proxy, proxy_port, loop)
+            finally:
+                proxy.terminate()
+                proxy.wait(10)
     finally:
-        proxy.terminate()
         origin.terminate()
-        proxy.wait(10)
         origin.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+    print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
 
 
-def run(args, work: Path, origin_port: int, proxy: subprocess.Popen, proxy_port: int) -> None:
+def run(
+    args, work: Path, origin_port: int, proxy: subprocess.Popen, proxy_port: int, loop: str
+) -> None:
     opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{proxy_port}"})
     )
@@ -175,9 +189,10 @@ def run(args, work: Path, origin_port: int, proxy: subprocess.Popen, proxy_port:
         proxied = wrk(proxied_url, connections, args.seconds, script)
         rows.append((connections, direct, proxied))
     rss_after = rss_mib(proxy.pid)
-    journal_bytes = sum(p.stat().st_size for p in (work / "journal").glob("*"))
+    journal_bytes = sum(p.stat().st_size for p in (work / f"journal-{loop}").glob("*"))
+    print(f"\n### event loop: {loop}")
     print(
-        f"\nproxy RSS: {rss_loaded:.0f} MiB with the snapshot loaded, "
+        f"proxy RSS: {rss_loaded:.0f} MiB with the snapshot loaded, "
         f"{rss_after:.0f} MiB after the runs; journal {journal_bytes / 1e6:.1f} MB\n"
     )
     print("| connections | path | requests/s | p50 ms | p90 ms | p99 ms |")

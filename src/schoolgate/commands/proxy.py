@@ -11,6 +11,8 @@ from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import build_gateway
+from schoolgate.gateway.proxy.loop import LOOP_CHOICES, LoopUnavailableError, loop_name
+from schoolgate.gateway.proxy.loop import run as run_loop
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import ProxySiteSettings, SiteConfig, SiteError, load_site
 
@@ -43,6 +45,12 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=ADDRESS[:PORT]",
         help="connect to NAME (or *.suffix) at a fixed address (internal services, tests)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=LOOP_CHOICES,
+        default="auto",
+        help="event loop: uvloop if installed (auto, the default), or force one",
     )
 
 
@@ -95,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     identity = Identity.from_site(site, holder.decider.policy.nominated_users)
     journal = JournalWriter(args.journal or site.journal)
     try:
-        asyncio.run(_serve(settings, holder, identity, journal))
+        run_loop(_serve(settings, holder, identity, journal), args.loop)
+    except LoopUnavailableError as exc:
+        raise SystemExit(f"schoolgate: {exc}") from None
     finally:
         holder.stop()
         journal.close()
@@ -112,7 +122,8 @@ async def _serve(
     school = holder.decider.policy.school.name
     print(f"Schoolgate proxy for {school}", flush=True)
     print(f"  proxy:  http://{proxy_address}  (set this as the browser's HTTP and HTTPS proxy)")
-    print(f"  pages:  {pages_url}", flush=True)
+    print(f"  pages:  {pages_url}")
+    print(f"  loop:   {loop_name()}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
