@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -287,36 +287,63 @@ def test_warn_page_click_through_is_logged_and_lets_the_user_on(tmp_path, decide
     assert kinds == ["decision", "warn-proceed", "decision"]
 
 
-def test_unsigned_users_are_sent_to_the_agreement_and_can_sign_it(tmp_path, decider, origin):
-    def newcomer(address: str) -> Subject:
-        return Subject(group="newcomers")
+def newcomer(address: str) -> Subject:
+    return Subject(group="newcomers")
 
+
+def test_unsigned_users_are_sent_to_the_agreement_and_can_sign_it(tmp_path, decider, origin):
     with running_proxy(
         tmp_path, lambda: decider, hosts=hosts_for(origin), identify=newcomer
     ) as proxy:
         status, headers, _ = proxy.get("http://allowed.test/lesson")
         assert status == 302
         location = headers["Location"]
-        assert location == "http://gate.test/agreement?next=http%3A%2F%2Fallowed.test%2Flesson"
+        assert location.startswith(
+            "http://gate.test/agreement?next=http%3A%2F%2Fallowed.test%2Flesson&sig="
+        )
         status, _, form = proxy.get(location)
         assert status == 200 and "Pupil Acceptable Use Agreement" in form
         assert "I will only use the internet when a teacher says I can." in form
-        refused = form_post(
-            proxy,
-            "http://gate.test/agreement",
-            {"agreement": "pupil-aup", "next": "http://allowed.test/lesson"},
-        )
+        fields = {name: hidden(form, name) for name in ("next", "sig", "agreement")}
+        assert fields["next"] == "http://allowed.test/lesson"
+        refused = form_post(proxy, "http://gate.test/agreement", fields)
         assert refused.status == 400
-        signed = form_post(
-            proxy,
-            "http://gate.test/agreement",
-            {"agreement": "pupil-aup", "agree": "yes", "next": "http://allowed.test/lesson"},
-        )
+        signed = form_post(proxy, "http://gate.test/agreement", fields | {"agree": "yes"})
         assert signed.status == 303
+        assert signed.getheader("Location") == "http://allowed.test/lesson"
         status, _, body = proxy.get("http://allowed.test/lesson")
     assert status == 200 and "origin page" in body
     [record] = read_jsonl(tmp_path / "signatures.jsonl")
     assert (record["subject"], record["agreement"]) == ("address:127.0.0.1", "pupil-aup")
+
+
+def hidden(form: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', form).group(1)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"next": "https://evil.example/phish"},  # no signature
+        {"next": "https://evil.example/phish", "sig": "0" * 64},  # a made-up one
+        {"next": "https://evil.example/phish", "sig": "é" * 64},  # not even hex
+        {"next": "https://evil.example/phish", "sig": "SIG-OF-LESSON"},  # another URL's
+    ],
+)
+def test_the_agreement_never_redirects_to_an_address_the_gateway_did_not_sign(
+    tmp_path, decider, origin, query
+):
+    with running_proxy(
+        tmp_path, lambda: decider, hosts=hosts_for(origin), identify=newcomer
+    ) as proxy:
+        lesson = proxy.get("http://allowed.test/lesson")[1]["Location"]
+        if query.get("sig") == "SIG-OF-LESSON":
+            query = query | {"sig": parse_qs(urlsplit(lesson).query)["sig"][0]}
+        status, _, form = proxy.get("http://gate.test/agreement?" + urlencode(query))
+        assert status == 200 and "evil.example" not in form
+        fields = {"agreement": "pupil-aup", "agree": "yes", **query}
+        signed = form_post(proxy, "http://gate.test/agreement", fields)
+    assert signed.status == 200 and signed.getheader("Location") is None  # signed, no redirect
 
 
 def test_unblock_requests_need_the_requester_to_take_responsibility(tmp_path, decider):

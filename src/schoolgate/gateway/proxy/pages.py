@@ -78,6 +78,20 @@ class PageLinks:
         args = "&".join(f"{key}={quote(value, safe='')}" for key, value in query.items())
         return f"{self.base_url}{path}?{args}"
 
+    def agreement(self, next_url: str) -> str:
+        """The agreement page, coming back to `next_url` once signed (a signed value, so the
+        form cannot be used to send people to an address the gateway did not send them from)."""
+        return self.to("/agreement", next=next_url, sig=self.next_signature(next_url))
+
+    def next_signature(self, next_url: str) -> str:
+        message = f"next\n{next_url}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def next_valid(self, next_url: str, signature: str) -> bool:
+        if not next_url.startswith(("http://", "https://")):
+            return False
+        return _same(signature, self.next_signature(next_url))
+
     def token(self, subject_key: str, url: str, now: float | None = None) -> str:
         expires = int((now or time.time()) + TOKEN_SECONDS)
         return f"{expires}.{self._mac(subject_key, url, expires)}"
@@ -86,11 +100,16 @@ class PageLinks:
         expires_text, _, mac = token.partition(".")
         if not expires_text.isdigit() or int(expires_text) < time.time():
             return False
-        return hmac.compare_digest(mac, self._mac(subject_key, url, int(expires_text)))
+        return _same(mac, self._mac(subject_key, url, int(expires_text)))
 
     def _mac(self, subject_key: str, url: str, expires: int) -> str:
         message = f"{subject_key}\n{url}\n{expires}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also accepts non-ASCII input (a forged value can be any)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 def _quote_block(decision: Decision) -> str:

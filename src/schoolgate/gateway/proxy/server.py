@@ -345,7 +345,7 @@ class ProxyServer:
             return None
         links = self.pages.links
         if decision.rule == "agreement-required":
-            return f"{decision.reason}\nSign the agreement at {links.to('/agreement', next=url)}\n"
+            return f"{decision.reason}\nSign the agreement at {links.agreement(url)}\n"
         if decision.action is Action.WARN:
             if self.pages.passes.has(visitor.key, decision.target.split("/", 1)[0]):
                 return None

@@ -104,7 +104,7 @@ class GatewayPages:
         if decision.action is Action.ALLOW:
             return None
         if decision.rule == "agreement-required":
-            return PageResponse.redirect(self.links.to("/agreement", next=url), 302)
+            return PageResponse.redirect(self.links.agreement(url), 302)
         if decision.action is Action.WARN:
             if self.passes.has(visitor.key, _host_of(url)):
                 return None
@@ -209,7 +209,8 @@ class GatewayPages:
             raw={"statements": items or _DEFAULT_STATEMENT, "quote": quote},
             agreement_title=title,
             sign_url=self.links.to("/agreement"),
-            next=args.get("next", ""),
+            next=self._next_url(args),
+            next_sig=args.get("sig", "") if self._next_url(args) else "",
             agreement_id=agreement_id,
             who=visitor.user or f"this device ({visitor.address})",
         )
@@ -228,10 +229,15 @@ class GatewayPages:
             self.signatures.sign, visitor.key, agreement_id, now, group=group_id
         )
         self._record("agreement-signed", visitor, agreement=agreement_id)
-        next_url = args.get("next", "")
-        if next_url.startswith(("http://", "https://")):
+        next_url = self._next_url(args)
+        if next_url:
             return PageResponse.redirect(next_url)
         return message_page(self.school, "Thank you", "Your agreement is signed.")
+
+    def _next_url(self, args: dict[str, str]) -> str:
+        """Where to go after signing: only an address the gateway itself signed."""
+        next_url = args.get("next", "")
+        return next_url if self.links.next_valid(next_url, args.get("sig", "")) else ""
 
     async def _warn(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
         url = args.get("url", "")
