@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import re
 import socket
@@ -414,3 +415,51 @@ def test_squid_redirect_target_shows_the_block_page_for_the_group(tmp_path, deci
         staff_status, _, staff_body = proxy.get(url.replace("pupils", "staff"))
     assert status == 403 and "blocked-for-pupils" in body
     assert staff_status == 200 and "not blocked" in staff_body
+
+
+def small_window_socket(port: int) -> socket.socket:
+    """A client that takes the page slowly: a tiny receive buffer keeps most of the block page in
+    the proxy's send queue, which a reset would throw away."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_an_upload_to_a_blocked_site_gets_the_block_page_before_the_connection_closes(
+    tmp_path, decider, origin, framing
+):
+    """The proxy will not read an upload it refuses, but the client must still see the 403: the
+    proxy half-closes and discards what keeps arriving, so a TCP reset (closing with unread
+    data) cannot destroy the page before the client reads it."""
+    part = b"x" * 65536
+    if framing == "chunked":
+        head = b"Transfer-Encoding: chunked\r\n\r\n"
+        body = b"%x\r\n%s\r\n" % (len(part), part) * 64 + b"0\r\n\r\n"
+    else:
+        head = b"Content-Length: %d\r\n\r\n" % (len(part) * 64)
+        body = part * 64
+    request = b"POST http://blocked.test/upload HTTP/1.1\r\nHost: blocked.test\r\n" + head
+
+    def upload(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # the proxy may stop reading after enough
+            sock.sendall(request + body)
+
+    with (
+        running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy,
+        small_window_socket(proxy.port) as sock,
+    ):
+        sender = threading.Thread(target=upload, args=(sock,))
+        sender.start()
+        time.sleep(0.3)  # the proxy has answered; unread upload bytes wait in its buffer
+        reply = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                reply += chunk
+        sender.join(10)
+    assert reply.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert b"Connection: close" in reply
+    assert b"Pupils must not visit sites the school has blocked" in reply
+    assert origin.seen == []

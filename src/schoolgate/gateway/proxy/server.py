@@ -48,6 +48,8 @@ IDLE_SECONDS = 60.0
 MAX_FORM_BYTES = 64 * 1024
 TUNNEL_CHUNK = 64 * 1024
 SMALL_BODY_BYTES = 64 * 1024
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 64 * 1024 * 1024
 DECISION_CACHE_ENTRIES = 50_000
 CACHED_URL_CHARS = 1024
 """Longer URLs (rarely repeated, mostly tracking links) are decided afresh, not cached."""
@@ -218,9 +220,13 @@ class ProxyServer:
     ) -> bool:
         """Answer from the gateway; a request body we will not read ends the connection."""
         framing, _ = request_framing(request.head)
-        keep = framing is Framing.NONE and wants_keep_alive(request.version, request.head)
-        await _write_page(writer, request, page, keep_alive=keep)
-        return keep
+        if framing is Framing.NONE:
+            await _write_page(writer, request, page, keep_alive=True)
+            return wants_keep_alive(request.version, request.head)
+        # No drain: a client busy uploading may not read until it has sent everything.
+        writer.write(_page_bytes(request, page, keep_alive=False))
+        await _discard_until_closed(reader, writer)
+        return False
 
     # Forwarding plain HTTP --------------------------------------------------------------------
 
@@ -429,14 +435,31 @@ async def _read_small_body(request: Request, reader: asyncio.StreamReader) -> by
 async def _write_page(
     writer: asyncio.StreamWriter, request: Request, page: PageResponse, keep_alive: bool
 ) -> None:
+    writer.write(_page_bytes(request, page, keep_alive))
+    await writer.drain()
+
+
+def _page_bytes(request: Request, page: PageResponse, keep_alive: bool) -> bytes:
     keep = keep_alive and wants_keep_alive(request.version, request.head)
     headers = [*page.headers, ("Content-Length", str(len(page.body))), VIA]
     headers.append(("Connection", "keep-alive" if keep else "close"))
     reason = _REASONS.get(page.status, "")
-    writer.write(encode_head(f"HTTP/1.1 {page.status} {reason}".rstrip(), headers))
-    if request.method != "HEAD":
-        writer.write(page.body)
-    await writer.drain()
+    head = encode_head(f"HTTP/1.1 {page.status} {reason}".rstrip(), headers)
+    return head if request.method == "HEAD" else head + page.body
+
+
+async def _discard_until_closed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Lingering close: end our side, then read and drop the unread upload until the client
+    closes (bounded in time and bytes). Closing with unread data would make the kernel send a
+    reset, which can destroy the page before the client has read it."""
+    with contextlib.suppress(OSError, RuntimeError):
+        if writer.can_write_eof():
+            writer.write_eof()  # sent once the page has gone out
+    discarded = 0
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while discarded < LINGER_BYTES and (chunk := await reader.read(TUNNEL_CHUNK)):
+                discarded += len(chunk)
 
 
 async def _send_error(writer: asyncio.StreamWriter, status: int, message: str) -> None:
