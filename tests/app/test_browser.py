@@ -137,7 +137,8 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.goto(f"{base}/governors/?term={case.reported_at.year}-{_term_name(case)}")
     page.wait_for_selector("#totals")
     text = page.inner_text("main")
-    assert "1 incidents reported" in text.replace("\n", " ") or "1\nincidents" in text
+    # One incident: too few to show exactly (small-count suppression).
+    assert "fewer than 5 incidents reported" in text.replace("\n", " ")
     for name in ("Amy", "Ashworth", "Tom", "Teacher", "Dana", "Lead", "amy-ash"):
         assert name not in text
     _shot(page, "governor-report")

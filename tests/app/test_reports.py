@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from schoolgate.app.cases import workflow
+from schoolgate.app.cases.disclosure import suppress
 from schoolgate.app.cases.models import Case, Source
 from schoolgate.app.cases.reports import INCIDENT_LOG_COLUMNS, REPORTING_LOG_COLUMNS
 from schoolgate.app.cases.terms import TermError, parse_term
@@ -69,14 +70,47 @@ def test_reporting_log_printable_page(people, autumn_cases) -> None:
 def test_governor_report_counts_without_names(people, autumn_cases) -> None:
     response = signed_in(people["governor"]).get(reverse("governor-report") + "?term=2025-autumn")
     text = response.content.decode()
-    assert "<strong>3</strong> incidents" in text
-    assert "2025-10</td><td>2" in text and "2025-11</td><td>1" in text
-    assert "Year 8</td><td>1" in text and "Year 10</td><td>2" in text
+    # Three cases: every figure is 1-4, so none is shown exactly.
+    assert "<strong>fewer than 5</strong> incidents" in text
+    assert "2025-10</td><td>fewer than 5" in text and "2025-11</td><td>fewer than 5" in text
+    assert "Year 8</td><td>fewer than 5" in text and "Year 10</td><td>fewer than 5" in text
     for role, person in people.items():
         if role == "governor":  # their own name is in the page header
             continue
         assert person.last_name not in text and person.username not in text
     assert "details 6" not in text
+
+
+def test_small_counts_are_suppressed_and_cannot_be_worked_out(people, autumn_cases) -> None:
+    """A lone Year 8 incident must not show, nor follow from total minus the other rows."""
+    for _ in range(6):
+        case = workflow.open_case(
+            people["teacher"], Source.STAFF, {"summary": "s", "details": "d"}, [people["pupil-2"]]
+        )
+        Case.objects.filter(pk=case.pk).update(
+            reported_at=datetime(2025, 10, 1, 9, 0, tzinfo=LONDON)
+        )
+    text = (
+        signed_in(people["governor"]).get(reverse("governor-report") + "?term=2025-autumn")
+    ).content.decode()
+    assert "<strong>9</strong> incidents" in text
+    assert "Year 8</td><td>fewer than 5" in text  # primary: 1
+    assert "Year 10</td><td>5 or more" in text  # secondary: 8 would give away 9 - 8 = 1
+    assert "2025-10</td><td>5 or more" in text and "2025-11</td><td>fewer than 5" in text
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([("a", 0), ("b", 5)], ["0", "5"]),
+        ([("a", 4), ("b", 5), ("c", 9)], ["fewer than 5", "5 or more", "9"]),
+        ([("a", 1), ("b", 2), ("c", 9)], ["fewer than 5", "fewer than 5", "9"]),
+        ([("a", 3)], ["fewer than 5"]),
+        ([("a", 12), ("b", 7)], ["12", "7"]),
+    ],
+)
+def test_suppression_rules(rows, expected) -> None:
+    assert [shown for _, shown in suppress(rows)] == expected
 
 
 def test_bad_term_is_explained(people) -> None:

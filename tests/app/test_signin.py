@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pyotp
 from django.test import Client
 from django.urls import reverse
@@ -68,6 +70,33 @@ def test_dsl_must_pass_totp_before_anything(db) -> None:
     code = pyotp.TOTP(TOTP_SECRET).now()
     assert client.post(reverse("otp-verify"), {"code": code}).status_code == 302
     assert client.get(reverse("case-list")).status_code == 200
+
+
+def test_a_totp_code_works_only_once(db) -> None:
+    """STM-305: a code seen over a shoulder or phished must not open a second session."""
+    make_user("dsl", "d-replay")
+    code = pyotp.TOTP(TOTP_SECRET).now()
+    first, second = Client(), Client()
+    for client in (first, second):
+        _sign_in(client, "d-replay")
+    assert first.post(reverse("otp-verify"), {"code": code}).status_code == 302
+    replay = second.post(reverse("otp-verify"), {"code": code})
+    assert replay.status_code == 200 and b"not right" in replay.content
+    assert second.get(reverse("case-list"))["Location"] == reverse("otp-verify")
+    assert AuditEntry.objects.filter(action="two-factor.replayed").count() == 1
+
+
+def test_an_older_code_is_refused_after_a_newer_one(db) -> None:
+    make_user("dsl", "d-older")
+    totp = pyotp.TOTP(TOTP_SECRET)
+    now = datetime.now(UTC)
+    client = Client()
+    _sign_in(client, "d-older")
+    assert client.post(reverse("otp-verify"), {"code": totp.at(now)}).status_code == 302
+    other = Client()
+    _sign_in(other, "d-older")
+    previous = totp.at(now - timedelta(seconds=30))  # still inside the drift window
+    assert b"not right" in other.post(reverse("otp-verify"), {"code": previous}).content
 
 
 def test_new_admin_enrols_totp_first(db) -> None:

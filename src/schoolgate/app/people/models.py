@@ -38,6 +38,8 @@ class User(AbstractUser):
     children = models.ManyToManyField("self", symmetrical=False, related_name="parents", blank=True)
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_confirmed = models.BooleanField(default=False)
+    # The 30-second time step of the last accepted TOTP code: a code is never accepted twice.
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 

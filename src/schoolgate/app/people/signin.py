@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+
 import pyotp
 import segno
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -128,12 +132,34 @@ def verify_two_factor(request: HttpRequest) -> HttpResponse:
 
 def _code_is_good(request: HttpRequest, user) -> bool:
     code = request.POST.get("code", "").replace(" ", "")
-    if pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+    step = matching_step(user.totp_secret, code)
+    if step is not None and _claim_step(user, step):
         user.note_good_login()
         return True
     locked = user.note_failed_login(*_lock_settings())
-    record(user, "two-factor.failed", user, {"locked": locked}, request=request)
+    reason = "replayed" if step is not None else "failed"
+    record(user, f"two-factor.{reason}", user, {"locked": locked}, request=request)
     return False
+
+
+def matching_step(secret: str, code: str, window: int = 1) -> int | None:
+    """The time step (now ± `window` steps, for phone clock drift) whose code is `code`."""
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(timezone.now())
+    for step in range(now - window, now + window + 1):
+        if len(code) == totp.digits and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _claim_step(user, step: int) -> bool:
+    """Record `step` as used unless it or a later one already was: a code works once, even
+    when two requests race with it (the conditional UPDATE lets only one of them win)."""
+    fresh = Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step)
+    won = get_user_model().objects.filter(fresh, pk=user.pk).update(totp_last_step=step) == 1
+    if won:
+        user.totp_last_step = step
+    return won
 
 
 _HOME_BY_ROLE = {
