@@ -187,6 +187,7 @@ def running_proxy(
     journal: EventSink | None = None,
     require_auth: bool = False,
     connect_ports: frozenset[int] = frozenset({443}),
+    passes: WarnPasses | None = None,
 ) -> Iterator[RunningProxy]:
     """A ProxyServer on 127.0.0.1:<ephemeral> served from an event loop in a background thread."""
     loop = asyncio.new_event_loop()
@@ -197,7 +198,7 @@ def running_proxy(
         PageLinks("http://gate.test", b"test-secret"),
         SignatureStore(tmp / "signatures.jsonl"),
         RequestLog(tmp / "requests.jsonl"),
-        WarnPasses(),
+        passes or WarnPasses(),
         journal,
     )
     settings = ProxySettings(

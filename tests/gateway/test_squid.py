@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -13,16 +14,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from schoolgate.engine.decide import Decider
 from schoolgate.events.journal import read_events
+from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.squid_helper import SquidHelper
-from tests.gateway.proxy_support import running_origin, test_snapshot
+from tests.gateway.proxy_support import running_origin, running_proxy, test_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 SQUID = Path("/usr/sbin/squid")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ACL_OPTIONS = "concurrency=10 children-max=2 children-startup=1 ttl=0 negative_ttl=0"
 
 
@@ -63,6 +67,38 @@ def test_rewrite_mode_redirects_blocked_http_to_the_block_page(decider):
     assert rewrite.answer("2 http://warn.test/ 10.0.0.7/- - GET\n").startswith(
         '2 OK status=302 url="http://gate.test/warn?url='
     )
+
+
+def test_warn_passes_from_the_pages_server_open_the_site_through_squid(tmp_path, decider):
+    """The pages server and the helper are separate processes: the pass travels by the shared
+    file, so after the click-through a warned HTTPS site opens through Squid as well."""
+    shared = tmp_path / "warn-passes.jsonl"
+    squid = SquidHelper(lambda: decider, "acl", "http://gate.test", passes=WarnPasses(path=shared))
+    assert squid.answer("1 127.0.0.1 - CONNECT warn.test:443\n").startswith("1 ERR")
+    with running_proxy(tmp_path, lambda: decider, passes=WarnPasses(path=shared)) as proxy:
+        _, _, page = proxy.get("http://gate.test/warn?url=https%3A%2F%2Fwarn.test%2F")
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+        fields = urlencode({"url": "https://warn.test/", "token": token})
+        conn = proxy.connection()
+        conn.request("POST", "http://gate.test/proceed", body=fields, headers=FORM)
+        assert conn.getresponse().status == 303
+        conn.close()
+    assert squid.answer("2 127.0.0.1 - CONNECT warn.test:443\n") == "2 OK"
+    assert squid.answer("3 127.0.0.1 - GET http://www.warn.test/x\n").startswith("3 ERR")
+    assert squid.answer("4 10.9.9.9 - CONNECT warn.test:443\n").startswith("4 ERR")  # others
+
+
+def test_a_torn_or_foreign_line_in_the_passes_file_is_skipped(tmp_path):
+    shared = tmp_path / "warn-passes.jsonl"
+    pages, helper_side = WarnPasses(path=shared), WarnPasses(path=shared)
+    pages.grant("address:10.0.0.1", "warn.test")
+    with shared.open("a") as file:
+        file.write('{"subject": "address:10.0.0.2"}\nnot json\n{"subject": "addr')  # torn tail
+    assert helper_side.has("address:10.0.0.1", "warn.test")
+    assert not helper_side.has("address:10.0.0.2", "warn.test")
+    with shared.open("a") as file:
+        file.write('ess:10.0.0.3", "host": "warn.test", "until": 4e9}\n')  # the tail completes
+    assert helper_side.has("address:10.0.0.3", "warn.test")
 
 
 def test_bad_lines_are_answered_bh_without_stopping(decider):
@@ -128,6 +164,8 @@ def squid_config(workdir: Path, port: int, origin_port: int, helper: list[str]) 
             str(workdir / "snapshot.sgs"),
             "--journal",
             str(workdir / "journal"),
+            "--state",
+            str(workdir / "state"),
         ]
     )
     user = "proxy" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
@@ -175,6 +213,7 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
 def test_real_squid_filters_with_the_helper(squid_dir: Path):
     test_snapshot().save(squid_dir / "snapshot.sgs")
     (squid_dir / "journal").mkdir()
+    (squid_dir / "state").mkdir(mode=0o755)
     if os.geteuid() == 0:
         shutil.chown(squid_dir / "journal", "proxy")
         (squid_dir / "snapshot.sgs").chmod(0o644)
@@ -195,6 +234,11 @@ def test_real_squid_filters_with_the_helper(squid_dir: Path):
             allowed = fetch(port, f"http://allowed.test:{origin.port}/lesson")
             blocked = fetch(port, f"http://blocked.test:{origin.port}/games")
             tunnel = fetch(port, "blocked.test:443", method="CONNECT")
+            warned = fetch(port, f"http://warn.test:{origin.port}/read")
+            # What the pages server does on a click-through (same class, same file):
+            passes = WarnPasses(path=squid_dir / "state" / "warn-passes.jsonl")
+            passes.grant("address:127.0.0.1", "warn.test")
+            passed = fetch(port, f"http://warn.test:{origin.port}/read")
         finally:
             process.terminate()
             process.wait(20)
@@ -206,7 +250,8 @@ def test_real_squid_filters_with_the_helper(squid_dir: Path):
     assert blocked[1]["Location"].startswith("http://gate.test/blocked?url=http")
     assert "blocked.test" in blocked[1]["Location"]
     assert tunnel[0] in (302, 403)
-    assert [s["path"] for s in origin.seen] == ["/lesson"]
+    assert warned[0] == 302 and passed[0] == 200
+    assert [s["path"] for s in origin.seen] == ["/lesson", "/read"]
     events = list(read_events(squid_dir / "journal"))
     actions = {(e["target"].split("/")[0], e["action"]) for e in events}
     assert {("allowed.test", "allow"), ("blocked.test", "block")} <= actions

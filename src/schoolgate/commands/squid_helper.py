@@ -11,7 +11,9 @@ from schoolgate.commands.proxy import site_from_arguments, snapshot_holder
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import pages_url
+from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import UserDirectoryError, load_user_directory
+from schoolgate.gateway.site import SiteConfig
 from schoolgate.gateway.squid_helper import SquidHelper
 
 
@@ -29,7 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pages-url", help="where blocked users are sent, e.g. http://10.0.0.5")
     parser.add_argument("--users", type=Path, help="user directory: Squid user name -> group")
     parser.add_argument("--journal", type=Path, help="decision journal directory")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="the pages server's state folder, whose warn passes the helper honours "
+        "(default: the site's proxy.state_dir when --site is given)",
+    )
     parser.set_defaults(func=run)
+
+
+def _warn_passes(args: argparse.Namespace, site: SiteConfig) -> WarnPasses | None:
+    state = args.state or (site.proxy.state_dir if args.site else None)
+    return WarnPasses(path=state / "warn-passes.jsonl") if state is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         users=users,
         identify=identity.identify,
         journal=journal,
+        passes=_warn_passes(args, site),
     )
     try:
         helper.run(sys.stdin, sys.stdout)

@@ -31,6 +31,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.journal_events import decision_event
+from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,10 @@ class SquidHelper:
         users: dict[str, DirectoryUser] | None = None,
         identify: Callable[[str], Subject] | None = None,
         journal: Any = None,
+        passes: WarnPasses | None = None,
     ) -> None:
         self.decider = decider
+        self.passes = passes  # warn click-throughs the pages server granted (a shared file)
         self.mode = mode
         self.pages_url = pages_url.rstrip("/")
         self.users = users or {}
@@ -126,14 +129,27 @@ class SquidHelper:
         decider = self.decider()
         url = target_url(request)
         try:
-            decision = decider.decide(self.subject(request, decider), parse_target(url))
+            subject = self.subject(request, decider)
+            decision = decider.decide(subject, parse_target(url))
         except (TargetError, KeyError) as exc:
             return f"{prefix}BH message={quoted(f'cannot decide on {url[:200]}: {exc}')}"
         self._record(request, url, decision)
-        return prefix + self._verdict(request, url, decision)
+        passed = self._has_warn_pass(request, subject, decision)
+        return prefix + self._verdict(request, url, decision, passed)
 
-    def _verdict(self, request: SquidRequest, url: str, decision: Decision) -> str:
-        allowed = decision.action is Action.ALLOW
+    def _has_warn_pass(self, request: SquidRequest, subject: Subject, decision: Decision) -> bool:
+        """Whether this user or device clicked through the warning for this host on the pages
+        server (which files passes by signed-in user, else by device address)."""
+        if decision.action is not Action.WARN or self.passes is None:
+            return False
+        host = decision.target.split("/", 1)[0]
+        keys = [f"address:{request.address}"]
+        if subject.user:
+            keys.insert(0, f"user:{subject.user}")
+        return any(self.passes.has(key, host) for key in keys)
+
+    def _verdict(self, request: SquidRequest, url: str, decision: Decision, passed: bool) -> str:
+        allowed = decision.action is Action.ALLOW or passed
         if self.mode == "acl":
             if allowed:
                 return "OK"

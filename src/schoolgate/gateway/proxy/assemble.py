@@ -82,7 +82,7 @@ def build_gateway(
         PageLinks(url, page_secret(state)),
         SignatureStore(state / "signatures.jsonl"),
         RequestLog(state / "requests.jsonl"),
-        WarnPasses(),
+        WarnPasses(path=state / "warn-passes.jsonl"),
         journal,
     )
     users = load_user_directory(settings.users_file) if settings.users_file else None

@@ -2,7 +2,8 @@
 
 - `SignatureStore`: acceptable-use agreement signatures (JSON lines, fsynced on every signature,
   because a signature lets a user through the filter and must survive a crash).
-- `WarnPasses`: who clicked through which `warn` page, for how long the pass lasts.
+- `WarnPasses`: who clicked through which `warn` page, for how long the pass lasts (JSON lines
+  shared with the Squid helper).
 - `RequestLog`: "unblock this site" and "report a problem" requests (JSON lines) for the staff
   who handle them (SH-026: the requester takes responsibility for the site's content).
 """
@@ -76,21 +77,58 @@ class SignatureStore:
 
 
 class WarnPasses:
-    """In-memory passes: a click-through lets that subject reach that host for an hour."""
+    """Passes: a click-through lets that subject reach that host for an hour.
 
-    def __init__(self, seconds: float = WARN_PASS_SECONDS) -> None:
+    With a `path`, every pass is also appended there (JSON lines with a wall-clock expiry), and
+    other processes holding a `WarnPasses` on the same file see it: the Squid helper reads the
+    passes the pages server grants, so a warned HTTPS site opens through Squid too.
+    """
+
+    def __init__(self, seconds: float = WARN_PASS_SECONDS, path: Path | None = None) -> None:
         self.seconds = seconds
+        self.path = path
         self._until: dict[tuple[str, str], float] = {}
+        self._read_to = 0
+        self._lock = threading.Lock()
 
     def grant(self, subject_key: str, host: str) -> None:
+        until = time.time() + self.seconds
+        if self.path is not None:
+            with self._lock:
+                _append_json_line(self.path, {"subject": subject_key, "host": host, "until": until})
         if len(self._until) > 100_000:
-            now = time.monotonic()
+            now = time.time()
             self._until = {k: v for k, v in self._until.items() if v > now}
-        self._until[(subject_key, host)] = time.monotonic() + self.seconds
+        self._until[(subject_key, host)] = until
 
     def has(self, subject_key: str, host: str) -> bool:
+        if self.path is not None:
+            self._read_new()
         until = self._until.get((subject_key, host))
-        return until is not None and until > time.monotonic()
+        return until is not None and until > time.time()
+
+    def _read_new(self) -> None:
+        """Take in lines other processes appended since the last look (one stat when none)."""
+        try:
+            size = self.path.stat().st_size  # type: ignore[union-attr]
+        except FileNotFoundError:
+            return
+        if size < self._read_to:
+            self._read_to = 0  # the file was replaced
+        if size == self._read_to:
+            return
+        with self.path.open("rb") as file:  # type: ignore[union-attr]
+            file.seek(self._read_to)
+            data = file.read(size - self._read_to)
+        complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits
+        self._read_to += len(complete)
+        for line in complete.splitlines():
+            try:
+                record = json.loads(line)
+                key = (record["subject"], record["host"])
+                self._until[key] = max(self._until.get(key, 0.0), float(record["until"]))
+            except (ValueError, KeyError, TypeError):
+                continue
 
 
 class RequestLog:
