@@ -6,7 +6,8 @@ answered in order. A leading numeric channel ID (Squid's `concurrency=N`) is ech
 `acl` mode (recommended; works for HTTPS `CONNECT` too), for `external_acl_type`:
 
     external_acl_type schoolgate concurrency=50 ttl=0 %SRC %un %>rm %ru \
-        /path/to/schoolgate squid-helper --mode acl --snapshot ... --pages-url http://PAGES
+        /path/to/schoolgate squid-helper --mode acl --snapshot ... --pages-url http://PAGES \
+        --state /var/lib/schoolgate/gateway   # the pages server's state: warn passes
     acl schoolgate_allows external schoolgate
     deny_info 302:http://PAGES/blocked?url=%u schoolgate_allows
     http_access deny !schoolgate_allows
