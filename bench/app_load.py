@@ -258,14 +258,18 @@ class Session:
         assert status == 200 and "C-" in text, status
 
 
-def run_load(
-    port: int, usernames: list[str], cases: int, seconds: float, think: float
-) -> dict[str, list[float]]:
+def sign_in_all(port: int, usernames: list[str]) -> list[Session]:
     sessions = []
     for name in usernames:
         session = Session(port)
         session.sign_in(name)
         sessions.append(session)
+    return sessions
+
+
+def run_load(
+    sessions: list[Session], cases: int, seconds: float, think: float
+) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {"list": [], "case": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -298,6 +302,21 @@ def run_load(
         thread.join()
     timings["errors"] = errors  # type: ignore[assignment]
     return timings
+
+
+def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """User + system CPU of gunicorn's master and workers so far (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if server.pid in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -340,7 +359,10 @@ def main() -> int:
     port = free_port()
     server = start_server(port, args.workers, args.threads)
     try:
-        timings = run_load(port, usernames, made, args.seconds, args.think)
+        sessions = sign_in_all(port, usernames)
+        cpu_before = server_cpu_seconds(server)
+        timings = run_load(sessions, made, args.seconds, args.think)
+        cpu_used = server_cpu_seconds(server) - cpu_before
     finally:
         server.terminate()
         server.wait(10)
@@ -349,7 +371,8 @@ def main() -> int:
     print(
         f"{args.sessions} sessions, {args.seconds:.0f} s, gunicorn {args.workers} workers x "
         f"{args.threads} threads, think {args.think} s, {os.cpu_count()} CPUs; {total} requests "
-        f"({total / args.seconds:.0f}/s), {len(errors)} errors"
+        f"({total / args.seconds:.0f}/s), {len(errors)} errors; gunicorn CPU "
+        f"{cpu_used * 1000 / max(1, total):.1f} ms per request"
     )
     for kind, values in timings.items():
         print(
