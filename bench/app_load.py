@@ -4,9 +4,12 @@ Seeds a throwaway PostgreSQL database (`schoolgate_bench`, dropped and re-create
 staff and 100,000 cases whose details and web addresses come from real data in ../shared/data
 (Natural Questions queries, UT1 vpn/social_networks domains), serves the app with gunicorn on an
 ephemeral 127.0.0.1 port, signs in N safeguarding leads (password + TOTP) and has each session
-fetch the case list (random pages) and random case pages for a fixed time.
+fetch the case list (random pages) and random case pages for a fixed time. Prints p50/p95/p99
+per page kind and gunicorn's CPU per request.
 
     .venv/bin/python bench/app_load.py --cases 100000 --sessions 50 --seconds 30
+    .venv/bin/python bench/app_load.py --seed-only            # seed once ...
+    .venv/bin/python bench/app_load.py --reuse --think 5      # ... then measure repeatedly
 """
 
 from __future__ import annotations

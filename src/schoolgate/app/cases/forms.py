@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from schoolgate.app.cases.models import ParentContact, Status
-from schoolgate.app.cases.widgets import FastSelect
+from schoolgate.app.cases.widgets import FastSelect, FastSelectMultiple
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import incident_choices, matrix_for
 from schoolgate.app.roles import STAFF_ROLES, Role
@@ -33,7 +33,7 @@ class StaffReportForm(forms.Form):
         queryset=User.objects.filter(role__in=[Role.PUPIL, *STAFF_ROLES], is_active=True),
         required=False,
         label="Who was involved",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=FastSelectMultiple(attrs={"size": 6}),
     )
     involved_text = forms.CharField(max_length=300, required=False, label="Others involved")
     room = forms.CharField(max_length=100, required=False)

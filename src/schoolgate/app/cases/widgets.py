@@ -1,5 +1,6 @@
-"""A select widget rendered in Python: the case page's staff lists have hundreds of options,
-and Django's per-option template rendering cost more than the rest of the page."""
+"""Select widgets rendered in Python: the case page's staff lists and the report form's list of
+pupils have hundreds to thousands of options, and Django's per-option template rendering cost
+more than the rest of the page."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 
 class FastSelect(forms.Select):
-    """Same HTML as `forms.Select` (optgroups included), without a template per option."""
+    """Equivalent HTML to `forms.Select` (optgroups included), without a template per option."""
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        if self.allow_multiple_selected:
+            final["multiple"] = True
         selected = {str(v) for v in self.format_value(value)}
         return format_html(
             "<select{}>{}</select>", flatatt(final), _options(self.choices, selected)
@@ -35,3 +38,7 @@ def _options(choices: Iterable[Any], selected: set[str]) -> SafeString:
             mark = mark_safe(" selected") if str(value) in selected else ""
             parts.append(format_html('<option value="{}"{}>{}</option>', value, mark, label))
     return mark_safe("".join(parts))
+
+
+class FastSelectMultiple(FastSelect, forms.SelectMultiple):
+    """`FastSelect` with several choices (reads the submitted list like `SelectMultiple`)."""
