@@ -10,6 +10,7 @@ per page kind and gunicorn's CPU per request.
     .venv/bin/python bench/app_load.py --cases 100000 --sessions 50 --seconds 30
     .venv/bin/python bench/app_load.py --seed-only            # seed once ...
     .venv/bin/python bench/app_load.py --reuse --think 5      # ... then measure repeatedly
+    .venv/bin/python bench/app_load.py --reuse --profile 0    # queries and CPU per page
 """
 
 from __future__ import annotations
@@ -322,6 +323,54 @@ def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
     return total
 
 
+def profile_in_process(cases: int, requests: int, top: int) -> None:
+    """Per-request queries and CPU of each page kind through Django's test client (no HTTP),
+    then the `top` functions by cumulative time under cProfile."""
+    import cProfile
+    import pstats
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from schoolgate.app.people.models import User
+    from schoolgate.app.people.signin import TWO_FACTOR_OK
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    client = Client()
+    client.force_login(User.objects.get(username="lead1"))
+    session = client.session
+    session[TWO_FACTOR_OK] = True
+    session.save()
+    rng = random.Random(1)
+    paths = {
+        "list page 1": lambda: "/cases/",
+        "list deep": lambda: f"/cases/?page={rng.randint(2, max(2, cases // 50))}",
+        "case": lambda: f"/cases/{rng.randint(1, cases)}/",
+        "report form": lambda: "/report/",
+    }
+    for kind, path in paths.items():
+        connection.force_debug_cursor = True  # the query log is reset as each request starts
+        assert client.get(path()).status_code == 200, kind
+        queries = connection.queries
+        connection.force_debug_cursor = False
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(requests):
+            client.get(path())
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(
+            f"{kind:12} {len(queries):3} queries  wall {wall / requests * 1000:6.1f} ms  "
+            f"CPU {cpu / requests * 1000:6.1f} ms"
+        )
+        if top:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(requests):
+                client.get(path())
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
@@ -346,6 +395,12 @@ def main() -> int:
         help="keep the database of an earlier run if it has the cases (only migrate it)",
     )
     parser.add_argument("--seed-only", action="store_true", help="seed the database and stop")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="TOP",
+        help="no server: time each page kind in-process (and cProfile's TOP functions if > 0)",
+    )
     args = parser.parse_args()
     configure()
     began = time.perf_counter()
@@ -358,6 +413,9 @@ def main() -> int:
         usernames, made = reused
         print(f"reused {made} cases")
     if args.seed_only:
+        return 0
+    if args.profile is not None:
+        profile_in_process(made, 40, args.profile)
         return 0
     port = free_port()
     server = start_server(port, args.workers, args.threads)

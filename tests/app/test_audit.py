@@ -91,3 +91,15 @@ def test_concurrent_appends_keep_one_unbroken_chain() -> None:
     assert AuditEntry.objects.filter(action="test.concurrent").count() == 80
     assert verify_chain() == []
     assert len(set(AuditEntry.objects.values_list("previous_hash", flat=True))) == 80
+
+
+def test_audit_verify_command_reports_the_latest_hash(people) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    last = record(people["dsl"], "test", None)
+    out = io.StringIO()
+    call_command("audit_verify", stdout=out)
+    assert "audit trail intact" in out.getvalue()
+    assert f"latest entry {last.id}: {last.hash}" in out.getvalue()

@@ -17,4 +17,8 @@ class Command(BaseCommand):
             self.stderr.write(f"entry {item.entry_id}: {item.reason}")
         if breaks:
             raise CommandError(f"{len(breaks)} problems in the audit trail")
-        self.stdout.write(f"audit trail intact: {AuditEntry.objects.count()} entries")
+        last = AuditEntry.objects.order_by("-id").values_list("id", "hash").first()
+        count = AuditEntry.objects.count()
+        self.stdout.write(f"audit trail intact: {count} entries")
+        if last is not None:  # kept elsewhere, it shows whether the tail was later rewritten
+            self.stdout.write(f"latest entry {last[0]}: {last[1]}")
