@@ -18,7 +18,8 @@ _COLUMNS = ("at", "actor", "actor_name", "action", "object_type", "object_id", "
 # computed inside the INSERT, so the chain is serialised for one round trip, not four. On
 # PostgreSQL the advisory lock is taken in the same message (autocommit: one implicit
 # transaction; inside an outer transaction: held until it commits); the INSERT, a later
-# statement, sees every entry committed before the lock was granted. SQLite serialises writers
+# statement, sees every entry committed before the lock was granted (two statements in one
+# execute need Django's default client-side parameter binding). SQLite serialises writers
 # itself. hash = sha256(previous_hash + "\n" + canonical JSON of the entry), as before.
 _LINK = """
 INSERT INTO audit_auditentry ({columns}, previous_hash, hash)
