@@ -8,6 +8,7 @@ shared UT1 lists, shows a few decisions (allowed, blocked, warned, a worrying se
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
 from pathlib import Path
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = options_from(args)
+    options = dataclasses.replace(options_from(args), demo_users=True)
     step(1, "Check the policy file")
     try:
         policy = load_policy(options.policy)

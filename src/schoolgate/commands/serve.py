@@ -72,6 +72,8 @@ class ServeOptions:
     ports: dict[str, int]
     upstreams: list[str]
     app: bool
+    demo_users: bool = False
+    """Create the staff app's demo users (public passwords): only `schoolgate demo` does."""
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
@@ -222,6 +224,13 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
     if migrate.returncode != 0:
         print("Staff app not started: `migrate` failed:", migrate.stderr.strip()[-500:])
         return None
+    if options.demo_users:
+        subprocess.run(
+            [sys.executable, "-m", "django", "demo_data"],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
     address = _hostport(options.address, options.ports["app"])
     return subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", address, "--noreload"],
@@ -229,6 +238,16 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+_DEMO_SIGN_IN = "\n".join(
+    " " * 20 + line
+    for line in (
+        "sign in as dsl, teacher, governor, … (docs/staff-app.md) with the",
+        "demo password schoolgate-demo-2025; the DSL's TOTP secret is",
+        "SCHOOLGATEDEMOTOTPSECRET234567AB (demo only: these are public)",
+    )
+)
 
 
 def print_addresses(
@@ -252,6 +271,8 @@ def print_addresses(
         lines.append(
             f"  Staff app         http://{_hostport(options.address, options.ports['app'])}/"
         )
+        if options.demo_users:
+            lines.append(_DEMO_SIGN_IN)
     elif options.app:
         lines.append("  Staff app         not started (Django app not installed)")
     lines += [
