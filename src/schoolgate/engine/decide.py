@@ -121,7 +121,6 @@ class _GroupPlan:
     site_lists: list[tuple[SiteList, _Sites]]
     rules_by_bit: dict[int, list[AccessRule]]
     keyword_rules: list[KeywordRule]
-    agreement_required: bool
 
 
 @dataclass(slots=True)
@@ -143,10 +142,7 @@ class Decider:
         self.index = snapshot.index
         self.zone = ZoneInfo(self.policy.school.timezone)
         self._periods = {p.id: p for p in self.policy.periods}
-        self._support = _Sites.of(s for svc in self.policy.support_services for s in svc.sites)
-        self._support_source = {
-            site: svc for svc in self.policy.support_services for site in svc.sites
-        }
+        self._support = [(svc, _Sites.of(svc.sites)) for svc in self.policy.support_services]
         self._plans = {g.id: self._plan(g) for g in self.policy.groups}
         self._illegal_mask = self._mask_of(ILLEGAL_CATEGORIES)
         self._circumvention_mask = self._mask_of(CIRCUMVENTION_CATEGORIES)
@@ -172,8 +168,8 @@ class Decider:
         return (int(group.walled_garden), blocks)
 
     def _mask_of(self, categories: Iterable[str]) -> int:
-        names = self.index.categories
-        return sum(1 << i for i, name in enumerate(names) if name in set(categories))
+        wanted = set(categories)
+        return sum(1 << i for i, name in enumerate(self.index.categories) if name in wanted)
 
     def _plan(self, group: Group) -> _GroupPlan:
         policy = self.policy
@@ -191,7 +187,6 @@ class Decider:
             site_lists=site_lists,
             rules_by_bit=rules_by_bit,
             keyword_rules=keyword_rules,
-            agreement_required=group.agreement_required,
         )
 
     def local_time(self, moment: datetime | None) -> datetime:
@@ -236,14 +231,18 @@ class Decider:
                 policy.filtering.illegal_alert,
                 "it is in a category that is illegal to access in the UK",
             )
-        if self._support.match(target, suffixes):
-            return _Outcome(
-                Action.ALLOW,
-                "support-services",
-                self._support_source_for(suffixes, target),
-                explanation="it is a help service that must always be reachable",
-            )
-        if plan.agreement_required and not subject.agreement:
+        for service, sites in self._support:
+            if sites.match(target, suffixes):
+                return _Outcome(
+                    Action.ALLOW,
+                    "support-services",
+                    service.source
+                    or Source(
+                        section="Support services", quote=f"{service.name} must always be reachable"
+                    ),
+                    explanation="it is a help service that must always be reachable",
+                )
+        if plan.group.agreement_required and not subject.agreement:
             return _Outcome(
                 Action.BLOCK,
                 "agreement-required",
@@ -383,14 +382,6 @@ class Decider:
                 roles = tuple(route.notify)
         return roles
 
-    def _support_source_for(self, suffixes: list[str], target: Target) -> Source | None:
-        for site, service in self._support_source.items():
-            if site in suffixes or target.url.startswith(site):
-                return service.source or Source(
-                    section="Support services", quote=f"{service.name} must always be reachable"
-                )
-        return None
-
     def _agreement_source(self, group: Group) -> Source | None:
         for agreement in self.policy.agreements:
             if agreement.id == group.agreement or _applies(agreement.groups, group.id):
@@ -434,19 +425,16 @@ def _within(period: Period, when: datetime) -> bool:
     return _WEEKDAYS[when.weekday()] in period.days and period.start <= when.time() < period.end
 
 
+_VERBS = {Action.ALLOW: "allowed", Action.WARN: "allowed with a warning", Action.BLOCK: "blocked"}
+_HEADINGS = {Action.ALLOW: "Allowed", Action.WARN: "Warning", Action.BLOCK: "Blocked"}
+
+
 def _verb(action: Action) -> str:
-    return {
-        Action.ALLOW: "allowed",
-        Action.WARN: "allowed with a warning",
-        Action.BLOCK: "blocked",
-    }[action]
+    return _VERBS[action]
 
 
 def _reason(outcome: _Outcome, target: Target) -> str:
-    verb = {Action.ALLOW: "Allowed", Action.WARN: "Warning", Action.BLOCK: "Blocked"}[
-        outcome.action
-    ]
-    sentence = f"{verb}: {target.host} because {outcome.explanation}"
+    sentence = f"{_HEADINGS[outcome.action]}: {target.host} because {outcome.explanation}"
     if outcome.source is not None:
         quote = " ".join(outcome.source.quote.split()).rstrip(".")
         sentence += f" (policy, {outcome.source.section}: “{quote}”)"
