@@ -11,8 +11,8 @@ import argparse
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
+from schoolgate.engine import snapshot as snapshot_module
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import Snapshot, compile_snapshot, load_snapshot
 
@@ -42,22 +42,23 @@ def snapshot_from_arguments(args: argparse.Namespace) -> Snapshot:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("SCHOOLGATE_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    return root / "schoolgate" if not os.environ.get("SCHOOLGATE_CACHE") else root
+    if explicit := os.environ.get("SCHOOLGATE_CACHE"):
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolgate"
 
 
 def cached_snapshot(policy_path: Path, list_dirs: list[Path], use_cache: bool = True) -> Snapshot:
-    policy = load_policy(policy_path)
     if not use_cache:
-        return compile_snapshot(policy, list_dirs)
+        return compile_snapshot(load_policy(policy_path), list_dirs)
     path = cache_dir() / f"{_cache_key(policy_path, list_dirs)}.snapshot"
     if path.exists():
+        # The key covers the policy's bytes, so a cached entry came from this very (valid) file;
+        # the snapshot revalidates its policy on load, so parsing the YAML again would be waste.
         try:
             return load_snapshot(path)
         except Exception:  # a damaged cache entry is rebuilt, never trusted
             path.unlink(missing_ok=True)
-    snapshot = compile_snapshot(policy, list_dirs)
+    snapshot = compile_snapshot(load_policy(policy_path), list_dirs)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         snapshot.save(path)
@@ -79,7 +80,6 @@ def _cache_key(policy_path: Path, list_dirs: list[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _code_version() -> Any:
-    from schoolgate.engine import snapshot
-
-    return str(Path(snapshot.__file__).stat().st_mtime_ns)
+def _code_version() -> str:
+    """Snapshots made by an older build of the compiler are not reused."""
+    return str(Path(snapshot_module.__file__).stat().st_mtime_ns)
