@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import sys
 import textwrap
-from pathlib import Path
 
 from schoolgate.commands.serve import (
     add_serve_arguments,
@@ -21,8 +20,8 @@ from schoolgate.commands.serve import (
 )
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.loader import PolicyError, load_policy
-from schoolgate.engine.policy.render import render_html, render_markdown
-from schoolgate.engine.policy.schema import Action, Policy
+from schoolgate.engine.policy.render import write_documents
+from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.snapshot import load_snapshot
 
 ALLOWED_CANDIDATES = ["https://www.bbc.co.uk/bitesize", "https://www.wikipedia.org/"]
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(policy.keyword_rules)} keyword rules"
     )
     step(2, "Render it as a document people can read")
-    for path in render_documents(policy, options.var / "demo"):
+    for path in write_documents(policy, options.var / "demo"):
         print(f"   {path}")
     step(3, "Compile it with the category lists into a snapshot")
     if not options.lists:
@@ -73,16 +72,6 @@ def run(args: argparse.Namespace) -> int:
 
 def step(number: int, title: str) -> None:
     print(f"\n{number}. {title}", flush=True)
-
-
-def render_documents(policy: Policy, folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix, text in (("md", render_markdown(policy)), ("html", render_html(policy))):
-        path = folder / f"{policy.school.id}.{suffix}"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
 
 
 def show_examples(decider: Decider) -> None:

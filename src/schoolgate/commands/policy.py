@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from schoolgate.engine.policy.loader import PolicyError, load_policy
-from schoolgate.engine.policy.render import render_html, render_markdown
+from schoolgate.engine.policy.render import render_html, render_markdown, write_documents
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,10 +52,7 @@ def run_render(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     if args.output_dir is not None:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        for suffix, text in (("md", render_markdown(policy)), ("html", render_html(policy))):
-            path = args.output_dir / f"{policy.school.id}.{suffix}"
-            path.write_text(text, encoding="utf-8")
+        for path in write_documents(policy, args.output_dir):
             print(path)
         return 0
     text = render_html(policy) if args.format == "html" else render_markdown(policy)

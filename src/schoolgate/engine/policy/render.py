@@ -8,8 +8,9 @@ policy are one and the same.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import time
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -47,6 +48,17 @@ def render_html(policy: Policy) -> str:
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(render_markdown(policy))
     title = html.escape(f"{policy.school.name}: {policy.school.policy_title}")
     return _HTML_PAGE.format(title=title, body=body)
+
+
+def write_documents(policy: Policy, folder: Path) -> list[Path]:
+    """Write `<school-id>.md` and `<school-id>.html` into `folder`; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in (("md", render_markdown(policy)), ("html", render_html(policy))):
+        path = folder / f"{policy.school.id}.{suffix}"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def _cell(text: object) -> str:
@@ -290,10 +302,6 @@ def _table(table: Table) -> str:
     text = f"## {table.title}\n\n" + _markdown_table(table.columns, table.rows)
     extras = [table.note or "", _cite(table.source)]
     return text + "".join(f"\n\n{e}" for e in extras if e)
-
-
-def iter_formats() -> Iterator[str]:
-    yield from ("markdown", "html")
 
 
 _HTML_PAGE = """<!doctype html>
