@@ -189,16 +189,34 @@ class Resolver:
             return wire.response(query, wire.NOERROR, record, 1)
         return self._cname_answer(query, rewrite.value)
 
-    async def _cname_answer(self, query: wire.Query, target: str) -> bytes | None:
+    def _cname_answer(
+        self, query: wire.Query, target: str
+    ) -> bytes | Coroutine[Any, Any, bytes | None]:
         target_wire = wire.encode_name(target)
         cname = wire.record_to_qname(wire.CNAME, 300, target_wire)
-        if query.qtype in (wire.CNAME, wire.ANY) or query.qtype not in (wire.A, wire.AAAA):
+        if query.qtype not in (wire.A, wire.AAAA):
             return wire.response(query, wire.NOERROR, cname, 1)
         inner = _make_query(target_wire, query.qtype)
+        cached = self.upstream.cached(inner, time.time())
+        if cached is not None:
+            return self._cname_then(query, target, cname, cached)
+        return self._cname_answer_async(query, target, cname, inner)
+
+    async def _cname_answer_async(
+        self, query: wire.Query, target: str, cname: bytes, inner: wire.Query
+    ) -> bytes:
         try:
-            answer = self.upstream.cached(inner, time.time()) or await self.upstream.resolve(inner)
+            answer = await self.upstream.resolve(inner)
+        except UpstreamError as exc:
+            log.warning("safe-search host %s: %s", target, exc)
+            return wire.response(query, wire.SERVFAIL)
+        return self._cname_then(query, target, cname, answer)
+
+    def _cname_then(self, query: wire.Query, target: str, cname: bytes, answer: bytes) -> bytes:
+        """The CNAME to `target`, then the addresses in the upstream's `answer` for it."""
+        try:
             _, rcode, records = wire.parse_records(answer)
-        except (UpstreamError, wire.WireError) as exc:
+        except wire.WireError as exc:
             log.warning("safe-search host %s: %s", target, exc)
             return wire.response(query, wire.SERVFAIL)
         extra = [
