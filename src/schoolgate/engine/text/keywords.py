@@ -183,9 +183,7 @@ def _key(text: str, value: Term | str) -> str:
 
 
 def _only_identity(words: str) -> bool:
-    identity = identity_words()
-    tokens = {token for phrase in identity for token in phrase.split()}
-    return words in identity or set(words.split()) <= tokens
+    return words in identity_words() or set(words.split()) <= _identity_tokens()
 
 
 def _apply_context(terms: Iterable[Term], help_seeking: bool, educational: bool) -> ScanResult:
@@ -287,6 +285,12 @@ def identity_words() -> frozenset[str]:
     if not isinstance(words, list) or not words:
         raise KeywordError("keywords/identity.yaml: `words` must be a non-empty list")
     return frozenset(normalise(str(word)) for word in words)
+
+
+@functools.cache
+def _identity_tokens() -> frozenset[str]:
+    """Each word of the identity words, multi-word entries split into their words."""
+    return frozenset(token for phrase in identity_words() for token in phrase.split())
 
 
 @functools.cache
