@@ -6,24 +6,15 @@ the database; cases store only the ids.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from django.conf import settings
 
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.policy.schema import IncidentType, Policy, SanctionAction, SanctionMatrix
-
-_cache: dict[Path, tuple[float, Policy]] = {}
-
-
-def current_policy() -> Policy:
-    path = Path(settings.SCHOOLGATE_POLICY)
-    mtime = path.stat().st_mtime
-    cached = _cache.get(path)
-    if cached is None or cached[0] != mtime:
-        _cache[path] = (mtime, load_policy(path))
-    return _cache[path][1]
 
 
 @dataclass(frozen=True)
@@ -45,30 +36,61 @@ class IncidentChoice:
         return [by_id[a] for a in self.incident.actions]
 
 
-def incident_choices(policy: Policy | None = None) -> list[IncidentChoice]:
-    policy = policy or current_policy()
-    return [
-        IncidentChoice(m.applies_to, incident, m)
-        for m in policy.sanctions
-        for incident in m.incidents
-    ]
+@dataclass(frozen=True)
+class _Loaded:
+    """A policy as loaded from its file, with the incident choices worked out once."""
+
+    mtime: float
+    policy: Policy
+    choices: tuple[IncidentChoice, ...]
+    by_key: Mapping[str, IncidentChoice]
 
 
-def find_incident(key: str, policy: Policy | None = None) -> IncidentChoice | None:
-    for choice in incident_choices(policy):
-        if choice.key == key:
-            return choice
-    return None
+_cache: dict[Path, _Loaded] = {}
 
 
-def matrix_for(applies_to: str, policy: Policy | None = None) -> SanctionMatrix | None:
-    policy = policy or current_policy()
-    return next((m for m in policy.sanctions if m.applies_to == applies_to), None)
+def _loaded() -> _Loaded:
+    path = Path(settings.SCHOOLGATE_POLICY)
+    mtime = path.stat().st_mtime
+    cached = _cache.get(path)
+    if cached is None or cached.mtime != mtime:
+        policy = load_policy(path)
+        choices = tuple(
+            IncidentChoice(m.applies_to, incident, m)
+            for m in policy.sanctions
+            for incident in m.incidents
+        )
+        by_key: dict[str, IncidentChoice] = {}
+        for choice in choices:
+            by_key.setdefault(choice.key, choice)
+        cached = _cache[path] = _Loaded(mtime, policy, choices, MappingProxyType(by_key))
+    return cached
+
+
+def current_policy() -> Policy:
+    return _loaded().policy
+
+
+def incident_choices() -> list[IncidentChoice]:
+    return list(_loaded().choices)
+
+
+def incidents_by_key() -> Mapping[str, IncidentChoice]:
+    """Every incident choice by its key; for a loop over many cases, fetched once before it."""
+    return _loaded().by_key
+
+
+def find_incident(key: str) -> IncidentChoice | None:
+    return incidents_by_key().get(key)
+
+
+def matrix_for(applies_to: str) -> SanctionMatrix | None:
+    return next((m for m in current_policy().sanctions if m.applies_to == applies_to), None)
 
 
 def incident_for_category(applies_to: str, category: str) -> IncidentChoice | None:
     """The incident type whose blocked attempts `category` is evidence of, if the policy says."""
-    for choice in incident_choices():
+    for choice in _loaded().choices:
         if choice.applies_to == applies_to and category in choice.incident.categories:
             return choice
     return None

@@ -19,7 +19,7 @@ from schoolgate.app.cases.disclosure import FEWER, shown, suppress
 from schoolgate.app.cases.models import AppliedAction, Case
 from schoolgate.app.cases.terms import Term, TermError, parse_term, term_of
 from schoolgate.app.people.models import User
-from schoolgate.app.policy import find_incident
+from schoolgate.app.policy import incidents_by_key
 from schoolgate.app.roles import Capability
 
 # CAV-077: the eSafety Incident Log's columns.
@@ -107,11 +107,12 @@ def incident_log_rows(cases: QuerySet[Case]) -> list[list[str]]:
 
 def reporting_log_rows(cases: QuerySet[Case]) -> list[list[str]]:
     rows = []
+    incidents = incidents_by_key()
     for case in cases:
         when = _local(case.reported_at)
         people = list(case.involved.all())
         group = ", ".join(sorted({p.registration_group or p.policy_group for p in people} - {""}))
-        choice = find_incident(case.incident_type) if case.incident_type else None
+        choice = incidents.get(case.incident_type)
         incident = choice.incident.title if choice else case.summary
         actions = list(case.actions.all())
         rows.append(
@@ -188,8 +189,9 @@ def governor_figures(term: Term) -> dict[str, Any]:
     by_month: Counter[str] = Counter()
     by_year: Counter[str] = Counter()
     illegal = closed = 0
+    incidents = incidents_by_key()
     for incident_type, reported_at, year_group, is_illegal, status in rows:
-        choice = find_incident(incident_type) if incident_type else None
+        choice = incidents.get(incident_type)
         by_type[choice.label if choice else "Not yet classified"] += 1
         by_month[f"{timezone.localtime(reported_at):%Y-%m}"] += 1
         by_year[f"Year {year_group}" if year_group else "Staff / not a pupil"] += 1
