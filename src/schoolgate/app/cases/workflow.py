@@ -23,7 +23,7 @@ from schoolgate.app.cases.models import (
     Status,
 )
 from schoolgate.app.people.models import User
-from schoolgate.app.policy import IncidentChoice, find_incident, matrix_for
+from schoolgate.app.policy import find_incident
 from schoolgate.app.roles import Role
 
 # STM-167, STM-173, STM-175: the right-hand side of the flowchart.
@@ -118,21 +118,18 @@ def apply_actions(
 ) -> list[AppliedAction]:
     """The lead confirms or changes the policy's suggestions; the reason is kept either way."""
     ensure_open(case)
-    choice: IncidentChoice | None = (
-        find_incident(case.incident_type) if case.incident_type else None
-    )
+    choice = find_incident(case.incident_type)
     if choice is None:
         raise WorkflowError("choose the incident type from the policy before applying sanctions")
     if not reason.strip():
         raise WorkflowError("give the reason for the actions chosen")
     if not chosen:
         raise WorkflowError("choose at least one action or referral")
-    matrix = matrix_for(choice.applies_to)
-    by_id = {a.id: a for a in matrix.actions} if matrix else {}
+    by_id = {a.id: a for a in choice.matrix.actions}
     unknown = [a for a in chosen if a not in by_id]
     if unknown:
         raise WorkflowError(f"actions {unknown} are not in the policy's {choice.applies_to} matrix")
-    suggested = set(suggested_action_ids(case))
+    suggested = {a.id for a in choice.suggested_actions()}
     now = timezone.now()
     with transaction.atomic():
         applied = [
