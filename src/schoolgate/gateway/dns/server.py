@@ -303,19 +303,14 @@ class _UdpServer(asyncio.DatagramProtocol):
             self._send(answer, data, addr)
 
     def _send(self, answer: bytes, data: bytes, addr: tuple) -> None:
-        if len(answer) > 512 and len(answer) > _max_udp(data):
-            answer = wire.truncated(wire.parse_query(data))
+        if len(answer) > 512:  # only answers to queries that parsed are this long
+            query = wire.parse_query(data)
+            if len(answer) > query.max_udp:
+                answer = wire.truncated(query)
         self.transport.sendto(answer, addr)
 
     def error_received(self, exc: Exception) -> None:
         pass
-
-
-def _max_udp(data: bytes) -> int:
-    try:
-        return wire.parse_query(data).max_udp
-    except wire.WireError:
-        return 512
 
 
 class DnsServer:
