@@ -134,8 +134,9 @@ class Resolver:
         )
 
     def _fresh_decision(self, subject: Subject, name: str) -> Decision:
-        decision = self._decider.decide(subject, Target(host=name))
-        if decision.action is not Action.BLOCK and self._is_doh(name):
+        target = Target(host=name)
+        decision = self._decider.decide(subject, target)
+        if decision.action is not Action.BLOCK and self._is_doh(target):
             decision = dataclasses.replace(
                 decision,
                 action=Action.BLOCK,
@@ -146,11 +147,9 @@ class Resolver:
             )
         return decision
 
-    def _is_doh(self, name: str) -> bool:
-        if not self.doh_domains:
-            return False
-        labels = name.split(".")
-        return any(".".join(labels[i:]) in self.doh_domains for i in range(len(labels) - 1))
+    def _is_doh(self, target: Target) -> bool:
+        """The name or a parent of it, short of the top-level domain, is a DoH endpoint."""
+        return bool(self.doh_domains) and not self.doh_domains.isdisjoint(target.suffixes()[:-1])
 
     def _blocked(self, query: wire.Query) -> bytes:
         if self._nxdomain_blocks:
