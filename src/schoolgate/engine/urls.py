@@ -75,6 +75,8 @@ def is_plain_host(host: str) -> bool:
 
 def normalise_host(host: str) -> tuple[str, bool]:
     """Return the canonical form of a host and whether it is an IP address."""
+    if is_plain_host(host):
+        return host, False  # already canonical: most list entries and URL hosts
     host = unquote(host).strip().rstrip(".").lower()
     if not host:
         raise TargetError("empty host name")

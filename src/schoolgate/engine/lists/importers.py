@@ -47,7 +47,7 @@ import yaml
 
 from schoolgate.engine.lists.index import CategoryIndex, compile_expressions
 from schoolgate.engine.taxonomy import CATEGORIES, UT1_MAPPING
-from schoolgate.engine.urls import TargetError, is_plain_host, normalise_host, parse_target
+from schoolgate.engine.urls import TargetError, normalise_host, parse_target
 
 INVALID_LIMIT_MIN = 20
 INVALID_LIMIT_FRACTION = 0.01
@@ -218,13 +218,6 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         yield number, line_text.strip()
 
 
-def _host(text: str) -> str:
-    """Normalised host name or IP address; TargetError if it is neither."""
-    if is_plain_host(text):
-        return text
-    return normalise_host(text)[0]
-
-
 def _url(text: str) -> str:
     """Normalised `host/path` of a list's URL entry (no scheme, as squidGuard lists write them)."""
     target = parse_target(text)
@@ -244,7 +237,7 @@ def _parse_domain_line(parsed: _Parsed, number: int, text: str) -> None:
         if "/" in text:
             parsed.urls.add(_url(text))
         else:
-            parsed.domains.add(_host(text))
+            parsed.domains.add(normalise_host(text)[0])
     except TargetError as exc:
         parsed.invalid_line(number, f"invalid host {text[:80]!r}: {exc}")
 
