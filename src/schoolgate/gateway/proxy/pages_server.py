@@ -8,12 +8,7 @@ import contextlib
 from collections.abc import Callable
 
 from schoolgate.engine.decide import Subject
-from schoolgate.gateway.proxy.http import (
-    HttpError,
-    parse_request,
-    read_head,
-    wants_keep_alive,
-)
+from schoolgate.gateway.proxy.http import HttpError, parse_request, read_head
 from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.server import _read_small_body, _send_error, _write_page
 from schoolgate.gateway.proxy.webapp import GatewayPages, Visitor
@@ -56,8 +51,7 @@ class PagesServer:
                 page = await self.pages.handle(
                     request.method, target, body, self.visitor(address), foreign
                 )
-                await _write_page(writer, request, page, keep_alive=True)
-                if not wants_keep_alive(request.version, request.head):
+                if not await _write_page(writer, request, page):
                     break
         except HttpError as exc:
             await _send_error(writer, exc.status, exc.message)

@@ -131,7 +131,6 @@ class ProxyServer:
         address: str,
     ) -> bool:
         """Answer one request; False when the client connection must close afterwards."""
-        keep_alive = wants_keep_alive(request.version, request.head)
         visitor = await self._visitor(request, address)
         if isinstance(visitor, PageResponse):
             return await self._reply_without_body(request, reader, writer, visitor)
@@ -148,9 +147,7 @@ class ProxyServer:
         page = self.pages.response_for(decision, url, visitor)
         if page is not None:
             return await self._reply_without_body(request, reader, writer, page)
-        return await self._forward(request, reader, writer, host, port, authority, path) and (
-            keep_alive
-        )
+        return await self._forward(request, reader, writer, host, port, authority, path)
 
     def _decide(self, visitor: Visitor, url: str, method: str, address: str) -> Decision:
         decider = self.decider()
@@ -208,8 +205,7 @@ class ProxyServer:
         if host is not None and host.lower() == self.pages_authority:
             host = None
         page = await self.pages.handle(request.method, path or request.target, body, visitor, host)
-        await _write_page(writer, request, page, keep_alive=True)
-        return wants_keep_alive(request.version, request.head)
+        return await _write_page(writer, request, page)
 
     async def _reply_without_body(
         self,
@@ -221,8 +217,7 @@ class ProxyServer:
         """Answer from the gateway; a request body we will not read ends the connection."""
         framing, _ = request_framing(request.head)
         if framing is Framing.NONE:
-            await _write_page(writer, request, page, keep_alive=True)
-            return wants_keep_alive(request.version, request.head)
+            return await _write_page(writer, request, page)
         # No drain: a client busy uploading may not read until it has sent everything.
         writer.write(_page_bytes(request, page, keep_alive=False))
         await _discard_until_closed(reader, writer)
@@ -284,7 +279,7 @@ class ProxyServer:
         upstream_keep = framing is not Framing.CLOSE and wants_keep_alive(
             response.version, response.head
         )
-        headers = [h for h in forwardable_headers(response.head)]
+        headers = forwardable_headers(response.head)
         dechunk = framing is Framing.CHUNKED and request.version == "HTTP/1.0"
         if framing is Framing.CHUNKED:
             headers = [h for h in headers if h[0].lower() != "content-length"]
@@ -432,17 +427,17 @@ async def _read_small_body(request: Request, reader: asyncio.StreamReader) -> by
     return await reader.readexactly(length)
 
 
-async def _write_page(
-    writer: asyncio.StreamWriter, request: Request, page: PageResponse, keep_alive: bool
-) -> None:
+async def _write_page(writer: asyncio.StreamWriter, request: Request, page: PageResponse) -> bool:
+    """Send a page from the gateway; True if the client connection stays open."""
+    keep_alive = wants_keep_alive(request.version, request.head)
     writer.write(_page_bytes(request, page, keep_alive))
     await writer.drain()
+    return keep_alive
 
 
 def _page_bytes(request: Request, page: PageResponse, keep_alive: bool) -> bytes:
-    keep = keep_alive and wants_keep_alive(request.version, request.head)
     headers = [*page.headers, ("Content-Length", str(len(page.body))), VIA]
-    headers.append(("Connection", "keep-alive" if keep else "close"))
+    headers.append(("Connection", "keep-alive" if keep_alive else "close"))
     reason = _REASONS.get(page.status, "")
     head = encode_head(f"HTTP/1.1 {page.status} {reason}".rstrip(), headers)
     return head if request.method == "HEAD" else head + page.body
