@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schoolgate.engine.decide import Subject
+from schoolgate.gateway.reload import file_state
 from schoolgate.gateway.site import SiteConfig, Subnet, parse_host_port
 
 log = logging.getLogger(__name__)
@@ -180,12 +181,12 @@ class Identity:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
-        self._file_state = _file_state(path)
+        self._file_state = file_state(path)
 
     def _reload_file(self, force: bool = False) -> None:
         self._next_check = time.monotonic() + _RECHECK_SECONDS
         with self._lock:
-            state = _file_state(self.bindings_file)
+            state = file_state(self.bindings_file)
             if state == self._file_state and not force:
                 return
             self._file_state = state
@@ -199,14 +200,6 @@ class Identity:
                     log.error("bindings not reloaded: %s", exc)
                     return
             self._cache = {}
-
-
-def _file_state(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 # The bindings endpoint ----------------------------------------------------------------------------

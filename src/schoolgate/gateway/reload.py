@@ -56,7 +56,7 @@ class SnapshotHolder:
         if snapshot is not None:
             self._state = (snapshot, Decider(snapshot))
         else:
-            self._file_state = _file_state(self.path)
+            self._file_state = file_state(self.path)
             loaded = self.loader(self.path)  # the first load's errors go to the caller
             self._state = (loaded, Decider(loaded))
 
@@ -97,7 +97,7 @@ class SnapshotHolder:
         if self.path is None:
             return False
         with self._reload_lock:
-            state = _file_state(self.path)
+            state = file_state(self.path)
             try:
                 snapshot = self.loader(self.path)
                 decider = Decider(snapshot)
@@ -120,7 +120,7 @@ class SnapshotHolder:
 
     def check(self) -> bool:
         """Reload if the file changed since the last load."""
-        state = _file_state(self.path)
+        state = file_state(self.path)
         if state is None or state == self._file_state:
             return False
         return self.reload()
@@ -130,7 +130,8 @@ class SnapshotHolder:
             self.check()
 
 
-def _file_state(path: Path | None) -> tuple[int, int, int] | None:
+def file_state(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, mtime, size), to notice a file replaced or rewritten; None if it is absent."""
     if path is None:
         return None
     try:
