@@ -24,7 +24,7 @@ from django.test import Client  # noqa: E402
 
 from schoolgate.app.people.models import User  # noqa: E402
 from schoolgate.app.people.signin import TWO_FACTOR_OK  # noqa: E402
-from schoolgate.app.roles import Role  # noqa: E402
+from schoolgate.app.roles import ADMIN_ROLES, Role  # noqa: E402
 
 PASSWORD = "correct-horse-battery-9"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -47,7 +47,7 @@ def make_user(role: Role | str, username: str, **fields: object) -> User:
     }
     if role == Role.PUPIL:
         defaults |= {"year": "8", "registration_group": "8B"}
-    if role in {Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR, Role.NETWORK_MANAGER}:
+    if role in ADMIN_ROLES:
         defaults |= {"totp_secret": TOTP_SECRET, "totp_confirmed": True}
     return User.objects.create(username=username, **(defaults | fields))
 

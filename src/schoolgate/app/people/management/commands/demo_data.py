@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from schoolgate.app.cases import workflow
 from schoolgate.app.cases.models import Case, Source
 from schoolgate.app.people.models import User
+from schoolgate.app.roles import ADMIN_ROLES
 
 DEMO_PASSWORD = "schoolgate-demo-2025"
 DEMO_TOTP_SECRET = "SCHOOLGATEDEMOTOTPSECRET234567AB"
@@ -36,7 +37,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         password = make_password(DEMO_PASSWORD)
-        admin_roles = {"dsl", "deputy-dsl", "online-safety-coordinator", "network-manager"}
         for username, first, last, role, title in STAFF:
             User.objects.update_or_create(
                 username=username,
@@ -46,8 +46,8 @@ class Command(BaseCommand):
                     "role": role,
                     "job_title": title,
                     "password": password,
-                    "totp_secret": DEMO_TOTP_SECRET if role in admin_roles else "",
-                    "totp_confirmed": role in admin_roles,
+                    "totp_secret": DEMO_TOTP_SECRET if role in ADMIN_ROLES else "",
+                    "totp_confirmed": role in ADMIN_ROLES,
                 },
             )
         pupils = []
