@@ -40,9 +40,8 @@ class HttpError(Exception):
 
 @dataclass(slots=True)
 class Head:
-    """A request line or status line with its headers, in arrival order."""
+    """A message's headers, in arrival order."""
 
-    start: tuple[str, str, str]
     headers: list[tuple[str, str]] = field(default_factory=list)
     _by_name: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
     """Values by lower-case name, built on first lookup: a request is looked up about ten times."""
@@ -138,7 +137,7 @@ def parse_request(data: bytes) -> Request:
     method, target, version = parts
     if not method.isalpha() or not method.isupper():
         raise HttpError(400, f"malformed method {method[:20]!r}")
-    return Request(method, target, version, Head((method, target, version), headers))
+    return Request(method, target, version, Head(headers))
 
 
 def parse_response(data: bytes) -> Response:
@@ -147,7 +146,7 @@ def parse_response(data: bytes) -> Response:
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
         raise HttpError(502, f"upstream sent a malformed status line {start[:80]!r}")
-    return Response(version, int(code), reason, Head((version, code, reason), headers))
+    return Response(version, int(code), reason, Head(headers))
 
 
 def request_framing(head: Head) -> tuple[Framing, int]:
@@ -162,17 +161,17 @@ def response_framing(head: Head, status: int, request_method: str) -> tuple[Fram
         return Framing.NONE, 0
     if "chunked" in head.tokens("transfer-encoding"):
         return Framing.CHUNKED, 0
-    values = head.get_all("content-length")
-    if values:
-        length = _content_length(head, 502)
-        return (Framing.LENGTH, length) if length else (Framing.NONE, 0)
-    return Framing.CLOSE, 0
+    length = _content_length(head, 502)
+    if length is None:
+        return Framing.CLOSE, 0
+    return (Framing.LENGTH, length) if length else (Framing.NONE, 0)
 
 
-def _content_length(head: Head, status: int) -> int:
+def _content_length(head: Head, status: int) -> int | None:
+    """The declared body length; None without a Content-Length header."""
     values = {v.strip() for value in head.get_all("content-length") for v in value.split(",")}
     if not values:
-        return 0
+        return None
     if len(values) > 1 or not next(iter(values)).isdigit():
         raise HttpError(status, f"invalid Content-Length {sorted(values)}")
     return int(next(iter(values)))
