@@ -515,10 +515,11 @@ class ManifestEntry:
 def read_manifest(path: Path, category_map: dict[str, str] | None = None) -> list[ManifestEntry]:
     """Entries of a `lists.yaml`, checked: files exist, formats and categories are known."""
     try:
-        node = yaml.compose(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ListFormatError(path, 0, f"cannot read manifest: {exc}") from None
-    data = yaml.safe_load(path.read_text("utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("lists"), list) or node is None:
         raise ListFormatError(path, 1, "manifest must be a mapping with a `lists:` sequence")
     lines = [item.start_mark.line + 1 for item in _lists_node(node).value]
