@@ -10,15 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
 from schoolgate.engine.text.keywords import KeywordScanner
+from tests.conftest import DATA
 
-DATA = Path(__file__).resolve().parents[2] / "../shared/data"
 ABUSE_LIBRARIES = ["bullying", "extremism", "sexual"]
 
 
