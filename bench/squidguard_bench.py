@@ -354,14 +354,7 @@ def run(work: Path, count: int, seed: int) -> dict[str, object]:
         "snapshot_mib": round((work / "bench.snapshot").stat().st_size / 2**20, 1),
         "squidguard": bench_squidguard(work, requests, count),
     }
-    modes = ["mask"]
-    try:
-        import schoolgate.engine.decide  # noqa: F401
-
-        modes.append("decide")
-    except ImportError:
-        report["decide"] = "schoolgate.engine.decide not available yet"
-    for mode in modes:
+    for mode in ("mask", "decide"):
         report[f"schoolgate_{mode}"] = bench_schoolgate(work, requests, count, mode)
         report[f"agreement_{mode}"] = round(agreement(work, mode), 5)
     return report
