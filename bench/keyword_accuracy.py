@@ -75,10 +75,10 @@ def rate(predicate: Callable[[], object], count: int) -> float:
 
 def report_benign(scanner: KeywordScanner, queries: list[str], show: bool) -> None:
     print(f"NQ benign queries: {len(queries)}")
-    for floor in (AlertLevel.LOW, AlertLevel.MEDIUM, AlertLevel.HIGH):
-        hits = sum(flagged(scanner, queries, floor))
-        print(f"  alert >= {floor.value:<6}: {hits:4d} ({hits / len(queries):.2%})")
     raw = [scanner.scan(q) for q in queries]
+    for floor in (AlertLevel.LOW, AlertLevel.MEDIUM, AlertLevel.HIGH):
+        hits = sum(r.alert.rank >= floor.rank for r in raw)
+        print(f"  alert >= {floor.value:<6}: {hits:4d} ({hits / len(queries):.2%})")
     for floor in (AlertLevel.LOW, AlertLevel.MEDIUM):
         hits = sum(
             any(h.severity.rank >= floor.rank for h in (*r.hits, *r.suppressed)) for r in raw
@@ -87,8 +87,7 @@ def report_benign(scanner: KeywordScanner, queries: list[str], show: bool) -> No
     terms = Counter(hit.term for result in raw for hit in (*result.hits, *result.suppressed))
     print(f"  terms that hit (incl. suppressed): {dict(terms.most_common(15))}")
     if show:
-        for query in queries:
-            result = scanner.scan(query)
+        for query, result in zip(queries, raw, strict=True):
             if result.alert.rank >= AlertLevel.LOW.rank:
                 print(f"    {result.alert.value:8} {query!r} {[h.term for h in result.hits]}")
 
