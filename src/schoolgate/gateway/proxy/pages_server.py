@@ -34,11 +34,6 @@ class PagesServer:
     async def close(self) -> None:
         await self._listener.close()
 
-    def visitor(self, address: str) -> Visitor:
-        subject = self.identify(address) if self.identify is not None else Subject()
-        key = f"user:{subject.user}" if subject.user else f"address:{address}"
-        return Visitor(key, address, subject.user, subject.group)
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = str(writer.get_extra_info("peername")[0])
         try:
@@ -49,7 +44,7 @@ class PagesServer:
                 foreign = host if host and host not in self.own_hosts else None
                 target = request.target if request.target.startswith("/") else "/"
                 page = await self.pages.handle(
-                    request.method, target, body, self.visitor(address), foreign
+                    request.method, target, body, Visitor.at(address, self.identify), foreign
                 )
                 if not await _write_page(writer, request, page):
                     break

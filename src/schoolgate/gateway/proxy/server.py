@@ -176,9 +176,7 @@ class ProxyServer:
             return self._auth_required("The user name or password is not right.")
         if self.settings.require_auth:
             return self._auth_required("Please sign in to use the internet.")
-        subject = self.identify(address) if self.identify is not None else Subject()
-        key = f"user:{subject.user}" if subject.user else f"address:{address}"
-        return Visitor(key, address, subject.user, subject.group)
+        return Visitor.at(address, self.identify)
 
     def _auth_required(self, message: str) -> PageResponse:
         return PageResponse(

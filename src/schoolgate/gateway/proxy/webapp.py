@@ -47,6 +47,13 @@ class Visitor:
     user: str | None
     group: str | None
 
+    @classmethod
+    def at(cls, address: str, identify: Callable[[str], Subject] | None) -> Visitor:
+        """Whoever `identify` (subnets, log-on bindings) says is at `address`."""
+        subject = identify(address) if identify is not None else Subject()
+        key = f"user:{subject.user}" if subject.user else f"address:{address}"
+        return cls(key, address, subject.user, subject.group)
+
 
 class GatewayPages:
     def __init__(
