@@ -93,7 +93,6 @@ def verify_chain() -> list[ChainBreak]:
     breaks: list[ChainBreak] = []
     previous = GENESIS
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
-        entry.detail = entry.detail  # JSON round trip already done by the driver
         if entry.previous_hash != previous:
             breaks.append(ChainBreak(entry.id, "does not link to the entry before it"))
         if entry.compute_hash() != entry.hash:
