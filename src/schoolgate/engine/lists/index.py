@@ -197,12 +197,12 @@ def hash_key(target: Target) -> str:
 def hash_candidates(target: Target) -> list[str]:
     """Keys a hashed list entry may have been made from: each host suffix and each URL prefix."""
     keys = target.suffixes()[:-1] or [target.host]
-    path = target.path.split("?", 1)[0]
-    segments = [s for s in path.split("/") if s]
+    path, sep, query = target.path.partition("?")
     prefix = target.host
-    for segment in segments:
-        prefix += "/" + segment
-        keys.append(prefix)
-    if "?" in target.path:
-        keys.append(hash_key(target))
+    for segment in path.split("/"):
+        if segment:
+            prefix += "/" + segment
+            keys.append(prefix)
+    if sep:
+        keys.append(prefix + "?" + query)  # hash_key(target): the whole path and its query
     return keys
