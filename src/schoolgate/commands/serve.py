@@ -26,7 +26,7 @@ from schoolgate.gateway.dns.safesearch import SafeSearch
 from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
 from schoolgate.gateway.dns.upstream import Upstream
 from schoolgate.gateway.identity import Identity
-from schoolgate.gateway.proxy.assemble import build_gateway
+from schoolgate.gateway.proxy.assemble import build_gateway, join_host_port
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import BlockPage, ProxySiteSettings, parse_host_port
 
@@ -103,7 +103,7 @@ def system_resolvers() -> list[str]:
         lines = []
     servers = [line.split()[1] for line in lines if line.startswith("nameserver ")]
     usable = [s for s in servers if ":" not in s or s.count(":") > 1]
-    return [f"[{s}]:53" if ":" in s else f"{s}:53" for s in usable] or ["9.9.9.9:53"]
+    return [join_host_port(s, 53) for s in usable] or ["9.9.9.9:53"]
 
 
 def compile_into_var(options: ServeOptions) -> Path:
@@ -168,8 +168,8 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     identity = Identity(nominated_users=holder.decider.policy.nominated_users)
     host = options.address
     settings = ProxySiteSettings(
-        listen=_hostport(host, options.ports["proxy"]),
-        pages_listen=_hostport(host, options.ports["pages"]),
+        listen=join_host_port(host, options.ports["proxy"]),
+        pages_listen=join_host_port(host, options.ports["pages"]),
         state_dir=options.var / "gateway",
     )
     gateway = build_gateway(
@@ -196,10 +196,6 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
                 app.wait(10)
         await gateway.close()
         await dns.close()
-
-
-def _hostport(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def start_app(options: ServeOptions) -> subprocess.Popen | None:
@@ -231,7 +227,7 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
             capture_output=True,
             check=False,
         )
-    address = _hostport(options.address, options.ports["app"])
+    address = join_host_port(options.address, options.ports["app"])
     return subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", address, "--noreload"],
         env=env,
@@ -269,7 +265,7 @@ def print_addresses(
     ]
     if app is not None:
         lines.append(
-            f"  Staff app         http://{_hostport(options.address, options.ports['app'])}/"
+            f"  Staff app         http://{join_host_port(options.address, options.ports['app'])}/"
         )
         if options.demo_users:
             lines.append(_DEMO_SIGN_IN)

@@ -27,7 +27,7 @@ class Gateway:
     def set_pages_url(self, url: str) -> None:
         """Once the pages server is bound (e.g. to an ephemeral port), point every link at it."""
         url = url.rstrip("/")
-        authority = url.split("://", 1)[-1].split("/", 1)[0].lower()
+        authority = _authority(url)
         self.pages.links.base_url = url
         self.proxy.settings.pages_url = url
         self.proxy.pages_authority = authority
@@ -37,11 +37,9 @@ class Gateway:
         """Bind the pages server, then the proxy; returns (proxy address, pages URL)."""
         host, port = await self.pages_server.start(*parse_host_port(settings.pages_listen, 80))
         if not settings.pages_url:
-            shown = f"[{host}]" if ":" in host else host
-            self.set_pages_url(f"http://{shown}:{port}")
-        proxy_host, proxy_port = await self.proxy.start(*parse_host_port(settings.listen, 3128))
-        shown = f"[{proxy_host}]" if ":" in proxy_host else proxy_host
-        return f"{shown}:{proxy_port}", self.pages.links.base_url
+            self.set_pages_url(f"http://{join_host_port(host, port)}")
+        proxy_address = await self.proxy.start(*parse_host_port(settings.listen, 3128))
+        return join_host_port(*proxy_address), self.pages.links.base_url
 
     async def close(self) -> None:
         await self.proxy.close()
@@ -62,9 +60,17 @@ def page_secret(state_dir: Path) -> bytes:
 def pages_url(settings: ProxySiteSettings) -> str:
     if settings.pages_url:
         return settings.pages_url.rstrip("/")
-    host, port = parse_host_port(settings.pages_listen, 80)
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}"
+    return f"http://{join_host_port(*parse_host_port(settings.pages_listen, 80))}"
+
+
+def join_host_port(host: str, port: int) -> str:
+    """`host:port`, an IPv6 address in brackets: what `parse_host_port` reads back."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _authority(url: str) -> str:
+    """`http://Gate.test:8081/x` -> `gate.test:8081`: the Host the pages are asked for under."""
+    return url.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
 def build_gateway(
@@ -99,5 +105,5 @@ def build_gateway(
         identify=identify,
         journal=journal,
     )
-    own = {url.split("://", 1)[-1].split("/", 1)[0].lower(), settings.pages_listen.lower()}
+    own = {_authority(url), settings.pages_listen.lower()}
     return Gateway(proxy, PagesServer(pages, own, identify), pages)
