@@ -189,7 +189,7 @@ def _parent_names(involved: list[Any]) -> str:
 def _step(
     form_name: str,
     form_class: Callable[..., Any],
-    act: Callable[[HttpRequest, Case, dict[str, Any]], None],
+    act: Callable[[HttpRequest, Case, dict[str, Any]], object],
 ) -> Callable[..., HttpResponse]:
     """A POST-only case step for safeguarding leads: validate the form, act, or show errors."""
 
@@ -224,28 +224,26 @@ apply_actions = _step(
     lambda case, request: forms.ActionsForm(
         request.POST, applies_to=case.applies_to, suggested=workflow.suggested_action_ids(case)
     ),
-    lambda request, case, data: (
-        workflow.apply_actions(case, request.user, data["actions"], data["reason"], request)
-        and None
+    lambda request, case, data: workflow.apply_actions(
+        case, request.user, data["actions"], data["reason"], request
     ),
 )
 review = _step(
     "review_form",
     lambda case, request: forms.ReviewForm(request.POST),
-    lambda request, case, data: workflow.record_review(case, request.user, data, request) and None,
+    lambda request, case, data: workflow.record_review(case, request.user, data, request),
 )
 add_evidence = _step(
     "evidence_form",
     lambda case, request: forms.EvidenceForm(request.POST, request.FILES),
-    lambda request, case, data: (
-        workflow.store_evidence(case, request.user, data["file"], data["description"], request)
-        and None
+    lambda request, case, data: workflow.store_evidence(
+        case, request.user, data["file"], data["description"], request
     ),
 )
 inform_parent = _step(
     "parent_form",
     lambda case, request: forms.ParentContactForm(request.POST),
-    lambda request, case, data: workflow.inform_parent(case, request.user, data, request) and None,
+    lambda request, case, data: workflow.inform_parent(case, request.user, data, request),
 )
 add_note = _step(
     "note_form",
