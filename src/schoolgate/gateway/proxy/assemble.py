@@ -79,10 +79,9 @@ def build_gateway(
     *,
     identify: Callable[[str], Subject] | None = None,
     journal: EventSink | None = None,
-    base_url: str | None = None,
 ) -> Gateway:
     state = settings.state_dir
-    url = base_url or pages_url(settings)
+    url = pages_url(settings)
     pages = GatewayPages(
         decider,
         PageLinks(url, page_secret(state)),
