@@ -94,3 +94,19 @@ def test_merge_remaps_bits(index: CategoryIndex) -> None:
     assert _cats(index, "docs.example.org/d/abc") == {"piracy", "gambling"}
     assert _cats(index, "h.example") == {"terrorism"}
     assert _cats(index, "videopoker.example") == {"gambling"}
+
+
+def test_expressions_with_groups_match_on_their_own() -> None:
+    # Joined into one pre-check pattern, `\1` would point at another expression's group and two
+    # expressions naming the same group would not compile: such expressions are tried alone.
+    index = CategoryIndex()
+    index.add_expression(r"(x)y", "gambling")
+    index.add_expression(r"(ab)\1", "games")
+    index.add_expression(r"(?P<word>poker)", "gambling")
+    index.add_expression(r"(?P<word>chess)\.", "games")
+    index.add_expression(r"roulette", "gambling")
+    assert _cats(index, "abab.com") == {"games"}
+    assert _cats(index, "chess.example/") == {"games"}
+    assert _cats(index, "pokerstars.example/") == {"gambling"}
+    assert _cats(index, "roulette.example/") == {"gambling"}
+    assert _cats(index, "plain.example/") == set()

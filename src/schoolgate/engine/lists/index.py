@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from schoolgate.engine.urls import Target
 
+Regexes = list[tuple[re.Pattern[str], int]]
+
 _PATH_BOUNDARY = frozenset("/?&#;=")
 
 
@@ -31,7 +33,7 @@ class CategoryIndex:
     expressions: list[tuple[str, int]] = field(default_factory=list)
     hashed: dict[bytes, int] = field(default_factory=dict)
     """SHA-256 digest of a normalised host or URL prefix -> mask."""
-    _compiled: tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], int]]] | None = None
+    _compiled: tuple[re.Pattern[str] | None, Regexes, Regexes] | None = None
     _names: dict[int, frozenset[str]] = field(default_factory=dict)
     """mask -> category names; a policy sees few distinct masks, so this stays small."""
 
@@ -117,13 +119,15 @@ class CategoryIndex:
     def _expression_mask(self, url: str) -> int:
         if self._compiled is None:
             self._compiled = compile_expressions(self.expressions)
-        combined, regexes = self._compiled
-        if combined is None or not combined.search(url):
-            return 0
+        combined, simple, grouped = self._compiled
         mask = 0
-        for regex, bits in regexes:
+        for regex, bits in grouped:
             if regex.search(url):
                 mask |= bits
+        if combined is not None and combined.search(url):
+            for regex, bits in simple:
+                if regex.search(url):
+                    mask |= bits
         return mask
 
     def merge(self, others: Iterable[CategoryIndex]) -> None:
@@ -169,13 +173,22 @@ def _url_mask(prefixes: dict[str, int], path: str) -> int:
 
 def compile_expressions(
     expressions: list[tuple[str, int]],
-) -> tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], int]]]:
-    """One combined pattern answers "does anything match?" in a single pass; most URLs don't."""
-    regexes = [(re.compile(p, re.IGNORECASE), bits) for p, bits in expressions]
-    if not regexes:
-        return None, regexes
-    combined = re.compile("|".join(f"(?:{p})" for p, _ in expressions), re.IGNORECASE)
-    return combined, regexes
+) -> tuple[re.Pattern[str] | None, Regexes, Regexes]:
+    """One combined pattern answers "does anything match?" in a single pass; most URLs don't.
+
+    Returns the combined pattern, the expressions it stands for, and the expressions that must
+    always be tried on their own: any with groups, since joining renumbers backreferences and a
+    named group used twice would not compile.
+    """
+    simple: Regexes = []
+    grouped: Regexes = []
+    for pattern, bits in expressions:
+        regex = re.compile(pattern, re.IGNORECASE)
+        (grouped if regex.groups else simple).append((regex, bits))
+    if not simple:
+        return None, simple, grouped
+    combined = re.compile("|".join(f"(?:{r.pattern})" for r, _ in simple), re.IGNORECASE)
+    return combined, simple, grouped
 
 
 def sha256(text: str) -> bytes:
