@@ -202,7 +202,7 @@ def ut1_category(name: str) -> str | None:
     return UT1_MAPPING[name]
 
 
-# Keyword libraries shipped with Schoolgate (engine/text/data/<id>.txt).
+# Keyword libraries shipped with Schoolgate (src/schoolgate/data/keywords/<id>.yaml).
 KEYWORD_LIBRARIES: dict[str, str] = {
     "self-harm": "Self-harm and suicide",
     "extremism": "Extremism and radicalisation (PREVENT)",
