@@ -11,7 +11,7 @@ from schoolgate.commands.proxy import site_from_arguments, snapshot_holder
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import pages_url
-from schoolgate.gateway.proxy.records import WarnPasses
+from schoolgate.gateway.proxy.records import WARN_PASSES_FILE, WarnPasses
 from schoolgate.gateway.proxy.users import UserDirectoryError, load_user_directory
 from schoolgate.gateway.site import SiteConfig
 from schoolgate.gateway.squid_helper import SquidHelper
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _warn_passes(args: argparse.Namespace, site: SiteConfig) -> WarnPasses | None:
     state = args.state or (site.proxy.state_dir if args.site else None)
-    return WarnPasses(path=state / "warn-passes.jsonl") if state is not None else None
+    return WarnPasses(path=state / WARN_PASSES_FILE) if state is not None else None
 
 
 def run(args: argparse.Namespace) -> int:

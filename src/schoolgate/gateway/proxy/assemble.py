@@ -11,7 +11,12 @@ from pathlib import Path
 from schoolgate.engine.decide import Decider, Subject
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.pages_server import PagesServer
-from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
+from schoolgate.gateway.proxy.records import (
+    WARN_PASSES_FILE,
+    RequestLog,
+    SignatureStore,
+    WarnPasses,
+)
 from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
 from schoolgate.gateway.proxy.users import Authenticator, load_user_directory
 from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages
@@ -87,7 +92,7 @@ def build_gateway(
         PageLinks(url, page_secret(state)),
         SignatureStore(state / "signatures.jsonl"),
         RequestLog(state / "requests.jsonl"),
-        WarnPasses(path=state / "warn-passes.jsonl"),
+        WarnPasses(path=state / WARN_PASSES_FILE),
         journal,
     )
     users = load_user_directory(settings.users_file) if settings.users_file else None

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 WARN_PASS_SECONDS = 3600.0
+WARN_PASSES_FILE = "warn-passes.jsonl"
+"""In the gateway state folder: the pages server writes it, the Squid helper reads it."""
 
 
 def _append_json_line(path: Path, record: dict[str, Any]) -> None:
