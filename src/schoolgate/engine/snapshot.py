@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +29,7 @@ from pydantic import ValidationError
 from schoolgate.engine.lists.importers import import_list_dir
 from schoolgate.engine.lists.index import CategoryIndex
 from schoolgate.engine.policy.schema import Policy
+from schoolgate.files import write_atomically
 
 MAGIC = b"SGSNAP\r\n"
 FORMAT_VERSION = 1
@@ -63,17 +62,7 @@ class Snapshot:
         payload = marshal.dumps(self._payload())
         header = MAGIC + _HEADER.pack(FORMAT_VERSION, marshal.version, len(payload))
         digest = hashlib.sha256(payload).digest()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(header + digest)
-                out.write(payload)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, header + digest + payload)
 
     def _payload(self) -> dict[str, Any]:
         index = self.index

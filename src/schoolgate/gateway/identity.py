@@ -20,8 +20,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -29,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schoolgate.engine.decide import Subject
+from schoolgate.files import write_atomically
 from schoolgate.gateway.reload import file_state
 from schoolgate.gateway.site import SiteConfig, Subnet, parse_host_port
 
@@ -170,17 +169,7 @@ class Identity:
         path = self.bindings_file
         path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({a: b.to_json() for a, b in sorted(bindings.items())}, indent=1)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_atomically(path, body.encode("utf-8"))
         self._file_state = file_state(path)
 
     def _reload_file(self, force: bool = False) -> None:
