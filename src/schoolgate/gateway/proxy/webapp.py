@@ -13,6 +13,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -132,13 +133,14 @@ class GatewayPages:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         route = (method if method != "HEAD" else "GET", parts.path or "/")
-        handler = self._routes().get(route)
+        handler = self._routes.get(route)
         if handler is None:
             if route[0] == "GET" and host:
                 return self.blocked_host_page(host, target, visitor)
             return message_page(self.school, "Not found", "There is no such page.", 404)
         return await handler(query | form, visitor)
 
+    @cached_property
     def _routes(self) -> dict[tuple[str, str], Any]:
         return {
             ("GET", "/"): self._index,
@@ -200,12 +202,13 @@ class GatewayPages:
         if agreement_id is None:
             return message_page(self.school, "No agreement needed", "You have nothing to sign.")
         agreement = next((a for a in decider.policy.agreements if a.id == agreement_id), None)
+        next_url = self._next_url(args)
         title = agreement.title if agreement else "the acceptable use agreement"
         statements = agreement.statements if agreement else []
-        items = "\n".join(f"<li>{_escape(s)}</li>" for s in statements)
+        items = "\n".join(f"<li>{html.escape(s)}</li>" for s in statements)
         source = agreement.source if agreement else None
         quote = (
-            f"<p><small>{_escape(source.section)}: “{_escape(source.quote)}”</small></p>"
+            f"<p><small>{html.escape(source.section)}: “{html.escape(source.quote)}”</small></p>"
             if source
             else ""
         )
@@ -216,8 +219,8 @@ class GatewayPages:
             raw={"statements": items or _DEFAULT_STATEMENT, "quote": quote},
             agreement_title=title,
             sign_url=self.links.to("/agreement"),
-            next=self._next_url(args),
-            next_sig=args.get("sig", "") if self._next_url(args) else "",
+            next=next_url,
+            next_sig=args.get("sig", "") if next_url else "",
             agreement_id=agreement_id,
             who=visitor.user or f"this device ({visitor.address})",
         )
@@ -344,10 +347,6 @@ class GatewayPages:
 
 
 _DEFAULT_STATEMENT = "<li>I will use the school's internet safely, kindly and for school work.</li>"
-
-
-def _escape(text: str) -> str:
-    return html.escape(text)
 
 
 def _host_of(url: str) -> str:
