@@ -48,7 +48,7 @@ def test_case_page_and_sanctions_with_real_policy(school, people, settings) -> N
 
 
 def test_st_thomas_more_matrix_when_present(people, settings) -> None:
-    path = Path(__file__).resolve().parents[2] / "policies" / "st-thomas-more.yaml"
+    path = POLICY_DIR / "st-thomas-more.yaml"
     if not path.exists():
         pytest.skip("policies/st-thomas-more.yaml not written yet")
     settings.SCHOOLGATE_POLICY = path
