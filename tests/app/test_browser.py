@@ -15,6 +15,7 @@ import pyotp
 import pytest
 
 from schoolgate.app.cases.models import Case, Status
+from schoolgate.app.cases.terms import Term, term_of
 from tests.browser import CHROMIUM, launch_chromium
 
 from .conftest import PASSWORD, TOTP_SECRET, make_user
@@ -145,7 +146,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     _sign_in(page, base, "gail-governor")
-    page.goto(f"{base}/governors/?term={case.reported_at.year}-{_term_name(case)}")
+    page.goto(f"{base}/governors/?term={_term(case).key}")
     page.wait_for_selector("#totals")
     text = page.inner_text("main")
     # One incident: too few to show exactly (small-count suppression).
@@ -162,9 +163,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.close()
 
 
-def _term_name(case: Case) -> str:
+def _term(case: Case) -> Term:
     from django.utils import timezone
 
-    from schoolgate.app.cases.terms import term_of
-
-    return term_of(timezone.localtime(case.reported_at).date()).name
+    return term_of(timezone.localtime(case.reported_at).date())
