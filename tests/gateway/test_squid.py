@@ -21,6 +21,7 @@ import pytest
 from schoolgate.engine.decide import Decider
 from schoolgate.events.journal import read_events
 from schoolgate.gateway.proxy.records import WarnPasses
+from schoolgate.gateway.proxy.users import DirectoryUser
 from schoolgate.gateway.squid_helper import SquidHelper
 from tests.gateway.proxy_support import running_origin, running_proxy, test_snapshot
 
@@ -106,6 +107,16 @@ def test_bad_lines_are_answered_bh_without_stopping(decider):
     assert acl.answer("9 only-two\n").startswith('9 BH message="expected')
     assert acl.answer("8 10.0.0.7 - GET http://-bad-host-/\n").startswith("8 BH")
     assert acl.answer("7 10.0.0.7 - GET http://allowed.test/\n") == "7 OK"
+
+
+def test_a_user_whose_group_the_policy_no_longer_has_is_answered_bh(decider):
+    # The user directory can name a group a reloaded policy dropped: one BH, not a dead helper.
+    users = {"j.smith": DirectoryUser("j.smith", "gone", "pbkdf2_sha256$1$salt$hash")}
+    acl = SquidHelper(lambda: decider, "acl", "http://gate.test", users=users)
+    assert acl.answer("3 10.0.0.7 j.smith GET http://allowed.test/\n").startswith(
+        "3 BH message=\"cannot decide on http://allowed.test/: unknown group 'gone'"
+    )
+    assert acl.answer("4 10.0.0.7 - GET http://allowed.test/\n") == "4 OK"
 
 
 # The real Squid ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import IO, Any, Literal
 from urllib.parse import quote, unquote
 
-from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupError
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.journal_events import decision_event
@@ -132,7 +132,7 @@ class SquidHelper:
         try:
             subject = self.subject(request, decider)
             decision = decider.decide(subject, parse_target(url))
-        except (TargetError, KeyError) as exc:
+        except (TargetError, UnknownGroupError) as exc:
             return f"{prefix}BH message={quoted(f'cannot decide on {url[:200]}: {exc}')}"
         self._record(request, url, decision)
         passed = self._has_warn_pass(request, subject, decision)
