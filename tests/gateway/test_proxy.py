@@ -463,3 +463,18 @@ def test_an_upload_to_a_blocked_site_gets_the_block_page_before_the_connection_c
     assert b"Connection: close" in reply
     assert b"Pupils must not visit sites the school has blocked" in reply
     assert origin.seen == []
+
+
+def test_a_warn_pass_covers_the_host_however_it_was_written(tmp_path, decider, origin):
+    # The pass is filed under the normalised host, the same key the tunnel check and the Squid
+    # helper look up, so `WARN.test.` and `warn.test` are one site.
+    with running_proxy(tmp_path, lambda: decider, hosts=hosts_for(origin)) as proxy:
+        status, _, body = proxy.get("http://WARN.test./article")
+        assert status == 403
+        token = re.search(r'name="token" value="([^"]+)"', body).group(1)
+        url = re.search(r'name="url" value="([^"]+)"', body).group(1)
+        assert form_post(
+            proxy, "http://gate.test/proceed", {"url": url, "token": token}
+        ).status == (303)
+        status, _, body = proxy.get("http://warn.test/article")
+    assert status == 200 and "origin page for warn.test/article" in body

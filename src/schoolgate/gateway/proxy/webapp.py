@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
-from schoolgate.engine.urls import TargetError
+from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
     PageResponse,
@@ -350,9 +350,11 @@ _DEFAULT_STATEMENT = "<li>I will use the school's internet safely, kindly and fo
 
 
 def _host_of(url: str) -> str:
+    """The host as decisions name it (IDNA, no trailing dot), so a warn pass granted here is
+    found by the proxy's tunnel check and the Squid helper, which look up `decision.target`."""
     try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
+        return parse_target(url).host
+    except TargetError:
         return ""
 
 
