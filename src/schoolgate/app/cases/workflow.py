@@ -304,13 +304,14 @@ def close_case(case: Case, actor: User, outcome: str, request: Any = None) -> No
 
 def closing_problems(
     case: Case,
-    outcome: str = "x",
+    outcome: str | None = None,
     applied: list[AppliedAction] | None = None,
     reviews: list[Review] | None = None,
 ) -> list[str]:
-    """Why `case` cannot close yet; `applied`/`reviews` are its rows if already loaded."""
+    """Why `case` cannot close yet (the outcome too, if given); `applied`/`reviews` are its rows
+    if already loaded."""
     problems = []
-    if not outcome.strip():
+    if outcome is not None and not outcome.strip():
         problems.append("record the outcome before closing")
     if not case.incident_type:
         problems.append("choose the incident type from the policy before closing")
