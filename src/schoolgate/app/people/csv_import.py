@@ -207,14 +207,17 @@ def _key(kind: str, row: dict[str, str]) -> str:
 
 
 def _flag_duplicate_keys(kind: str, rows: list[RowResult]) -> None:
+    if kind == "parents":  # one row per child: the same parent may be on several
+        return
     first_seen: dict[str, int] = {}
     for row in rows:
         key = _key(kind, row.values)
         if not key:
             continue
-        if key in first_seen and kind != "parents":
+        if key in first_seen:
             row.errors.append(f"{KINDS[kind]['key']} {key} is also on line {first_seen[key]}")
-        first_seen.setdefault(key, row.line)
+        else:
+            first_seen[key] = row.line
 
 
 def _fields(kind: str, row: dict[str, str]) -> dict[str, Any]:
