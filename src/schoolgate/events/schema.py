@@ -136,7 +136,9 @@ class Event:
         alert = _text(record, "alert") or "none"
         if alert not in ALERT_LEVELS:
             raise EventError(f"field 'alert': {alert!r} is not one of {list(ALERT_LEVELS)}")
-        extra = record.get("extra") or {}
+        extra = record.get("extra", {})
+        if extra is None:
+            extra = {}
         if not isinstance(extra, dict):
             raise EventError("field 'extra' must be an object")
         return cls(
