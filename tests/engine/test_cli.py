@@ -142,3 +142,15 @@ def test_check_refuses_a_broken_policy(school: dict[str, Path]) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert "not valid YAML" in done.stderr
+
+
+
+def test_check_names_a_bad_octal_address_instead_of_crashing(school) -> None:
+    """Issue 9 (7): `08.0.0.5` crashed `check` with a traceback."""
+    result = schoolgate(
+        "check", "--policy", str(school["policy"]), "--lists", str(school["lists"]),
+        "--group", "juniors", "http://08.0.0.5/", cache=school["cache"],
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "not a valid IPv4 address" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -114,9 +114,53 @@ def test_every_ipv4_spelling_is_the_same_address(value: int) -> None:
 @given(st.integers(0, 2**128 - 1))
 def test_ipv6_spellings_are_the_same_address(value: int) -> None:
     address = ipaddress.IPv6Address(value)
+    hosts = set()
     for spelling in (address.exploded, address.compressed, address.exploded.upper()):
         target = parse_target(f"https://[{spelling}]:443/")
-        assert (target.host, target.is_ip, target.port) == (address.compressed, True, 443)
+        assert (target.is_ip, target.port) == (True, 443)
+        hosts.add(target.host)
+    assert len(hosts) == 1
+    host = hosts.pop()
+    assert host == address.compressed or ipaddress.ip_address(host).version == 4
+
+
+EMBEDDING_PREFIXES = {
+    "mapped": lambda v4: f"::ffff:{v4}",
+    "compatible": lambda v4: f"::{v4}",
+    "nat64": lambda v4: f"64:ff9b::{v4}",
+}
+
+
+@given(st.integers(2, 2**32 - 1), st.sampled_from(sorted(EMBEDDING_PREFIXES)), st.booleans())
+def test_ipv6_literals_that_reach_an_ipv4_host_are_that_host(
+    value: int, family: str, dotted: bool
+) -> None:
+    """Issue 9 (1): `[::ffff:a.b.c.d]` reached a blocked IPv4 site: every IPv6 form that routes
+    to an IPv4 host is decided as the IPv4 address, whatever its spelling."""
+    v4 = ipaddress.IPv4Address(value)
+    literal = ipaddress.IPv6Address(EMBEDDING_PREFIXES[family](v4))
+    spelling = EMBEDDING_PREFIXES[family](v4) if dotted else literal.exploded
+    assert parse_target(f"http://[{spelling}]/x").host == str(v4)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**80 - 1))
+def test_6to4_literals_are_their_ipv4_host(value: int, rest: int) -> None:
+    literal = ipaddress.IPv6Address((0x2002 << 112) | (value << 80) | rest)
+    assert parse_target(f"http://[{literal}]/").host == str(ipaddress.IPv4Address(value))
+
+
+@given(
+    st.lists(st.from_regex(r"0?[0-9]{1,4}|0x[0-9a-f]{1,3}", fullmatch=True), min_size=1, max_size=4)
+)
+def test_dotted_numbers_give_an_address_or_a_target_error(parts: list[str]) -> None:
+    """Issue 9 (7): `08.0.0.5` crashed `check` and the proxy: any dotted number is an IPv4
+    address or a clear TargetError, never another exception."""
+    try:
+        target = parse_target(f"http://{'.'.join(parts)}/")
+    except TargetError as exc:
+        assert "IPv4" in str(exc) or "label" in str(exc)
+        return
+    assert target.is_ip and ipaddress.ip_address(target.host).version == 4
 
 
 @given(HOST, st.lists(LABEL, max_size=3), PATH)

@@ -89,7 +89,7 @@ def normalise_host(host: str) -> tuple[str, bool]:
         except idna.IDNAError as exc:
             raise TargetError(f"not a valid international host name: {exc}") from None
     try:
-        return ipaddress.ip_address(host).compressed, True
+        return _embedded_ipv4(ipaddress.ip_address(host)).compressed, True
     except ValueError:
         pass
     if _looks_like_legacy_ipv4(host):
@@ -102,6 +102,28 @@ def normalise_host(host: str) -> tuple[str, bool]:
     return host, False
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv6 literal that reaches an IPv4 host is decided (and connected to) as that IPv4
+    address, so `[::ffff:a.b.c.d]`, `[::a.b.c.d]`, `[64:ff9b::a.b.c.d]` (NAT64) and
+    `[2002:aabb:ccdd::]` (6to4) cannot slip past an IPv4 list entry."""
+    if address.version == 4:
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    packed = int(address)
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and packed > 1):
+        return ipaddress.IPv4Address(packed & 0xFFFFFFFF)
+    return address
+
+
 def _looks_like_legacy_ipv4(host: str) -> bool:
     parts = host.split(".")
     return 1 <= len(parts) <= 4 and all(re.fullmatch(r"0x[0-9a-f]+|[0-9]+", p) for p in parts)
@@ -109,14 +131,17 @@ def _looks_like_legacy_ipv4(host: str) -> bool:
 
 def _legacy_ipv4(host: str) -> str:
     """Browsers accept `2130706433`, `0x7f.1` and `0177.0.0.1` as IPv4: so must the filter."""
-    parts = [
-        int(p, 16)
-        if p.startswith("0x")
-        else int(p, 8)
-        if len(p) > 1 and p.startswith("0")
-        else int(p)
-        for p in host.split(".")
-    ]
+    try:
+        parts = [
+            int(p, 16)
+            if p.startswith("0x")
+            else int(p, 8)
+            if len(p) > 1 and p.startswith("0")
+            else int(p)
+            for p in host.split(".")
+        ]
+    except ValueError:  # `08.0.0.5`: a leading zero makes it octal, and 8 is no octal digit
+        raise TargetError(f"{host!r} is not a valid IPv4 address (bad octal part)") from None
     *head, last = parts
     if any(p > 255 for p in head) or last >= 256 ** (5 - len(parts)):
         raise TargetError(f"{host!r} is not a valid IPv4 address")

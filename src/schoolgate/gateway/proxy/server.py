@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.urls import Target, TargetError, parse_target
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.journal_events import decision_event
 from schoolgate.gateway.proxy.http import (
@@ -147,6 +147,10 @@ class ProxyServer:
         page = self.pages.response_for(decision, url, visitor)
         if page is not None:
             return await self._reply_without_body(request, reader, writer, page)
+        # Connect to exactly the host decided on (normalised: IDNA per UTS 46, IPv4 behind an
+        # IPv6 literal unwrapped), never to the raw name, which Python's codec reads differently.
+        host = _target_of(url).host
+        authority = _host_header(host, port, default_port=80)
         return await self._forward(request, reader, writer, host, port, authority, path)
 
     def _decide(self, visitor: Visitor, url: str, method: str, address: str) -> Decision:
@@ -323,6 +327,7 @@ class ProxyServer:
             await _send_error(writer, 403, f"tunnels to port {port} are not allowed")
             return
         url = f"https://{host}/" if port == 443 else f"https://{host}:{port}/"
+        host = _target_of(url).host  # the name decided on is the name connected to
         decision = self._decide(visitor, url, "CONNECT", visitor.address)
         refusal = self._tunnel_refusal(decision, url, visitor)
         if refusal is not None:
@@ -356,11 +361,20 @@ class ProxyServer:
 
 
 def _fresh_decision(decider: Decider, subject: Subject, url: str) -> Decision:
+    return decider.decide(subject, _target_of(url))
+
+
+def _target_of(url: str) -> Target:
     try:
-        target = parse_target(url)
+        return parse_target(url)
     except TargetError as exc:
         raise HttpError(400, f"cannot decide on {url[:200]!r}: {exc}") from None
-    return decider.decide(subject, target)
+
+
+def _host_header(host: str, port: int, *, default_port: int) -> str:
+    """The Host an origin is asked under: IPv6 in brackets, the port only when not the default."""
+    name = f"[{host}]" if ":" in host else host
+    return name if port == default_port else f"{name}:{port}"
 
 
 async def _exchange(
@@ -413,7 +427,7 @@ def _connect_authority(target: str) -> tuple[str, int]:
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit() or not host:
         raise HttpError(400, f"CONNECT needs host:port, not {target[:200]!r}")
-    return host.strip("[]").lower(), int(port)
+    return host.lower(), int(port)  # an IPv6 literal keeps its brackets, as a URL needs them
 
 
 async def _read_small_body(request: Request, reader: asyncio.StreamReader) -> bytes:
