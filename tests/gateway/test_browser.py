@@ -44,6 +44,8 @@ def test_browser_sees_allowed_pages_block_pages_and_can_click_through_a_warning(
         response = page.goto("http://www.blocked.test/games")
         assert response is not None and response.status == 403
         assert page.title() == "This site is blocked · Test Academy"
+        assert "the school has put it on its list" in page.inner_text("#plain")
+        page.click("#details summary")  # pupils see the rule only when they ask for it
         assert page.locator("#rule").inner_text() == "blocked-for-pupils"
         assert "Pupils must not visit sites the school has blocked" in page.inner_text("#quote")
         page.click("#unblock")

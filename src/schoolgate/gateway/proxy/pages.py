@@ -2,6 +2,16 @@
 
 Templates live in `schoolgate/templates/gateway/`; every value is HTML-escaped before it is put
 into a template, so a hostile URL cannot inject markup into a block page.
+
+Block and warn pages are written for their reader (`Reader`, from the group's kind and title):
+
+- young (Foundation / EYFS / KS1 pupils): a short, kind page with a picture and "ask your
+  teacher" — no policy quotes, rule ids, tick boxes or forms (STM-234: "I will only use
+  activities that a teacher or suitable adult has told or allowed me to use").
+- pupil (KS2, secondary): the reason in plain words (from the category titles), with the rule
+  and the policy's words folded away under "More about this rule", and the request links.
+- adult (staff, governors, visitors, community): the rule that fired, its categories and the
+  policy quote (STM-075, SH-026).
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ import hmac
 import html
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -18,6 +29,8 @@ from typing import Any
 from urllib.parse import quote
 
 from schoolgate.engine.decide import Decision
+from schoolgate.engine.policy.schema import Group
+from schoolgate.engine.taxonomy import CATEGORIES
 
 HTML_TYPE = ("Content-Type", "text/html; charset=utf-8")
 TOKEN_SECONDS = 900
@@ -35,7 +48,52 @@ class PageResponse:
         return cls(status, b"", [("Location", location)])
 
 
-_ACCENTS = {"block.html": "#b3261e", "warn.html": "#8a5a00"}
+_ACCENTS = {
+    "block.html": "#b3261e",
+    "warn.html": "#8a5a00",
+    "block_young.html": "#2e7d5b",
+    "warn_young.html": "#2e7d5b",
+}
+
+
+class Reader(StrEnum):
+    """Who a block or warn page is written for."""
+
+    YOUNG = "young"
+    PUPIL = "pupil"
+    ADULT = "adult"
+
+
+_YOUNG_MARKERS = ("ks1", "eyfs", "foundation", "reception", "nursery", "infant", "early years")
+
+
+def reader_of(group: Group | None) -> Reader:
+    """Young for Foundation/EYFS/KS1 pupil groups (by id or title), pupil for other pupils,
+    adult for everyone else (and for a group the policy does not know)."""
+    if group is None or group.kind != "pupil":
+        return Reader.ADULT
+    words = f"{group.id} {group.title}".lower().replace("-", " ")
+    return Reader.YOUNG if any(m in words for m in _YOUNG_MARKERS) else Reader.PUPIL
+
+
+def plain_reason(decision: Decision) -> str:
+    """Why, in words a pupil reads: no rule ids, no policy section names."""
+    verb = "needs a second thought" if decision.action.value == "warn" else "is blocked"
+    if decision.search and decision.keywords:
+        return (
+            "Your search was stopped because it uses words the school does not allow. "
+            "If something is worrying you, please talk to a teacher or an adult you trust."
+        )
+    if decision.rule == "walled-garden":
+        return "At school you can use only the websites your teachers have chosen for you."
+    titles = [CATEGORIES[c].title.lower() for c in decision.categories if c in CATEGORIES]
+    if titles:
+        return f"This website {verb} at school because it is about {_and_list(titles)}."
+    return f"This website {verb} at school: the school has put it on its list."
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @cache
@@ -136,14 +194,37 @@ def _explanation(decision: Decision, url: str) -> dict[str, Any]:
     }
 
 
+def _rule_details(decision: Decision, reader: Reader) -> str:
+    """The rule and its policy quote: open for adults, folded away for pupils."""
+    rule = html.escape(decision.rule or "default")
+    inner = (
+        f'<p>The rule: <strong id="rule">{rule}</strong>{_categories(decision)}</p>'
+        f"{_quote_block(decision)}"
+    )
+    if reader is Reader.ADULT:
+        return inner
+    return f'<details id="details"><summary>More about this rule</summary>{inner}</details>'
+
+
 def block_page(
-    school: str, decision: Decision, url: str, links: PageLinks, when: str
+    school: str,
+    decision: Decision,
+    url: str,
+    links: PageLinks,
+    when: str,
+    reader: Reader = Reader.ADULT,
 ) -> PageResponse:
+    if reader is Reader.YOUNG:
+        body = render("block_young.html", school=school, title="Let’s ask your teacher")
+        return page(403, body)
+    explanation = _explanation(decision, url)
+    explanation["raw"]["details"] = _rule_details(decision, reader)
     body = render(
         "block.html",
         school=school,
         title="This site is blocked",
-        **_explanation(decision, url),
+        **explanation,
+        plain=plain_reason(decision),
         unblock_url=links.to("/unblock", url=url),
         report_url=links.to("/report", url=url),
         when=when,
@@ -152,13 +233,21 @@ def block_page(
 
 
 def warn_page(
-    school: str, decision: Decision, url: str, links: PageLinks, subject_key: str
+    school: str,
+    decision: Decision,
+    url: str,
+    links: PageLinks,
+    subject_key: str,
+    reader: Reader = Reader.ADULT,
 ) -> PageResponse:
+    explanation = _explanation(decision, url)
+    explanation["raw"]["details"] = _rule_details(decision, reader)
     body = render(
-        "warn.html",
+        "warn_young.html" if reader is Reader.YOUNG else "warn.html",
         school=school,
-        title="Are you sure?",
-        **_explanation(decision, url),
+        title="Ask your teacher first" if reader is Reader.YOUNG else "Are you sure?",
+        **explanation,
+        plain=plain_reason(decision),
         proceed_url=links.to("/proceed"),
         url=url,
         token=links.token(subject_key, url),

@@ -23,9 +23,11 @@ from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
     PageResponse,
+    Reader,
     block_page,
     message_page,
     page,
+    reader_of,
     render,
     warn_page,
 )
@@ -116,9 +118,17 @@ class GatewayPages:
         if decision.action is Action.WARN:
             if self.passes.has(visitor.key, _host_of(url)):
                 return None
-            return warn_page(self.school, decision, url, self.links, visitor.key)
+            reader = self.reader(decision)
+            return warn_page(self.school, decision, url, self.links, visitor.key, reader)
         when = datetime.now().strftime("%d %B %Y %H:%M")
-        return block_page(self.school, decision, url, self.links, when)
+        return block_page(self.school, decision, url, self.links, when, self.reader(decision))
+
+    def reader(self, decision: Decision) -> Reader:
+        """Who the page is written for: the age of the group the decision was made for."""
+        try:
+            return reader_of(self.decider().policy.group(decision.group))
+        except KeyError:
+            return Reader.ADULT
 
     @property
     def school(self) -> str:
@@ -258,7 +268,8 @@ class GatewayPages:
             return message_page(self.school, "Bad address", str(exc), 400)
         if decision.action is not Action.WARN:
             return message_page(self.school, "Nothing to confirm", "No warning applies.", link=url)
-        return warn_page(self.school, decision, url, self.links, visitor.key)
+        reader = self.reader(decision)
+        return warn_page(self.school, decision, url, self.links, visitor.key, reader)
 
     async def _proceed(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
         url = args.get("url", "")
