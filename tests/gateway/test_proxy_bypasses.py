@@ -127,8 +127,10 @@ def test_connect_to_an_ipv6_literal_opens_a_tunnel(tmp_path: Path, decider) -> N
     """Issue 9 (9): `CONNECT [::1]:443` lost its brackets and was refused with a 400."""
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
-    with ipv6_listener() as port:
-        with running_proxy(tmp_path, lambda: decider, connect_ports=frozenset({port})) as proxy:
-            answer = exchange(proxy.port, f"CONNECT [::1]:{port} HTTP/1.1\r\n\r\n".encode())
+    with (
+        ipv6_listener() as port,
+        running_proxy(tmp_path, lambda: decider, connect_ports=frozenset({port})) as proxy,
+    ):
+        answer = exchange(proxy.port, f"CONNECT [::1]:{port} HTTP/1.1\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 200 Connection established"), answer[:80]
     assert answer.endswith(b"hello")
