@@ -57,7 +57,7 @@ def test_dns_command_serves_reloads_and_journals(tmp_path: Path) -> None:
         proc.stdout.close()
         proc.stderr.close()
     events = list(read_events(tmp_path / "journal"))
-    assert {e["name"] for e in events if e["action"] == "block"} >= {
+    assert {e["target"] for e in events if e["action"] == "block"} >= {
         "games.example",
         "other-games.example",
     }

@@ -14,6 +14,7 @@ import dns.rdatatype
 import pytest
 
 from schoolgate.events.journal import read_events
+from schoolgate.events.schema import Event
 from schoolgate.gateway.dns.safesearch import SafeSearch
 from schoolgate.gateway.dns.server import load_doh_domains
 from schoolgate.gateway.identity import Identity
@@ -106,9 +107,8 @@ def test_safe_search_cname_then_the_safe_hosts_addresses(gateway) -> None:
     assert addresses(yandex) == ["213.180.193.56"]
     assert addresses(ask(g, "mail.google.com")) == []  # exact names only: not rewritten
     events = _events(g)
-    assert {"name": "www.google.com", "safe_search": "forcesafesearch.google.com"}.items() <= (
-        next(e for e in events if e["name"] == "www.google.com").items()
-    )
+    google = next(e for e in events if e["target"] == "www.google.com")
+    assert google["extra"]["safe_search"] == "forcesafesearch.google.com"
 
 
 def test_moderate_youtube_and_no_safe_search_for_staff(gateway) -> None:
@@ -125,7 +125,7 @@ def test_doh_canary_and_doh_endpoints(gateway) -> None:
     assert ask(g, "use-application-dns.net").rcode() == dns.rcode.NXDOMAIN
     assert addresses(ask(g, "dns.google")) == ["127.0.0.1"]
     assert addresses(ask(g, "cloudflare-dns.com")) == ["127.0.0.1"]
-    event = next(e for e in _events(g) if e["name"] == "dns.google")
+    event = next(e for e in _events(g) if e["target"] == "dns.google")
     assert event["rule"] == "doh-endpoint" and "doh" in event["categories"]
     assert event["group"] == "staff"
 
@@ -185,11 +185,13 @@ def test_every_decision_is_journalled(gateway) -> None:
     ask(g, "allowed.example")
     ask(g, "blocked.example")
     events = _events(g)
-    blocked = next(e for e in events if e["name"] == "blocked.example")
+    blocked = next(e for e in events if e["target"] == "blocked.example")
     assert blocked["action"] == "block" and blocked["rule"] == "no-adult-content"
-    assert blocked["client"] == "127.0.0.1" and blocked["group"] == "pupils"
-    assert blocked["categories"] == ["pornography"] and blocked["qtype"] == 1
-    assert any(e["name"] == "allowed.example" and e["action"] == "allow" for e in events)
+    assert blocked["address"] == "127.0.0.1" and blocked["group"] == "pupils"
+    assert blocked["categories"] == ["pornography"] and blocked["extra"]["qtype"] == 1
+    assert blocked["source"] == "dns" and blocked["kind"] == "decision"
+    assert Event.from_record(blocked).at.tzinfo is not None  # one format: docs/events.md
+    assert any(e["target"] == "allowed.example" and e["action"] == "allow" for e in events)
 
 
 def _events(g: Gateway) -> list[dict]:

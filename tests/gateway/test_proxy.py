@@ -16,6 +16,7 @@ import pytest
 
 from schoolgate.engine.decide import Decider, Subject
 from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.events.schema import Event
 from schoolgate.gateway.proxy.users import DirectoryUser, hash_password_pbkdf2
 from schoolgate.gateway.reload import SnapshotHolder
 from tests.gateway.proxy_support import (
@@ -236,7 +237,8 @@ def test_proxy_authorization_makes_decisions_per_user(tmp_path, decider, origin)
     assert pupil[0] == 403
     assert wrong[0] == 407 and wrong[1]["Proxy-Authenticate"].startswith('Basic realm="Schoolgate"')
     assert "Proxy-Authorization" not in origin.seen[0]["headers"]
-    events = [e for e in read_events(journal_dir) if e["type"] == "decision"]
+    events = [e for e in read_events(journal_dir) if e["kind"] == "decision"]
+    assert {Event.from_record(e).source for e in events} == {"proxy"}
     assert [(e["user"], e["group"], e["action"], e["rule"]) for e in events] == [
         ("t.teacher", "staff", "allow", "default"),
         ("p.pupil", "pupils", "block", "blocked-for-pupils"),
@@ -284,8 +286,8 @@ def test_warn_page_click_through_is_logged_and_lets_the_user_on(tmp_path, decide
         status, _, body = proxy.get("http://warn.test/article")
     journal.close()
     assert status == 200 and "origin page for warn.test/article" in body
-    kinds = [e["type"] for e in read_events(journal_dir)]
-    assert kinds == ["decision", "warn-proceed", "decision"]
+    kinds = [(e["source"], e["kind"]) for e in read_events(journal_dir)]
+    assert kinds == [("proxy", "decision"), ("pages", "warn-pass"), ("proxy", "decision")]
 
 
 def newcomer(address: str) -> Subject:

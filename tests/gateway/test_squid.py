@@ -14,12 +14,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from schoolgate.engine.decide import Decider
 from schoolgate.events.journal import read_events
+from schoolgate.events.schema import Event
 from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
 from schoolgate.gateway.squid_helper import SquidHelper
@@ -264,9 +265,9 @@ def test_real_squid_filters_with_the_helper(squid_dir: Path):
     assert warned[0] == 302 and passed[0] == 200
     assert [s["path"] for s in origin.seen] == ["/lesson", "/read"]
     events = list(read_events(squid_dir / "journal"))
-    actions = {(e["target"].split("/")[0], e["action"]) for e in events}
+    actions = {(urlsplit(e["target"]).hostname, e["action"]) for e in events}
     assert {("allowed.test", "allow"), ("blocked.test", "block")} <= actions
-    assert all(e["service"] == "squid-helper" for e in events)
+    assert all(Event.from_record(e).source == "squid" for e in events)
 
 
 def fetch(port: int, url: str, method: str = "GET") -> tuple[int, dict[str, str], str]:

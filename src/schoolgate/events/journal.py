@@ -16,7 +16,7 @@ as `batch_size` events are waiting). An event is *acknowledged* once it has been
 fsynced: `acknowledged` counts them, `flush()` blocks until everything appended so far is
 acknowledged. After a `kill -9`, every acknowledged event reads back; events appended but not yet
 acknowledged may be lost. If the disk cannot keep up and more than `max_pending` events wait,
-new events are dropped and counted (`dropped`), and a `journal.dropped` event records how many,
+new events are dropped and counted (`dropped`), and a `journal-dropped` event records how many,
 so the request path never waits on the disk.
 """
 
@@ -27,11 +27,14 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from schoolgate.events.schema import Event, epoch_to_time
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,13 @@ def encode_record(event: dict[str, Any]) -> bytes:
     if len(payload) > MAX_RECORD:
         raise JournalError(f"event of {len(payload)} bytes exceeds the {MAX_RECORD}-byte limit")
     return HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+
+def _journal_event(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """What the journal itself records about events it could not keep (`source="journal"`)."""
+    return Event(
+        at=epoch_to_time(time.time()), source="journal", kind=kind, extra=extra
+    ).to_record()
 
 
 def segment_paths(directory: Path) -> list[Path]:
@@ -160,7 +170,7 @@ class JournalWriter:
                 drops, self._unreported_drops = self._unreported_drops, 0
                 closing = self._closing
             if drops:
-                batch.append({"type": "journal.dropped", "count": drops})
+                batch.append(_journal_event("journal-dropped", {"count": drops}))
             if batch:
                 self._write_batch(batch, counted=len(batch) - (1 if drops else 0))
             if closing and not batch:
@@ -203,7 +213,7 @@ class JournalWriter:
             return encode_record(event)
         except (TypeError, ValueError, JournalError) as exc:
             log.error("journal: unencodable event skipped: %s", exc)
-            return encode_record({"type": "journal.unencodable", "error": str(exc)})
+            return encode_record(_journal_event("journal-unencodable", {"error": str(exc)[:500]}))
 
     def _open_new_segment(self) -> None:
         existing = [_segment_number(p) for p in segment_paths(self.directory)]

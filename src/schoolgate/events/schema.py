@@ -9,7 +9,8 @@ Rules of the format (version 1):
 - `at` is UTC, ISO 8601 with microseconds and a `Z` (`2026-11-24T10:32:07.123456Z`); readers
   accept any ISO 8601 offset and convert it to UTC.
 - `source` says which component saw the request (`dns`, `proxy`, `squid`, `pages`, or an
-  ingested log: `squid-log`, `zeek-dns`, `zeek-http`, `zeek-ssl`, `dnsmasq`, `unbound`, `json`).
+  ingested log: `squid-log`, `zeek-dns`, `zeek-http`, `zeek-ssl`, `dnsmasq`, `unbound`, `json`);
+  `journal` marks what the journal itself could not keep (`journal-dropped`).
 - `kind` is `decision` for a filtering decision (every DNS query, proxied request, helper
   lookup or ingested log line), and otherwise what happened (`warn-pass`, `agreement-signed`,
   `signin`, `binding`, `unblock-request`, `journal-dropped`, …).
@@ -37,6 +38,7 @@ SOURCES = frozenset(
         "squid",
         "pages",
         "monitor",
+        "journal",
         "squid-log",
         "zeek-dns",
         "zeek-http",

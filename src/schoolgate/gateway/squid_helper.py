@@ -31,7 +31,7 @@ from urllib.parse import quote, unquote
 from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupError
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
-from schoolgate.gateway.journal_events import decision_event
+from schoolgate.gateway.journal_events import decision_record
 from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
 
@@ -168,13 +168,13 @@ class SquidHelper:
     def _record(self, request: SquidRequest, url: str, decision: Decision) -> None:
         if self.journal is None:
             return
-        event = decision_event(
+        event = decision_record(
             decision,
-            service="squid-helper",
-            client=request.address,
+            source="squid",
+            address=request.address,
             user=request.user,
-            method=request.method,
-            url=url,
+            target=url,
+            extra={"method": request.method},
         )
         self.journal.append(event)
 

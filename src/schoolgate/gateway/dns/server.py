@@ -34,6 +34,7 @@ from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
 from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
 from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.journal_events import decision_record
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import BlockPage
 
@@ -235,22 +236,19 @@ class Resolver:
     ) -> None:
         if self.journal is None:
             return
-        event = {
-            "type": "dns",
-            "ts": time.time(),
-            "client": client,
-            "user": subject.user,
-            "group": decision.group,
-            "name": query.name,
-            "qtype": query.qtype,
-            "action": decision.action.value,
-            "rule": decision.rule,
-            "categories": decision.categories,
-            "alert": decision.alert.value,
-        }
+        extra: dict[str, Any] = {"qtype": query.qtype}
         if rewrite is not None:
-            event["safe_search"] = rewrite.value
-        self.journal.append(event)
+            extra["safe_search"] = rewrite.value
+        self.journal.append(
+            decision_record(
+                decision,
+                source="dns",
+                address=client,
+                user=subject.user,
+                target=query.name,
+                extra=extra,
+            )
+        )
 
 
 def _ipv4(text: str) -> bytes:

@@ -20,7 +20,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import Target, TargetError, parse_target
 from schoolgate.gateway.decision_cache import DecisionCache
-from schoolgate.gateway.journal_events import decision_event
+from schoolgate.gateway.journal_events import decision_record
 from schoolgate.gateway.proxy.http import (
     Framing,
     HttpError,
@@ -163,8 +163,13 @@ class ProxyServer:
         else:
             decision = _fresh_decision(decider, subject, url)
         if self.journal is not None:
-            event = decision_event(
-                decision, service="proxy", client=address, user=visitor.user, method=method, url=url
+            event = decision_record(
+                decision,
+                source="proxy",
+                address=address,
+                user=visitor.user,
+                target=url,
+                extra={"method": method},
             )
             self.journal.append(event)
         return decision

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.journal_events import decision_record, happening_record
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
     PageResponse,
@@ -173,7 +174,12 @@ class GatewayPages:
             decision = decider.decide(self.subject(visitor, decider), url)
         except TargetError as exc:
             return message_page(self.school, "Bad address", str(exc), 400)
-        self._record("decision", visitor, url=url, **_decision_fields(decision))
+        if self.journal is not None:
+            self.journal.append(
+                decision_record(
+                    decision, source="pages", address=visitor.address, user=visitor.user, target=url
+                )
+            )
         response = self.response_for(decision, url, visitor)
         if response is None:
             return message_page(
@@ -248,7 +254,7 @@ class GatewayPages:
         await asyncio.to_thread(
             self.signatures.sign, visitor.key, agreement_id, now, group=group_id
         )
-        self._record("agreement-signed", visitor, agreement=agreement_id)
+        self._record("agreement-signed", visitor, extra={"agreement": agreement_id})
         next_url = self._next_url(args)
         if next_url:
             return PageResponse.redirect(next_url)
@@ -278,7 +284,7 @@ class GatewayPages:
                 self.school, "Link expired", "Please open the site again and choose again.", 403
             )
         self.passes.grant(visitor.key, _host_of(url))
-        self._record("warn-proceed", visitor, url=url)
+        self._record("warn-pass", visitor, target=url)
         return PageResponse.redirect(url)
 
     async def _unblock_form(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
@@ -339,21 +345,29 @@ class GatewayPages:
             "group": visitor.group,
         }
         await asyncio.to_thread(self.requests.add, record)
-        self._record(kind, visitor, url=record["url"])
+        self._record(kind, visitor, target=record["url"])
         return message_page(self.school, "Thank you", "Your message has been sent to the staff.")
 
-    def _record(self, kind: str, visitor: Visitor, **fields: Any) -> None:
+    def _record(
+        self,
+        kind: str,
+        visitor: Visitor,
+        *,
+        target: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         if self.journal is None:
             return
         self.journal.append(
-            {
-                "type": kind,
-                "service": "pages",
-                "at": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-                "client": visitor.address,
-                "user": visitor.user,
-                **fields,
-            }
+            happening_record(
+                kind,
+                source="pages",
+                address=visitor.address,
+                user=visitor.user,
+                group=visitor.group,
+                target=target,
+                extra=extra,
+            )
         )
 
 
@@ -367,9 +381,3 @@ def _host_of(url: str) -> str:
         return parse_target(url).host
     except TargetError:
         return ""
-
-
-def _decision_fields(decision: Decision) -> dict[str, Any]:
-    fields = decision.to_dict()
-    fields.pop("source", None)
-    return fields
