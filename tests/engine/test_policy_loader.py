@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from schoolgate.engine.policy.loader import PolicyError, load_policy, parse_policy
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from schoolgate.engine.policy.loader import MAX_VALUES, PolicyError, load_policy, parse_policy
 from tests.engine.sample_policy import SAMPLE_POLICY
 
 
@@ -89,3 +93,44 @@ def test_unreadable_file(tmp_path) -> None:
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(path)
+
+
+# YAML shapes that must fail fast and clearly (issue 9, item 4) -------------------------------
+
+
+def _alias_bomb(width: int, depth: int) -> str:
+    lines = [f"l0: &l0 [{', '.join(['x'] * width)}]"]
+    for level in range(1, depth + 1):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(4, 12), st.integers(6, 10))
+def test_alias_bombs_are_refused_quickly_with_the_line(width: int, depth: int) -> None:
+    assume(width**depth > 10 * MAX_VALUES)
+    started = time.perf_counter()
+    with pytest.raises(PolicyError, match="alias bomb"):
+        parse_policy(_alias_bomb(width, depth), "bomb.yaml")
+    assert time.perf_counter() - started < 10
+
+
+@given(st.integers(0, 5), st.sampled_from(["[{}]", "{{k: {}}}"]))
+def test_an_alias_inside_itself_is_refused(depth: int, shape: str) -> None:
+    inner = "*a"
+    for _ in range(depth):
+        inner = shape.format(inner)
+    text = f"a: &a {shape.format(inner)}\n"
+    with pytest.raises(PolicyError, match="refers to a value that contains it") as caught:
+        parse_policy(text, "self.yaml")
+    assert str(caught.value).startswith("self.yaml:1:")
+
+
+def test_very_deep_nesting_is_a_policy_error_not_a_crash() -> None:
+    with pytest.raises(PolicyError, match="nested too deeply"):
+        parse_policy("a: " + "[" * 3000 + "]" * 3000 + "\n", "deep.yaml")
+
+
+def test_shared_anchors_still_load(policy_path) -> None:
+    """St Thomas More shares `source:` blocks through anchors; the budget leaves that alone."""
+    assert load_policy(policy_path("st-thomas-more")).school.id == "st-thomas-more"

@@ -41,14 +41,41 @@ class PolicyError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+MAX_VALUES = 200_000
+"""The most values a policy may expand to. The largest seed policy has a few thousand; a
+300-byte "billion laughs" alias bomb expands to billions, so the budget stops it at once."""
+
+
 class _LineTracker:
-    """Builds plain Python data from a YAML node tree, remembering each value's line."""
+    """Builds plain Python data from a YAML node tree, remembering each value's line.
+
+    Aliases are expanded (policies share `source:` blocks with anchors), but within a budget of
+    `MAX_VALUES`, and an alias that contains itself is refused instead of recursing forever.
+    """
 
     def __init__(self) -> None:
         self.lines: dict[Location, int] = {}
+        self._built = 0
+        self._open: set[int] = set()
 
     def build(self, node: yaml.Node, loc: Location = ()) -> Any:
+        self._built += 1
+        if self._built > MAX_VALUES:
+            raise _Unbuildable(
+                node, f"expands to more than {MAX_VALUES:,} values (an alias bomb?)", loc
+            )
+        if id(node) in self._open:
+            raise _Unbuildable(node, "an alias refers to a value that contains it", loc)
         self.lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self._open.add(id(node))
+            try:
+                return self._build_collection(node, loc)
+            finally:
+                self._open.discard(id(node))
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+
+    def _build_collection(self, node: yaml.Node, loc: Location) -> Any:
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -58,9 +85,7 @@ class _LineTracker:
                 self.lines[(*loc, key)] = key_node.start_mark.line + 1
                 result[key] = self.build(value_node, (*loc, key))
             return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return _CONSTRUCTOR.construct_object(node, deep=True)
+        return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
 
     def line_for(self, loc: Location) -> int:
         while loc:
@@ -73,6 +98,11 @@ class _LineTracker:
 class _DuplicateKey(Exception):
     def __init__(self, key: str, line: int, loc: Location):
         self.key, self.line, self.loc = key, line, loc
+
+
+class _Unbuildable(Exception):
+    def __init__(self, node: yaml.Node, message: str, loc: Location):
+        self.line, self.message, self.loc = node.start_mark.line + 1, message, loc
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
@@ -103,6 +133,10 @@ def parse_policy(text: str, filename: str = "<policy>") -> Policy:
         raise PolicyError(
             [Problem(filename, dup.line, field_path((*dup.loc, dup.key)), "key appears twice")]
         ) from None
+    except _Unbuildable as bad:
+        raise PolicyError([Problem(filename, bad.line, field_path(bad.loc), bad.message)]) from None
+    except RecursionError:
+        raise PolicyError([Problem(filename, 1, "", "not valid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         line = (exc.problem_mark.line + 1) if exc.problem_mark else 1
         raise PolicyError([Problem(filename, line, "", f"not valid YAML: {exc.problem}")]) from None
