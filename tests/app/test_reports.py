@@ -118,3 +118,29 @@ def test_bad_term_is_explained(people) -> None:
     assert response.status_code == 400 and b"like 2025-autumn" in response.content
     with pytest.raises(TermError):
         parse_term("2025-winter")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "  =cmd|' /C calc'!A0", "＝1"],
+)
+def test_csv_cells_that_would_run_as_formulas_are_escaped(people, autumn_cases, payload) -> None:
+    """Issue 9 (3): a report's text became a formula when the lead opened the export."""
+    Case.objects.filter(pk=autumn_cases[0].pk).update(room=payload, device=payload)
+    for name in ("incident-log-csv", "reporting-log-csv"):
+        response = signed_in(people["dsl"]).get(reverse(name) + "?term=2025-autumn")
+        for row in csv.reader(io.StringIO(response.content.decode())):
+            for cell in row:
+                assert cell.lstrip(" ")[:1] not in set("=+-@\t\r＝"), (name, cell)
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                signed_in(people["dsl"])
+                .get(reverse("incident-log-csv") + "?term=2025-autumn")
+                .content.decode()
+            )
+        )
+    )
+    assert dict(zip(rows[0], rows[1], strict=True))["Room and computer/device number"] == (
+        f"'{payload} / {payload}"
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from schoolgate.app.cases.terms import Term, TermError, parse_term, term_of
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import incidents_by_key
 from schoolgate.app.roles import Capability
+from schoolgate.app.spreadsheet import csv_download
 
 # CAV-077: the eSafety Incident Log's columns.
 INCIDENT_LOG_COLUMNS = [
@@ -155,12 +155,7 @@ def _log_view(kind: str, as_csv: bool):
             request=request,
         )
         if as_csv:
-            response = HttpResponse(content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{kind}-{term.key}.csv"'
-            writer = csv.writer(response)
-            writer.writerow(columns)
-            writer.writerows(rows)
-            return response
+            return csv_download(f"{kind}-{term.key}.csv", columns, rows)
         return render(
             request,
             "app/log_print.html",
