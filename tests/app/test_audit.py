@@ -65,6 +65,23 @@ def test_hash_chain_detects_tampering(people) -> None:
     assert [b.entry_id for b in breaks] == [victim.id]
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL refuses DELETE itself")
+@pytest.mark.parametrize("deleted", [1, 3])
+def test_deleting_the_newest_entries_is_detected_on_sqlite(people, deleted: int) -> None:
+    """Issue 9 (5): a chain cut short still links up; its end must be checked too."""
+    for i in range(6):
+        record(people["dsl"], "test", None, {"n": i})
+    assert verify_chain() == []
+    newest = list(AuditEntry.objects.order_by("-id").values_list("id", flat=True)[:deleted])
+    with connection.cursor() as cursor:  # an attacker with database access
+        cursor.execute(
+            f"DELETE FROM audit_auditentry WHERE id IN ({', '.join(['%s'] * deleted)})", newest
+        )
+    breaks = verify_chain()
+    assert [b.entry_id for b in breaks] == [max(newest)]
+    assert f"ids {min(newest)} to {max(newest)}, were deleted" in breaks[0].reason
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="SQLite's in-memory test database cannot wait for locks",

@@ -89,13 +89,39 @@ class ChainBreak:
 
 
 def verify_chain() -> list[ChainBreak]:
-    """Every entry whose hash or link to its predecessor does not hold."""
+    """Every entry whose hash or link to its predecessor does not hold, and newest entries that
+    were deleted (a chain cut short still links up, so its end is checked separately)."""
     breaks: list[ChainBreak] = []
     previous = GENESIS
+    last_id = 0
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
         if entry.previous_hash != previous:
             breaks.append(ChainBreak(entry.id, "does not link to the entry before it"))
         if entry.compute_hash() != entry.hash:
             breaks.append(ChainBreak(entry.id, "content does not match its hash"))
         previous = entry.hash
+        last_id = entry.id
+    issued = _highest_id_issued()
+    if issued is not None and issued > last_id:
+        breaks.append(
+            ChainBreak(issued, f"the newest entries, ids {last_id + 1} to {issued}, were deleted")
+        )
     return breaks
+
+
+def _highest_id_issued() -> int | None:
+    """The highest id the database ever gave an audit entry, where it keeps that exactly.
+
+    SQLite's AUTOINCREMENT counter (`sqlite_sequence`) only moves when an INSERT commits, so an
+    entry count below it means entries were deleted from the end. (SQLite's trigger refuses
+    UPDATE only: Django empties test databases with DELETE.) PostgreSQL refuses DELETE with a
+    trigger, and its sequences skip numbers on rolled-back inserts, so it is not asked.
+    """
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = %s", [AuditEntry._meta.db_table]
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
