@@ -307,7 +307,7 @@ def test_unsigned_users_are_sent_to_the_agreement_and_can_sign_it(tmp_path, deci
         status, _, form = proxy.get(location)
         assert status == 200 and "Pupil Acceptable Use Agreement" in form
         assert "I will only use the internet when a teacher says I can." in form
-        fields = {name: hidden(form, name) for name in ("next", "sig", "agreement")}
+        fields = {name: hidden(form, name) for name in ("next", "sig", "agreement", "form_token")}
         assert fields["next"] == "http://allowed.test/lesson"
         refused = form_post(proxy, "http://gate.test/agreement", fields)
         assert refused.status == 400
@@ -318,6 +318,34 @@ def test_unsigned_users_are_sent_to_the_agreement_and_can_sign_it(tmp_path, deci
     assert status == 200 and "origin page" in body
     [record] = read_jsonl(tmp_path / "signatures.jsonl")
     assert (record["subject"], record["agreement"]) == ("address:127.0.0.1", "pupil-aup")
+
+
+@pytest.mark.parametrize("path", ["/agreement", "/unblock", "/report"])
+@pytest.mark.parametrize("token", [None, "", "9999999999.forged", "OTHER-VISITOR", "OTHER-FORM"])
+def test_forms_posted_from_another_site_are_refused(tmp_path, decider, origin, path, token):
+    """Issue 9 (6): another site could sign the acceptable-use agreement for a pupil's device
+    (and file requests in their name): every form needs a token only its own page gives."""
+    fields = {
+        "agreement": "pupil-aup",
+        "agree": "yes",
+        "responsible": "yes",
+        "url": "http://x.test/",
+        "message": "m",
+    }
+    with running_proxy(
+        tmp_path, lambda: decider, hosts=hosts_for(origin), identify=newcomer
+    ) as proxy:
+        if token == "OTHER-VISITOR":
+            token = proxy.pages.links.token("address:192.0.2.9", "form:" + path)
+        elif token == "OTHER-FORM":
+            other = "/report" if path != "/report" else "/agreement"
+            token = proxy.pages.links.token("address:127.0.0.1", "form:" + other)
+        if token is not None:
+            fields["form_token"] = token
+        answer = form_post(proxy, f"http://gate.test{path}", fields)
+        assert answer.status == 403
+    assert not (tmp_path / "signatures.jsonl").exists()
+    assert not (tmp_path / "requests.jsonl").exists()
 
 
 def hidden(form: str, name: str) -> str:
@@ -345,6 +373,7 @@ def test_the_agreement_never_redirects_to_an_address_the_gateway_did_not_sign(
         status, _, form = proxy.get("http://gate.test/agreement?" + urlencode(query))
         assert status == 200 and "evil.example" not in form
         fields = {"agreement": "pupil-aup", "agree": "yes", **query}
+        fields["form_token"] = hidden(form, "form_token")
         signed = form_post(proxy, "http://gate.test/agreement", fields)
     assert signed.status == 200 and signed.getheader("Location") is None  # signed, no redirect
 
@@ -354,10 +383,18 @@ def test_unblock_requests_need_the_requester_to_take_responsibility(tmp_path, de
         status, _, form = proxy.get("http://gate.test/unblock?url=http%3A%2F%2Fblocked.test%2F")
         assert status == 200 and "suitable for use in school" in form  # SH-026
         fields = {"url": "http://blocked.test/", "message": "Needed for a history lesson"}
+        fields["form_token"] = hidden(form, "form_token")
         assert form_post(proxy, "http://gate.test/unblock", fields).status == 400
         ok = form_post(proxy, "http://gate.test/unblock", fields | {"responsible": "yes"})
+        report_form = proxy.get("http://gate.test/report?url=http%3A%2F%2Fx.test%2F")[2]
         report = form_post(
-            proxy, "http://gate.test/report", {"url": "http://x.test/", "message": "Page is broken"}
+            proxy,
+            "http://gate.test/report",
+            {
+                "url": "http://x.test/",
+                "message": "Page is broken",
+                "form_token": hidden(report_form, "form_token"),
+            },
         )
     assert ok.status == 200 and report.status == 200
     records = read_jsonl(tmp_path / "requests.jsonl")

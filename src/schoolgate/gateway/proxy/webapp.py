@@ -238,11 +238,14 @@ class GatewayPages:
             next=next_url,
             next_sig=args.get("sig", "") if next_url else "",
             agreement_id=agreement_id,
+            form_token=self._form_token(visitor, "/agreement"),
             who=visitor.user or f"this device ({visitor.address})",
         )
         return page(200, body)
 
     async def _sign(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        if not self._form_valid(args, visitor, "/agreement"):
+            return _stale_form(self.school)
         decider = self.decider()
         group_id = visitor.group or decider.default_group
         agreement_id, _ = self._agreement_of(decider, group_id)
@@ -296,6 +299,7 @@ class GatewayPages:
         )
         return self._request_form(
             args,
+            visitor,
             "/unblock",
             "Ask for this site to be unblocked",
             "Why do you need this site?",
@@ -303,10 +307,18 @@ class GatewayPages:
         )
 
     async def _report_form(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
-        return self._request_form(args, "/report", "Report a problem", "What is wrong?", "")
+        return self._request_form(
+            args, visitor, "/report", "Report a problem", "What is wrong?", ""
+        )
 
     def _request_form(
-        self, args: dict[str, str], path: str, title: str, prompt: str, attestation: str
+        self,
+        args: dict[str, str],
+        visitor: Visitor,
+        path: str,
+        title: str,
+        prompt: str,
+        attestation: str,
     ) -> PageResponse:
         url = args.get("url", "")
         body = render(
@@ -317,11 +329,14 @@ class GatewayPages:
             target=url or "(no address)",
             action_url=self.links.to(path),
             url=url,
+            form_token=self._form_token(visitor, path),
             prompt=prompt,
         )
         return page(200, body)
 
     async def _unblock(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        if not self._form_valid(args, visitor, "/unblock"):
+            return _stale_form(self.school)
         if args.get("responsible") != "yes":
             return message_page(
                 self.school, "Not sent", "Please confirm you will check the site.", 400
@@ -329,7 +344,18 @@ class GatewayPages:
         return await self._file_request("unblock-request", args, visitor)
 
     async def _report(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        if not self._form_valid(args, visitor, "/report"):
+            return _stale_form(self.school)
         return await self._file_request("problem-report", args, visitor)
+
+    # A form posted from another site would sign the agreement (or file a request) for whoever
+    # the device is; each form carries a token signed for this visitor and form, which another
+    # site cannot read.
+    def _form_token(self, visitor: Visitor, path: str) -> str:
+        return self.links.token(visitor.key, "form:" + path)
+
+    def _form_valid(self, args: dict[str, str], visitor: Visitor, path: str) -> bool:
+        return self.links.token_valid(args.get("form_token", ""), visitor.key, "form:" + path)
 
     async def _file_request(
         self, kind: str, args: dict[str, str], visitor: Visitor
@@ -381,3 +407,12 @@ def _host_of(url: str) -> str:
         return parse_target(url).host
     except TargetError:
         return ""
+
+
+def _stale_form(school: str) -> PageResponse:
+    return message_page(
+        school,
+        "Please try again",
+        "This form has expired or did not come from this page. Open the page again and resend.",
+        403,
+    )
