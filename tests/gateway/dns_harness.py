@@ -122,11 +122,12 @@ class Gateway:
 
     async def _start(self) -> None:
         await self.upstream_server.start()
+        tcp_slots = self.options.pop("tcp_slots", None)
         names = ("timeout", "retries", "cache_entries")
         upstream_options = {k: self.options.pop(k) for k in names if k in self.options}
         self.upstream = Upstream([("127.0.0.1", self.upstream_server.port)], **upstream_options)
         self.resolver = Resolver(self.holder, self.upstream, journal=self.journal, **self.options)
-        self.server = DnsServer(self.resolver)
+        self.server = DnsServer(self.resolver, tcp_slots)
         ((_, self.port),) = await self.server.start([("127.0.0.1", 0)])
 
     def run(self, function: Callable[[], Any]) -> Any:

@@ -32,6 +32,7 @@ from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
+from schoolgate.gateway.dns.tcp_slots import TcpSlots
 from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.journal_events import decision_record
@@ -44,7 +45,6 @@ DOH_CANARY = "use-application-dns.net"
 _DECISION_CACHE_LIMIT = 200_000
 _TCP_IDLE_SECONDS = 10.0
 _PORT_ATTEMPTS = 20
-_TCP_MAX_CONNECTIONS = 512
 
 
 def load_doh_domains(paths: Iterable[Path]) -> frozenset[str]:
@@ -313,11 +313,11 @@ class _UdpServer(asyncio.DatagramProtocol):
 class DnsServer:
     """Binds the resolver to UDP and TCP on each listen address."""
 
-    def __init__(self, resolver: Resolver) -> None:
+    def __init__(self, resolver: Resolver, tcp_slots: TcpSlots | None = None) -> None:
         self.resolver = resolver
         self.udp: list[asyncio.DatagramTransport] = []
         self.tcp: list[asyncio.Server] = []
-        self._connections = 0
+        self.tcp_slots = tcp_slots or TcpSlots()
 
     async def start(self, listen: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Returns the bound (address, port) pairs; port 0 picks a free port (same for TCP)."""
@@ -354,10 +354,9 @@ class DnsServer:
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = writer.get_extra_info("peername")[0]
-        if self._connections >= _TCP_MAX_CONNECTIONS:
+        if not self.tcp_slots.admit(client, writer):
             writer.close()
             return
-        self._connections += 1
         try:
             while True:
                 header = await asyncio.wait_for(reader.readexactly(2), _TCP_IDLE_SECONDS)
@@ -371,12 +370,13 @@ class DnsServer:
                     break  # a packet we drop ends the connection
                 writer.write(len(answer).to_bytes(2, "big") + answer)
                 await writer.drain()
+                self.tcp_slots.touch(writer)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
             log.exception("DNS over TCP from %s failed", client)
         finally:
-            self._connections -= 1
+            self.tcp_slots.release(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
