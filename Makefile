@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: setup demo test test-sqlite test-postgres lint bench
+.PHONY: setup test-deps demo test test-sqlite test-postgres lint bench
 
 $(BIN)/schoolgate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ setup: $(BIN)/schoolgate
 demo: setup
 	$(BIN)/schoolgate demo --shared $(SHARED)
 
-test: setup
+test-deps:
+	tools/test-deps.sh
+
+test: setup test-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 	if [ -d tests/app ]; then SCHOOLGATE_DATABASE=postgres $(BIN)/pytest -q tests/app; fi
