@@ -57,6 +57,7 @@ class Capability(StrEnum):
     VIEW_DIRECTORY = "people.view"
     IMPORT_PEOPLE = "people.import"
     VIEW_AUDIT = "audit.view"
+    VIEW_ALERTS = "alerts.view"
     SIGNED_IN = "signed-in"
 
 
@@ -72,6 +73,9 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.VIEW_DIRECTORY: ADMIN_ROLES,
     Capability.IMPORT_PEOPLE: frozenset({Role.DSL, Role.NETWORK_MANAGER, Role.COORDINATOR}),
     Capability.VIEW_AUDIT: frozenset({Role.DSL, Role.DEPUTY_DSL}),
+    # Issue 8, STM-267: a pupil's monitoring alerts and browsing history (the context bundle)
+    # are safeguarding records; teachers and network managers do not see them.
+    Capability.VIEW_ALERTS: SAFEGUARDING_ROLES,
 }
 
 

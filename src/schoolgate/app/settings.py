@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "schoolgate.app.audit",
     "schoolgate.app.people",
     "schoolgate.app.cases",
+    "schoolgate.app.alerts",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
 from schoolgate.app.cases import views as cases
@@ -35,4 +36,5 @@ urlpatterns = [
     path("people/import/confirm/", people.confirm_import, name="import-confirm"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("api/alerts/", api.alert_to_case, name="api-alerts"),
+    path("alerts/history/<str:username>/", alerts.person_history, name="alert-history"),
 ]

@@ -1,5 +1,9 @@
 """POST /api/alerts/: the monitoring opens a case from an alert, idempotently by alert id.
 
+A body with a `theme` is the monitor's de-duplicated alert and goes to
+`schoolgate.app.alerts.api` (one open alert and case per user and theme, count updated); the
+shape below, keyed by `id` alone, is kept for other senders.
+
 Authorised by a bearer token from `SCHOOLGATE_ALERT_TOKENS`; a session cookie is not enough.
 Body (JSON): {"id": str, "user": str?, "category": str?, "target": str?, "level": str?,
 "reason": str?, "at": ISO datetime?}.
@@ -20,6 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from schoolgate.app.access import public
+from schoolgate.app.alerts.api import AlertError as ThemedAlertError
+from schoolgate.app.alerts.api import parse_themed_alert, upsert_alert
 from schoolgate.app.cases import workflow
 from schoolgate.app.cases.models import Case, Source
 from schoolgate.app.people.models import User
@@ -87,6 +93,12 @@ def parse_alert(body: bytes) -> dict[str, str]:
 def alert_to_case(request: HttpRequest) -> JsonResponse:
     if not _authorised(request):
         return JsonResponse({"error": "a valid bearer token is required"}, status=401)
+    themed = _themed(request.body)
+    if themed is not None:
+        try:
+            return upsert_alert(parse_themed_alert(themed), request)
+        except ThemedAlertError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
     try:
         alert = parse_alert(request.body)
     except AlertError as exc:
@@ -100,6 +112,14 @@ def alert_to_case(request: HttpRequest) -> JsonResponse:
     except IntegrityError:  # the same alert arrived twice at once
         return _answer(Case.objects.get(alert_key=alert["id"]), created=False)
     return _answer(case, created=True)
+
+
+def _themed(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) and "theme" in data else None
 
 
 def _open_from_alert(alert: dict[str, str], request: HttpRequest) -> Case:
