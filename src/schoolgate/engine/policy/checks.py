@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from schoolgate.engine.alerting import within_is_known
 from schoolgate.engine.policy.schema import ALL_GROUPS, Action, Policy
 from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES, KEYWORD_LIBRARIES
 
@@ -93,6 +94,15 @@ def _contact_references(policy: Policy) -> Found:
         for j, role in enumerate(route.notify):
             if role not in roles:
                 yield ("alert_routes", i, "notify", j), f"no contact has role {role!r}"
+        if route.within is not None and not within_is_known(route.within):
+            yield (
+                ("alert_routes", i, "within"),
+                f"{route.within!r} is not a delivery deadline; write 'immediately', "
+                "'same school day' or a duration like '15 minutes' or '2 hours'",
+            )
+    for j, role in enumerate(policy.monitoring.out_of_hours):
+        if role not in roles:
+            yield ("monitoring", "out_of_hours", j), f"no contact has role {role!r}"
 
 
 def _other_references(policy: Policy) -> Found:

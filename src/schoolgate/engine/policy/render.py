@@ -260,12 +260,45 @@ def _monitoring(policy: Policy) -> str:
             "### Who is told\n\n"
             + _markdown_table(["Alert level", "Notify", "Within", "From the policy"], rows)
         )
+    parts.append(_out_of_hours_and_retention(policy))
     ss = policy.safe_search
     parts.append(
         f"### Safe search\n\nSafe search is enforced for {_groups_text(policy, ss.groups)}; "
         f"YouTube restricted mode: {ss.youtube}."
     )
     return "## Monitoring and alerts\n\n" + "\n\n".join(parts)
+
+
+def _out_of_hours_and_retention(policy: Policy) -> str:
+    m = policy.monitoring
+    titles = {c.role: c.title for c in policy.contacts}
+    days = ", ".join(d.value.title() for d in m.staffed_days)
+    hours = f"{days} {m.staffed_from:%H:%M}–{m.staffed_until:%H:%M}"
+    if m.out_of_hours:
+        order = "; then ".join(titles.get(r, r) for r in m.out_of_hours)
+        calls = (
+            f"Outside staffed hours ({hours}), alerts at **{m.out_of_hours_level.value}** or "
+            f"above go, in this call order, to: {order} (the next is told if a message cannot "
+            "be delivered or its deadline passes)."
+        )
+    else:
+        calls = f"Staffed hours are {hours}; there is no separate out-of-hours call list."
+    lines = [
+        "### Out of hours, repeats and how long logs are kept",
+        "",
+        f"- {calls}",
+        f"- Repeats of an alert for the same person and theme within {m.dedupe_minutes} minutes "
+        "are counted on one alert, not sent again.",
+        f"- {m.repeated_blocks} blocked attempts by one person within "
+        f"{m.repeated_blocks_minutes} minutes raise a **{m.repeated_blocks_level.value}** alert.",
+        f"- Internet activity logs are kept for **{m.retention_days} days**, then deleted "
+        "automatically.",
+    ]
+    if m.comment:
+        lines.append(f"- Why: {m.comment}")
+    if m.source:
+        lines.append(f"- From the policy: {_cite(m.source)}")
+    return "\n".join(lines)
 
 
 def _agreements(policy: Policy) -> str:

@@ -230,6 +230,42 @@ class AlertRoute(Strict):
     source: Source | None = None
 
 
+class Monitoring(Strict):
+    """How long event logs are kept, when the school is staffed, and who is called out of hours.
+
+    - `retention_days`: events older than this are purged automatically (data minimisation:
+      STM-099 "kept no longer than is necessary", STM-100, STM-106).
+    - `staffed_days` / `staffed_from` / `staffed_until`: when the route contacts are at work.
+    - `out_of_hours`: contact roles in call order, told *instead of* the route's contacts when
+      an alert at `out_of_hours_level` or above happens outside staffed hours; the first in the
+      list is told at once, the next when a delivery fails or misses its `within` deadline.
+    - `dedupe_minutes`: one alert per user per theme per window; repeats raise its count.
+    - `repeated_blocks` / `repeated_blocks_minutes`: that many blocked attempts by one user in
+      that many minutes raise a `repeated-blocks` alert at `repeated_blocks_level`.
+    """
+
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    staffed_days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+    )
+    staffed_from: time = time(8, 0)
+    staffed_until: time = time(18, 0)
+    out_of_hours: list[Slug] = Field(default_factory=list)
+    out_of_hours_level: AlertLevel = AlertLevel.HIGH
+    dedupe_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    repeated_blocks: int = Field(default=10, ge=2)
+    repeated_blocks_minutes: int = Field(default=10, ge=1)
+    repeated_blocks_level: AlertLevel = AlertLevel.LOW
+    comment: str | None = None
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Monitoring:
+        if self.staffed_until <= self.staffed_from:
+            raise ValueError("staffed_until must be after staffed_from")
+        return self
+
+
 class CategoryAlert(Strict):
     """Alert raised whenever someone reaches for a category, whatever the action."""
 
@@ -346,6 +382,7 @@ class Policy(Strict):
     keyword_rules: list[KeywordRule] = Field(default_factory=list)
     category_alerts: list[CategoryAlert] = Field(default_factory=list)
     alert_routes: list[AlertRoute] = Field(default_factory=list)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     safe_search: SafeSearch = Field(default_factory=SafeSearch)
     agreements: list[Agreement] = Field(default_factory=list)
     sanctions: list[SanctionMatrix] = Field(default_factory=list)
