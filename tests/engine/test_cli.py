@@ -144,7 +144,6 @@ def test_check_refuses_a_broken_policy(school: dict[str, Path]) -> None:
     assert "not valid YAML" in done.stderr
 
 
-
 def test_check_names_a_bad_octal_address_instead_of_crashing(school) -> None:
     """Issue 9 (7): `08.0.0.5` crashed `check` with a traceback."""
     result = schoolgate(

@@ -64,7 +64,9 @@ def test_bad_bindings_say_where() -> None:
     with pytest.raises(BindingError, match="f: 'nope' is not an IP address"):
         parse_bindings({"nope": "amy"}, "f")
     with pytest.raises(BindingError, match=r"f: 10\.0\.0\.1: expected a user name"):
-        parse_bindings({"10.0.0.1": {"group": "x"}}, "f")
+        parse_bindings({"10.0.0.1": {"note": "x"}}, "f")
+    with pytest.raises(BindingError, match=r"f: 10\.0\.0\.1: group must be a string"):
+        parse_bindings({"10.0.0.1": {"group": 7}}, "f")
 
 
 async def _http(port: int, request: bytes) -> tuple[int, dict]:
@@ -114,3 +116,41 @@ def test_bindings_endpoint_binds_persists_and_unbinds(tmp_path: Path) -> None:
             await endpoint.close()
 
     asyncio.run(scenario())
+
+
+def test_device_groups_and_address_ranges_from_the_bindings_file(tmp_path: Path) -> None:
+    """What the staff app's console publishes: a device's group with no user, and address
+    ranges, looked up after exact addresses and before the site's subnets."""
+    path = tmp_path / "bindings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "10.20.9.7": {"group": "staff"},
+                "10.20.9.0/24": {"group": "pupil-ks2"},
+                "10.20.9.128/25": {"group": "visitor"},
+                "10.20.1.5": {"user": "jsmith"},
+            }
+        )
+    )
+    identity = Identity(SUBNETS, bindings_file=path)
+    assert identity.identify("10.20.9.7") == Subject(group="staff")
+    assert identity.identify("10.20.9.8") == Subject(group="pupil-ks2")
+    assert identity.identify("10.20.9.200") == Subject(group="visitor")
+    assert identity.identify("10.20.1.5") == Subject(group="pupils", user="jsmith")
+    assert identity.identify("10.20.2.1") == Subject(group="pupils")
+    assert parse_bindings({"10.1.2.3/16": {"group": "x"}}, "f") == {
+        "10.1.0.0/16": parse_bindings({"10.1.0.0/16": {"group": "x"}}, "f")["10.1.0.0/16"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"10.0.0.0/33": {"group": "x"}}, "is not an IP address or address range"),
+        ({"10.0.0.1": {}}, "expected a user name"),
+        ({"10.0.0.1": {"user": ""}}, "user must be a non-empty string"),
+    ],
+)
+def test_bad_device_bindings_say_where(data: dict, message: str) -> None:
+    with pytest.raises(BindingError, match=message):
+        parse_bindings(data, "bindings.json")

@@ -41,6 +41,11 @@ def public(view: View) -> View:
 
 
 _NAV = [
+    ("Dashboard", "console-dashboard", Capability.CONSOLE_DASHBOARD),
+    ("Query log", "console-query-log", Capability.QUERY_LOG),
+    ("Why blocked?", "console-tester", Capability.TEST_URL),
+    ("Devices", "console-devices", Capability.MANAGE_DEVICES),
+    ("Requests", "console-requests", Capability.HANDLE_REQUESTS),
     ("Report a concern", "report", Capability.REPORT),
     ("Cases", "case-list", Capability.VIEW_OWN_REPORTS),
     ("Incident log", "incident-log", Capability.EXPORT_LOGS),

@@ -59,6 +59,12 @@ class Capability(StrEnum):
     VIEW_AUDIT = "audit.view"
     VIEW_ALERTS = "alerts.view"
     SIGNED_IN = "signed-in"
+    # The network manager's console (issue 13).
+    CONSOLE_DASHBOARD = "console.dashboard"
+    QUERY_LOG = "console.query-log"
+    TEST_URL = "console.test-url"
+    MANAGE_DEVICES = "console.devices"
+    HANDLE_REQUESTS = "console.requests"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -76,6 +82,13 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     # Issue 8, STM-267: a pupil's monitoring alerts and browsing history (the context bundle)
     # are safeguarding records; teachers and network managers do not see them.
     Capability.VIEW_ALERTS: SAFEGUARDING_ROLES,
+    # STM-081, STM-318: the network manager runs the filter; the DSLs see who looked at what.
+    Capability.CONSOLE_DASHBOARD: frozenset({*SAFEGUARDING_ROLES, Role.NETWORK_MANAGER}),
+    # Browsing history is personal data (STM-099): named people who need it, never teachers.
+    Capability.QUERY_LOG: frozenset({Role.DSL, Role.DEPUTY_DSL, Role.NETWORK_MANAGER}),
+    Capability.TEST_URL: ADMIN_ROLES,
+    Capability.MANAGE_DEVICES: frozenset({Role.NETWORK_MANAGER}),
+    Capability.HANDLE_REQUESTS: frozenset({*SAFEGUARDING_ROLES, Role.NETWORK_MANAGER}),
 }
 
 

@@ -10,6 +10,9 @@ Everything a deployment changes comes from the environment:
 - `SCHOOLGATE_SECURE_COOKIES`: `1` (default) marks session and CSRF cookies Secure, so they are
   only sent over HTTPS; set `0` only for a local HTTP demo.
 - `SCHOOLGATE_DEBUG`, `SCHOOLGATE_ALLOWED_HOSTS`, `SCHOOLGATE_MEDIA`.
+- The console: `SCHOOLGATE_GATEWAY_STATE` (the gateway's state folder, default `var/gateway`),
+  `SCHOOLGATE_BINDINGS_FILE`, `SCHOOLGATE_SNAPSHOT` (`var/snapshot.sgs`), `SCHOOLGATE_EVENTS`
+  (the event store URL, default `sqlite:///var/events.sqlite3`).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ INSTALLED_APPS = [
     "schoolgate.app.people",
     "schoolgate.app.cases",
     "schoolgate.app.alerts",
+    "schoolgate.app.console",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +155,13 @@ SCHOOLGATE_ALERT_TOKENS = [
 LOCKOUT_THRESHOLD = int(os.environ.get("SCHOOLGATE_LOCKOUT_THRESHOLD", "5"))
 LOCKOUT_MINUTES = int(os.environ.get("SCHOOLGATE_LOCKOUT_MINUTES", "15"))
 CASES_PER_PAGE = 50
+# The network manager's console: where the running gateway keeps its state (docs/console.md).
+SCHOOLGATE_GATEWAY_STATE = Path(os.environ.get("SCHOOLGATE_GATEWAY_STATE", VAR / "gateway"))
+SCHOOLGATE_BINDINGS_FILE = Path(
+    os.environ.get("SCHOOLGATE_BINDINGS_FILE", SCHOOLGATE_GATEWAY_STATE / "bindings.json")
+)
+SCHOOLGATE_SNAPSHOT = Path(os.environ.get("SCHOOLGATE_SNAPSHOT", VAR / "snapshot.sgs"))
+SCHOOLGATE_EVENTS = os.environ.get("SCHOOLGATE_EVENTS", f"sqlite:///{VAR / 'events.sqlite3'}")
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
 from schoolgate.app.cases import views as cases
+from schoolgate.app.console import views as console
 from schoolgate.app.people import signin
 from schoolgate.app.people import views as people
 
@@ -37,4 +38,13 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit-list"),
     path("api/alerts/", api.alert_to_case, name="api-alerts"),
     path("alerts/history/<str:username>/", alerts.person_history, name="alert-history"),
+    path("console/", console.dashboard, name="console-dashboard"),
+    path("console/queries/", console.query_log, name="console-query-log"),
+    path("console/why-blocked/", console.tester, name="console-tester"),
+    path("console/devices/", console.device_list, name="console-devices"),
+    path("console/devices/new/", console.device_edit, name="console-device-new"),
+    path("console/devices/<int:pk>/", console.device_edit, name="console-device-edit"),
+    path("console/devices/<int:pk>/delete/", console.device_delete, name="console-device-delete"),
+    path("console/requests/", console.request_list, name="console-requests"),
+    path("console/requests/<int:pk>/", console.request_detail, name="console-request"),
 ]

@@ -1,4 +1,11 @@
-"""`schoolgate policy validate|render`: check a policy file, or print it as a document."""
+"""`schoolgate policy validate|render|compile`: check a policy file, print it as a document, or
+compile it into the snapshot the running gateway watches.
+
+`compile` writes the snapshot atomically (temporary file, fsync, rename), so the DNS resolver,
+proxy and pages server (`schoolgate serve`, `SnapshotHolder`) pick the edited policy up within a
+second, without a restart; an invalid policy is refused with every problem (file:line, field) and
+the running snapshot stays as it was (STM-315: changes go through one controlled step).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output-dir", type=Path, help="write <id>.md and <id>.html into this folder"
     )
     render.set_defaults(func=run_render)
+
+    compile_ = actions.add_parser(
+        "compile", help="compile into the snapshot a running gateway reloads (no restart)"
+    )
+    compile_.add_argument("file", type=Path)
+    compile_.add_argument(
+        "--lists",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="category list folders (default: ../shared/data/ut1 if present)",
+    )
+    compile_.add_argument(
+        "--output", "-o", type=Path, default=Path("var/snapshot.sgs"), help="%(default)s"
+    )
+    compile_.set_defaults(func=run_compile)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -60,4 +83,28 @@ def run_render(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from schoolgate.commands._snapshots import cached_snapshot
+
+    default = Path("../shared/data/ut1")
+    lists = args.lists if args.lists is not None else ([default] if default.is_dir() else [])
+    try:
+        snapshot = cached_snapshot(args.file, lists)
+    except PolicyError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.file}: not compiled; {args.output} is unchanged", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"schoolgate policy compile: {error}", file=sys.stderr)
+        return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save(args.output)
+    print(
+        f"{args.output}: {snapshot.policy.school.name}, {len(snapshot.index.domains):,} listed "
+        f"domains; running services reload it within a second"
+    )
     return 0

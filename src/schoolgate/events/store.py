@@ -318,6 +318,7 @@ class EventStore:
         source: str | None = None,
         kind: str | None = None,
         min_alert: str | None = None,
+        category: str | None = None,
         since: datetime | None = None,
         before: datetime | None = None,
         limit: int = 100,
@@ -333,6 +334,7 @@ class EventStore:
             source=source,
             kind=kind,
             min_alert=min_alert,
+            category=category,
             since=since,
             before=before,
         )
@@ -374,7 +376,15 @@ class EventStore:
         self, column: str, since: datetime, before: datetime, *, action: str | None = None
     ) -> list[tuple[str | None, int]]:
         """Counts grouped by one column (`category`, `group_id`, …), largest first."""
-        if column not in {"category", "group_id", "action", "source", "alert", "user_name"}:
+        if column not in {
+            "category",
+            "group_id",
+            "action",
+            "source",
+            "alert",
+            "user_name",
+            "address",
+        }:
             raise ValueError(f"cannot count by {column!r}")
         where, params = _filters(since=since, before=before, action=action)
         sql = (
@@ -411,6 +421,9 @@ def _filters(**given: Any) -> tuple[str, list[Any]]:
         if given.get(name) is not None:
             clauses.append(f"{column} = ?")
             params.append(given[name])
+    if given.get("category") is not None:  # any of the event's categories, not just the first
+        clauses.append("categories LIKE ?")
+        params.append(f'%"{given["category"]}"%')
     if given.get("min_alert") is not None:
         clauses.append("alert_rank >= ?")
         params.append(ALERT_LEVELS.index(given["min_alert"]))

@@ -5,8 +5,11 @@ Two sources, most specific first:
 1. *Bindings*: address -> user (and usually group), written by whatever knows who logged in
    where: the staff app or a RADIUS/DHCP hook POSTs to the bindings endpoint, or writes the
    bindings file directly. The file is JSON, `{"10.20.3.4": {"user": "jsmith", "group": "year-7"}}`
-   (a bare string value is a user name with no group); it is re-read when it changes, so a proxy
-   in another process sees bindings the DNS resolver's endpoint accepted.
+   (a bare string value is a user name with no group; `{"group": "staff"}` names a device's
+   group without a user); it is re-read when it changes, so a proxy in another process sees
+   bindings the DNS resolver's endpoint accepted, and devices the staff app's console publishes.
+   A key may also be an address range (`"10.40.0.0/24": {"group": "pupil-ks2"}`): ranges from
+   the file are looked up after exact addresses, most specific first, before the site's subnets.
 2. *Subnets* from the site configuration: the pupil VLAN -> the pupil group, and so on. The most
    specific (longest prefix) subnet wins.
 
@@ -25,6 +28,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from schoolgate.engine.decide import Subject
 from schoolgate.files import write_atomically
@@ -44,11 +48,14 @@ class BindingError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    user: str
+    user: str | None
     group: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        return {"user": self.user, **({"group": self.group} if self.group else {})}
+        return {
+            **({"user": self.user} if self.user else {}),
+            **({"group": self.group} if self.group else {}),
+        }
 
 
 def canonical_address(address: str) -> str:
@@ -69,21 +76,33 @@ def parse_bindings(data: object, where: str) -> dict[str, Binding]:
 
 
 def _address(text: object, where: str) -> str:
+    """A canonical address, or for `a.b.c.d/n` a canonical address range."""
     try:
+        if "/" in str(text):
+            return ipaddress.ip_network(str(text), strict=False).compressed
         return canonical_address(str(text))
     except ValueError:
-        raise BindingError(f"{where}: {text!r} is not an IP address") from None
+        raise BindingError(f"{where}: {text!r} is not an IP address or address range") from None
 
 
 def _binding(value: object, where: str) -> Binding:
     if isinstance(value, str) and value:
         return Binding(value)
-    if isinstance(value, dict) and isinstance(value.get("user"), str) and value["user"]:
-        group = value.get("group")
+    if isinstance(value, dict):
+        user, group = value.get("user"), value.get("group")
+        if user is not None and (not isinstance(user, str) or not user):
+            raise BindingError(f"{where}: user must be a non-empty string")
         if group is not None and not isinstance(group, str):
             raise BindingError(f"{where}: group must be a string")
-        return Binding(value["user"], group or None)
+        if user or group:
+            return Binding(user, group or None)
     raise BindingError(f"{where}: expected a user name or {{'user': ..., 'group': ...}}")
+
+
+def _ranges(bindings: dict[str, Binding]) -> list[tuple[Any, Binding]]:
+    """The address-range keys, most specific first."""
+    networks = [(ipaddress.ip_network(k), b) for k, b in bindings.items() if "/" in k]
+    return sorted(networks, key=lambda item: item[0].prefixlen, reverse=True)
 
 
 class Identity:
@@ -99,6 +118,7 @@ class Identity:
         self.bindings_file = bindings_file
         self.nominated_users = frozenset(nominated_users)
         self._bindings: dict[str, Binding] = {}
+        self._ranges: list[tuple[Any, Binding]] = []
         self._cache: dict[str, Subject] = {}
         self._file_state: tuple[int, int, int] | None = None
         self._next_check = 0.0
@@ -133,7 +153,7 @@ class Identity:
             return Subject()
         binding = self._bindings.get(canonical)
         group = binding.group if binding and binding.group else self._subnet_group(canonical)
-        if binding is None:
+        if binding is None or binding.user is None:
             return Subject(group=group)
         return Subject(
             group=group, user=binding.user, nominated=binding.user in self.nominated_users
@@ -141,6 +161,9 @@ class Identity:
 
     def _subnet_group(self, address: str) -> str | None:
         ip = ipaddress.ip_address(address)
+        for network, binding in self._ranges:
+            if ip.version == network.version and ip in network and binding.group:
+                return binding.group
         for subnet in self.subnets:
             if ip.version == subnet.network.version and ip in subnet.network:
                 return subnet.group
@@ -163,6 +186,7 @@ class Identity:
             if self.bindings_file is not None:
                 self._write_file(bindings)
             self._bindings = bindings
+            self._ranges = _ranges(bindings)
             self._cache = {}
 
     def _write_file(self, bindings: dict[str, Binding]) -> None:
@@ -181,13 +205,16 @@ class Identity:
             self._file_state = state
             if state is None:
                 self._bindings = {}
+                self._ranges = []
             else:
                 try:
                     text = self.bindings_file.read_text(encoding="utf-8")
-                    self._bindings = parse_bindings(json.loads(text), str(self.bindings_file))
+                    bindings = parse_bindings(json.loads(text), str(self.bindings_file))
                 except (OSError, ValueError) as exc:  # keep the last good bindings
                     log.error("bindings not reloaded: %s", exc)
                     return
+                self._bindings = bindings
+                self._ranges = _ranges(bindings)
             self._cache = {}
 
 

@@ -167,7 +167,7 @@ _HOME_BY_ROLE = {
     Role.DEPUTY_DSL: "case-list",
     Role.COORDINATOR: "case-list",
     Role.TEACHER: "case-list",
-    Role.NETWORK_MANAGER: "directory",
+    Role.NETWORK_MANAGER: "console-dashboard",
     Role.GOVERNOR: "governor-report",
 }
 

@@ -12,6 +12,7 @@ from schoolgate.engine.decide import Decider, Subject
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.pages_server import PagesServer
 from schoolgate.gateway.proxy.records import (
+    REQUESTS_FILE,
     WARN_PASSES_FILE,
     RequestLog,
     SignatureStore,
@@ -91,7 +92,7 @@ def build_gateway(
         decider,
         PageLinks(url, page_secret(state)),
         SignatureStore(state / "signatures.jsonl"),
-        RequestLog(state / "requests.jsonl"),
+        RequestLog(state / REQUESTS_FILE),
         WarnPasses(path=state / WARN_PASSES_FILE),
         journal,
     )

@@ -5,11 +5,15 @@
 - `WarnPasses`: who clicked through which `warn` page, for how long the pass lasts (JSON lines
   shared with the Squid helper).
 - `RequestLog`: "unblock this site" and "report a problem" requests (JSON lines) for the staff
-  who handle them (SH-026: the requester takes responsibility for the site's content).
+  who handle them (SH-026: the requester takes responsibility for the site's content). The staff
+  app's console imports them (each line is known by `line_key`, the hash of its bytes) and
+  writes its answers to `ANSWERS_FILE` beside it, which `RequestLog.mine` reads back so the
+  requester sees the reply on the gateway's "my requests" page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -19,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 WARN_PASS_SECONDS = 3600.0
+REQUESTS_FILE = "requests.jsonl"
+ANSWERS_FILE = "request-answers.json"
+"""In the gateway state folder: the staff app's console writes it, the pages server reads it."""
 WARN_PASSES_FILE = "warn-passes.jsonl"
 """In the gateway state folder: the pages server writes it, the Squid helper reads it."""
 
@@ -148,3 +155,34 @@ class RequestLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
+
+    def mine(self, subject_key: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest requests filed under `subject_key`, each with the staff's `answer`."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        answers = _read_answers(self.path.parent / ANSWERS_FILE)
+        found = []
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("subject") == subject_key:
+                answer = answers.get(line_key(line))
+                found.append(record | {"answer": answer if isinstance(answer, dict) else None})
+        return found[-limit:][::-1]
+
+
+def line_key(line: bytes) -> str:
+    """How a request line is known on both sides: the SHA-256 of its bytes (no newline)."""
+    return hashlib.sha256(line.rstrip(b"\r\n")).hexdigest()[:40]
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    try:
+        answers = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return answers if isinstance(answers, dict) else {}

@@ -164,6 +164,7 @@ class GatewayPages:
             ("POST", "/unblock"): self._unblock,
             ("GET", "/report"): self._report_form,
             ("POST", "/report"): self._report,
+            ("GET", "/my-requests"): self._my_requests,
         }
 
     def blocked_host_page(self, host: str, target: str, visitor: Visitor) -> PageResponse:
@@ -372,7 +373,25 @@ class GatewayPages:
         }
         await asyncio.to_thread(self.requests.add, record)
         self._record(kind, visitor, target=record["url"])
-        return message_page(self.school, "Thank you", "Your message has been sent to the staff.")
+        return message_page(
+            self.school,
+            "Thank you",
+            "Your message has been sent to the staff. Their answer will appear on your requests "
+            "page.",
+            link=self.links.to("/my-requests"),
+        )
+
+    async def _my_requests(self, args: dict[str, str], visitor: Visitor) -> PageResponse:
+        """The visitor's own requests and the staff's answers (written by the staff app)."""
+        mine = await asyncio.to_thread(self.requests.mine, visitor.key)
+        rows = "\n".join(_request_row(r) for r in mine)
+        body = render(
+            "my_requests.html",
+            school=self.school,
+            title="Your requests",
+            raw={"rows": rows or '<tr><td colspan="3">You have not sent any requests.</td></tr>'},
+        )
+        return page(200, body)
 
     def _record(
         self,
@@ -416,3 +435,23 @@ def _stale_form(school: str) -> PageResponse:
         "This form has expired or did not come from this page. Open the page again and resend.",
         403,
     )
+
+
+_ANSWER_WORDS = {"answered": "Answered", "declined": "Not unblocked", "approved": "Unblocked"}
+
+
+def _request_row(record: dict[str, Any]) -> str:
+    answer = record.get("answer") or {}
+    status = _ANSWER_WORDS.get(str(answer.get("status")), "Waiting for the staff")
+    reply = html.escape(str(answer.get("message") or ""))
+    return (
+        f'<tr><td class="target">{html.escape(str(record.get("url") or ""))}</td>'
+        f"<td>{html.escape(str(record.get('at') or '')[:16].replace('T', ' '))}</td>"
+        f'<td><strong class="status">{status}</strong>{"<br>" + reply if reply else ""}</td></tr>'
+    )
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    fields = decision.to_dict()
+    fields.pop("source", None)
+    return fields

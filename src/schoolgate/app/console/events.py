@@ -1,0 +1,126 @@
+"""The console's reads from the event store (`schoolgate.events.store.EventStore`).
+
+One store per process, opened from `SCHOOLGATE_EVENTS` on first use (the store serialises its
+own connection). The dashboard asks only for aggregates; the query log pages with a cursor
+(`before` = the oldest time on the page) so a deep page costs what the first one does.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Count, Sum
+
+from schoolgate.events.schema import Event
+from schoolgate.events.store import EventStore, from_micros, to_micros
+
+_lock = threading.Lock()
+_stores: dict[str, EventStore] = {}
+
+
+def store() -> EventStore:
+    url = str(settings.SCHOOLGATE_EVENTS)
+    with _lock:
+        if url not in _stores:
+            _stores[url] = EventStore.open(url)
+        return _stores[url]
+
+
+def reset() -> None:
+    """Forget open stores (tests that point SCHOOLGATE_EVENTS somewhere new)."""
+    with _lock:
+        for opened in _stores.values():
+            opened.close()
+        _stores.clear()
+
+
+@dataclass
+class HourBucket:
+    hour: datetime
+    total: int
+    blocked: int
+
+
+@dataclass
+class Summary:
+    buckets: list[HourBucket]
+    total: int = 0
+    blocked: int = 0
+    warned: int = 0
+    top_blocked_hosts: list[tuple[str, int]] = field(default_factory=list)
+    blocked_categories: list[tuple[str | None, int]] = field(default_factory=list)
+    groups: list[tuple[str | None, int]] = field(default_factory=list)
+    devices: list[tuple[str | None, int]] = field(default_factory=list)
+    alert_themes: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def blocked_share(self) -> float:
+        return 100.0 * self.blocked / self.total if self.total else 0.0
+
+
+def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False) -> Summary:
+    events = store()
+    hours = {h.hour: h for h in events.counts_by_hour(since, before)}
+    buckets = []
+    moment = since
+    while moment < before:
+        found = hours.get(moment)
+        buckets.append(
+            HourBucket(moment, found.total if found else 0, found.blocked if found else 0)
+        )
+        moment += timedelta(hours=1)
+    if daily:
+        buckets = _by_day(buckets)
+    actions = dict(events.counts_by("action", since, before))
+    return Summary(
+        buckets=buckets,
+        total=sum(b.total for b in buckets),
+        blocked=actions.get("block", 0),
+        warned=actions.get("warn", 0),
+        top_blocked_hosts=events.top_blocked_hosts(since, before, limit=10),
+        blocked_categories=events.counts_by("category", since, before, action="block")[:10],
+        groups=events.counts_by("group_id", since, before)[:10],
+        devices=events.counts_by("address", since, before, action="block")[:10],
+        alert_themes=_alert_themes(since),
+    )
+
+
+def _by_day(buckets: list[HourBucket]) -> list[HourBucket]:
+    days: dict[datetime, HourBucket] = {}
+    for bucket in buckets:
+        day = bucket.hour.replace(hour=0)
+        merged = days.setdefault(day, HourBucket(day, 0, 0))
+        merged.total += bucket.total
+        merged.blocked += bucket.blocked
+    return list(days.values())
+
+
+def _alert_themes(since: datetime) -> list[tuple[str, int]]:
+    """Alerts raised since `since`, counted by theme (no names): from the alerts app if present."""
+    if not apps.is_installed("schoolgate.app.alerts"):
+        return []
+    alert = apps.get_model("alerts", "Alert")
+    rows = (
+        alert.objects.filter(last__gte=since)
+        .values("theme")
+        .annotate(n=Sum("count"), alerts=Count("id"))
+        .order_by("-n", "theme")
+    )
+    return [(r["theme"], int(r["n"] or r["alerts"])) for r in rows]
+
+
+def search(filters: dict[str, Any], limit: int) -> list[Event]:
+    return store().query(**filters, limit=limit)
+
+
+def cursor_of(event: Event) -> int:
+    return to_micros(event.at)
+
+
+def from_cursor(value: int) -> datetime:
+    return from_micros(value).astimezone(UTC)
