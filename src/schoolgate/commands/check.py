@@ -10,7 +10,9 @@ from typing import Any, TextIO
 
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
 from schoolgate.engine.decide import Decider, Decision, Subject
+from schoolgate.engine.lists.importers import ListFormatError
 from schoolgate.engine.policy.loader import PolicyError
+from schoolgate.engine.snapshot import SnapshotError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
+        return 1
+    except (ListFormatError, SnapshotError) as error:
+        print(f"schoolgate check: {error}", file=sys.stderr)
         return 1
     if args.batch:
         return run_batch(decider, sys.stdin, sys.stdout)

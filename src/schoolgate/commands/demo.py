@@ -1,8 +1,9 @@
 """`schoolgate demo`: the demo school from a fresh checkout, explained step by step.
 
 Validates the demo policy, renders it as a readable document into var/demo/, compiles it with the
-shared UT1 lists, shows a few decisions (allowed, blocked, warned, a worrying search), then runs
-`schoolgate serve` unless --no-serve. The README's `make demo` runs this.
+default list manifest (lists/default.yaml over the shared data), shows a few decisions (allowed,
+blocked, warned, a worrying search), then runs `schoolgate serve` unless --no-serve. The
+README's `make demo` runs this.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"   {path}")
     step(3, "Compile it with the category lists into a snapshot")
     if not options.lists:
-        print(f"   (no lists found under {options.shared}/data/ut1: only the policy's own sites)")
+        print(f"   (no list data under {options.data_root}: only the policy's own sites)")
     snapshot_path = compile_into_var(options)
     step(4, "Try some decisions (`schoolgate check` does this for any address)")
     show_examples(Decider(load_snapshot(snapshot_path)))

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "is reloaded when it changes or on SIGHUP."
         ),
     )
-    add_snapshot_arguments(parser)
+    add_snapshot_arguments(parser, default_lists=True)
     parser.add_argument("--site", type=Path, help="the site configuration (YAML)")
     parser.add_argument("--listen", action="append", metavar="ADDR:PORT", help="repeatable")
     parser.add_argument("--upstream", action="append", metavar="ADDR:PORT", help="repeatable")

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and agreement pages; HTTPS CONNECT is filtered on the host name (see "
         "docs/https-limits.md). Runs until Ctrl-C; SIGHUP or a changed --snapshot reloads.",
     )
-    add_snapshot_arguments(parser)
+    add_snapshot_arguments(parser, default_lists=True)
     add_gateway_arguments(parser)
     parser.set_defaults(func=run)
 

@@ -19,7 +19,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from schoolgate.commands._snapshots import cached_snapshot
+from schoolgate.commands._snapshots import (
+    DATA_ROOT_ENV,
+    add_data_root_argument,
+    cached_snapshot,
+    default_manifest,
+)
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.dns.safesearch import SafeSearch
@@ -48,8 +53,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=Path, default=DEFAULT_POLICY, help="%(default)s")
     parser.add_argument("--shared", type=Path, default=Path("../shared"), help="%(default)s")
     parser.add_argument(
-        "--lists", type=Path, action="append", help="list folders (default: SHARED/data/ut1)"
+        "--lists",
+        type=Path,
+        action="append",
+        help="list folders or manifest files (default: lists/default.yaml over SHARED/data)",
     )
+    add_data_root_argument(parser)
     parser.add_argument("--var", type=Path, default=Path("var"), help="state folder")
     parser.add_argument("--address", default="127.0.0.1", help="listen address (%(default)s)")
     parser.add_argument("--dns-port", type=int, default=5353)
@@ -67,6 +76,7 @@ class ServeOptions:
     policy: Path
     lists: list[Path]
     shared: Path
+    data_root: Path | None
     var: Path
     address: str
     ports: dict[str, int]
@@ -77,12 +87,17 @@ class ServeOptions:
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
-    default_lists = [args.shared / "data" / "ut1"]
-    lists = args.lists if args.lists is not None else [p for p in default_lists if p.is_dir()]
+    env_root = os.environ.get(DATA_ROOT_ENV)
+    data_root = args.data_root or (Path(env_root) if env_root else args.shared / "data")
+    if args.lists is not None:
+        lists = args.lists
+    else:
+        lists = [default_manifest()] if data_root.is_dir() else []
     return ServeOptions(
         policy=args.policy,
         lists=lists,
         shared=args.shared,
+        data_root=data_root,
         var=args.var,
         address=args.address,
         ports={
@@ -109,7 +124,7 @@ def system_resolvers() -> list[str]:
 def compile_into_var(options: ServeOptions) -> Path:
     """Compile (or reuse the cached compile of) the policy and lists into var/snapshot.sgs."""
     started = time.perf_counter()
-    snapshot = cached_snapshot(options.policy, options.lists)
+    snapshot = cached_snapshot(options.policy, options.lists, data_root=options.data_root)
     options.var.mkdir(parents=True, exist_ok=True)
     path = options.var / "snapshot.sgs"
     snapshot.save(path)

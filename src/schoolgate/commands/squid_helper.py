@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "schoolgate/gateway/squid_helper.py for the squid.conf lines. Use --snapshot so a "
         "new snapshot is picked up without restarting Squid.",
     )
-    add_snapshot_arguments(parser)
+    add_snapshot_arguments(parser, default_lists=True)
     parser.add_argument("--mode", choices=["acl", "rewrite"], default="acl")
     parser.add_argument("--site", type=Path, help="site configuration (subnets, pages URL)")
     parser.add_argument("--pages-url", help="where blocked users are sent, e.g. http://10.0.0.5")

@@ -87,15 +87,21 @@ def policy_sha256(policy: Policy) -> str:
     return hashlib.sha256(policy_json(policy).encode("utf-8")).hexdigest()
 
 
-def compile_snapshot(policy: Policy, list_dirs: list[Path]) -> Snapshot:
-    """Import every list directory (UT1 tree or `lists.yaml` manifest) under the policy's map.
+def compile_snapshot(
+    policy: Policy, list_dirs: list[Path], data_root: Path | None = None
+) -> Snapshot:
+    """Import every list source (UT1 tree, folder with `lists.yaml`, or a manifest file such as
+    `lists/default.yaml`) under the policy's map. `data_root` replaces the `root:` of manifests
+    that declare one.
 
     Raises `ListFormatError` if any list is unusable: a snapshot is built whole or not at all.
     """
     index = CategoryIndex()
     sources = []
     for list_dir in list_dirs:
-        report = import_list_dir(Path(list_dir), index, policy.filtering.category_map)
+        report = import_list_dir(
+            Path(list_dir), index, policy.filtering.category_map, data_root=data_root
+        )
         sources.append({"path": str(list_dir), **report.summary()})
     return Snapshot(
         policy=policy,

@@ -1,7 +1,9 @@
 """Schoolgate's category taxonomy and the shipped mapping of UT1 categories onto it.
 
 The first group follows the UK Safer Internet Centre's "appropriate filtering" content
-categories; the rest are the categories schools write rules about.
+categories; the rest are the categories schools write rules about. The `likely-*` categories are
+guesses for hosts that are on no list (the host-name classifier); a policy can warn or block them
+separately from the listed categories.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 class Category:
     id: str
     title: str
-    kind: str  # "illegal" | "harmful" | "circumvention" | "activity" | "benign" | "help"
+    kind: str  # "illegal" | "harmful" | "circumvention" | "activity" | "benign" | "help" | "likely"
     description: str = ""
 
 
@@ -107,11 +109,39 @@ _CATEGORY_LIST: tuple[Category, ...] = (
     Category("children", "Sites made for children", "benign"),
     Category("education", "Education", "benign"),
     Category("help", "Help and support services", "help"),
+    # Guesses for hosts on no list, from the host name alone (engine/lists/host_classifier.py):
+    # a policy may warn or block them, never treat them as proven.
+    Category(
+        "likely-gambling",
+        "Probably gambling (unlisted; guessed from the name)",
+        "likely",
+        "A host on no list whose name reads like a bookmaker, casino or slots site.",
+    ),
+    Category(
+        "likely-adult",
+        "Probably adult content (unlisted; guessed from the name or address)",
+        "likely",
+        "A host on no list whose name holds explicit sexual terms, or an address matching "
+        "UT1's very restrictive adult expression.",
+    ),
+    Category(
+        "likely-vpn",
+        "Probably a VPN (unlisted; guessed from the name)",
+        "likely",
+        "A host on no list whose name reads like a VPN service or server.",
+    ),
+    Category(
+        "likely-proxy",
+        "Probably a proxy or anonymiser (unlisted; guessed from the name)",
+        "likely",
+        "A host on no list whose name reads like a web proxy or unblocker.",
+    ),
 )
 
 CATEGORIES: dict[str, Category] = {c.id: c for c in _CATEGORY_LIST}
 ILLEGAL_CATEGORIES = frozenset(c.id for c in _CATEGORY_LIST if c.kind == "illegal")
 CIRCUMVENTION_CATEGORIES = frozenset(c.id for c in _CATEGORY_LIST if c.kind == "circumvention")
+LIKELY_CATEGORIES = frozenset(c.id for c in _CATEGORY_LIST if c.kind == "likely")
 
 # Every UT1 category (https://dsi.ut-capitole.fr/blacklists/), including the names that are
 # symbolic links to others. `None` means the category is not a content category (it lists

@@ -16,14 +16,21 @@ Formats:
 - **hashed**: one lower- or upper-case hex SHA-256 digest per line, of `hash_key()` of the host or
   URL (IWF and CTIRU lists are issued like this). Every line must be a digest.
 
-A directory with a `lists.yaml` manifest names its files::
+- **expressions**: one regular expression per line, searched case-insensitively over host + path
+  (UT1's `expressions` and `very_restrictive_expression` files); only inside a manifest.
+
+A directory with a `lists.yaml` manifest, or a manifest file given directly (the shipped
+`lists/default.yaml`), names its files::
 
     lists:
-      - file: drugs.txt          # path relative to the manifest
-        format: hosts            # hosts | plain | adblock | hashed | ut1
+      - file: drugs.txt          # path relative to the manifest (or its `root:`)
+        format: hosts            # hosts | plain | adblock | hashed | ut1 | expressions
         category: drugs          # Schoolgate category id, or a name mapped by category_map
       - file: ut1                # a UT1 tree: categories come from its folder names
         format: ut1
+
+`engine/lists/manifest.py` describes the rest of the manifest (roots, globs, per-source category
+maps, excluded false positives, download addresses and checksums).
 
 Errors: a file that is not text (NUL bytes, not UTF-8), a bad regular expression, a hashed list
 with a line that is not a digest, or a list where more than `INVALID_LIMIT_FRACTION` of the data
@@ -38,12 +45,10 @@ import ipaddress
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from schoolgate.engine.lists.index import CategoryIndex, compile_expressions
 from schoolgate.engine.taxonomy import CATEGORIES, UT1_MAPPING
@@ -51,6 +56,8 @@ from schoolgate.engine.urls import TargetError, normalise_host, parse_target
 
 INVALID_LIMIT_MIN = 20
 INVALID_LIMIT_FRACTION = 0.01
+CategoryMap = Mapping[str, str | None]
+"""List name -> Schoolgate category; `None` leaves that list out."""
 SKIP_EXAMPLES = 50
 """Skipped lines kept per file with their line number; the rest are only counted."""
 
@@ -98,6 +105,8 @@ class FileReport:
     file: str
     format: str
     categories: tuple[str, ...]
+    source: str = ""
+    """The manifest's name for the source this file came from (empty outside manifests)."""
     added: int = 0
     skipped: int = 0
     skip_reasons: Counter[str] = field(default_factory=Counter)
@@ -113,6 +122,7 @@ class FileReport:
     def summary(self) -> dict[str, Any]:
         return {
             "file": self.file,
+            "source": self.source,
             "format": self.format,
             "categories": list(self.categories),
             "added": self.added,
@@ -354,7 +364,9 @@ def _parse_expressions(path: Path, categories: tuple[str, ...]) -> _Parsed:
 # --- category names ------------------------------------------------------------------------------
 
 
-def resolve_category(name: str, category_map: dict[str, str] | None = None) -> str | None:
+def resolve_category(
+    name: str, category_map: CategoryMap | None = None
+) -> str | None:
     """Schoolgate category for a list's category name: the policy's map, UT1's, or the id itself.
 
     Returns None for names that are deliberately not imported (UT1 white lists); KeyError for
@@ -362,6 +374,8 @@ def resolve_category(name: str, category_map: dict[str, str] | None = None) -> s
     """
     if category_map and name in category_map:
         category = category_map[name]
+        if category is None:
+            return None  # a manifest's per-source mapping may skip a list on purpose
     elif name in UT1_MAPPING:
         return UT1_MAPPING[name]
     elif name in CATEGORIES:
@@ -376,10 +390,20 @@ def resolve_category(name: str, category_map: dict[str, str] | None = None) -> s
 # --- single-file importers -----------------------------------------------------------------------
 
 
-def _import_file(path: Path, fmt: str, category: str, index: CategoryIndex) -> ImportReport:
+def _import_file(
+    path: Path,
+    fmt: str,
+    category: str,
+    index: CategoryIndex,
+    excluded: frozenset[str] = frozenset(),
+) -> ImportReport:
     if category not in CATEGORIES:
         raise ListFormatError(path, 0, f"unknown Schoolgate category {category!r}")
-    parsed = _parse_file(Path(path), fmt, (category,))
+    if fmt == "expressions":
+        parsed = _parse_expressions(Path(path), (category,))
+    else:
+        parsed = _parse_file(Path(path), fmt, (category,))
+        _drop_excluded(parsed, excluded)
     parsed.add_to(index, index.bit(category))
     return ImportReport(files=[parsed.report])
 
@@ -442,7 +466,7 @@ def _ut1_folders(base: Path, report: ImportReport) -> dict[str, list[str]]:
 
 
 def _ut1_categories(
-    folder: Path, names: list[str], category_map: dict[str, str] | None, report: ImportReport
+    folder: Path, names: list[str], category_map: CategoryMap | None, report: ImportReport
 ) -> tuple[str, ...]:
     categories: list[str] = []
     for name in names:
@@ -462,7 +486,7 @@ def _ut1_categories(
 
 
 def import_ut1(
-    root: Path, index: CategoryIndex, category_map: dict[str, str] | None = None
+    root: Path, index: CategoryIndex, category_map: CategoryMap | None = None
 ) -> ImportReport:
     """Import a UT1 / squidGuard tree. All files are parsed before anything is added."""
     root = Path(root)
@@ -504,83 +528,78 @@ def is_ut1_tree(path: Path) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    file: Path
-    format: str
-    category: str | None
-    line: int
-
-
-def read_manifest(path: Path, category_map: dict[str, str] | None = None) -> list[ManifestEntry]:
-    """Entries of a `lists.yaml`, checked: files exist, formats and categories are known."""
-    try:
-        text = path.read_text("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ListFormatError(path, 0, f"cannot read manifest: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("lists"), list) or node is None:
-        raise ListFormatError(path, 1, "manifest must be a mapping with a `lists:` sequence")
-    lines = [item.start_mark.line + 1 for item in _lists_node(node).value]
-    return [
-        _manifest_entry(path, item, line, category_map)
-        for item, line in zip(data["lists"], lines, strict=True)
-    ]
-
-
-def _lists_node(node: yaml.Node) -> yaml.SequenceNode:
-    for key, value in node.value:
-        if key.value == "lists":
-            return value
-    raise AssertionError("checked by the caller")
-
-
-def _manifest_entry(
-    manifest: Path, item: Any, line: int, category_map: dict[str, str] | None
-) -> ManifestEntry:
-    if not isinstance(item, dict) or not isinstance(item.get("file"), str):
-        raise ListFormatError(manifest, line, "each list needs `file:` (a path)")
-    unknown = set(item) - {"file", "format", "category"}
-    if unknown:
-        raise ListFormatError(manifest, line, f"unknown keys {sorted(unknown)}")
-    fmt = item.get("format")
-    if fmt not in FORMATS:
-        raise ListFormatError(manifest, line, f"format must be one of {FORMATS}, not {fmt!r}")
-    file = manifest.parent / item["file"]
-    if not file.exists():
-        raise ListFormatError(manifest, line, f"{item['file']!r} does not exist")
-    if fmt == "ut1":
-        return ManifestEntry(file, fmt, None, line)
-    name = item.get("category")
-    if not isinstance(name, str):
-        raise ListFormatError(manifest, line, f"a {fmt} list needs `category:`")
-    try:
-        category = resolve_category(name, category_map)
-    except KeyError as exc:
-        raise ListFormatError(manifest, line, f"unknown category {exc.args[0]!r}") from None
-    if category is None:
-        raise ListFormatError(manifest, line, f"category {name!r} is not a content category")
-    return ManifestEntry(file, fmt, category, line)
-
-
 def import_list_dir(
-    path: Path, index: CategoryIndex, category_map: dict[str, str] | None = None
+    path: Path,
+    index: CategoryIndex,
+    category_map: CategoryMap | None = None,
+    data_root: Path | None = None,
 ) -> ImportReport:
-    """Import a UT1 tree or a directory with a `lists.yaml` manifest, all or nothing."""
+    """Import a UT1 tree, a directory with a `lists.yaml`, or a manifest file, all or nothing."""
     path = Path(path)
-    manifest = path / MANIFEST
-    if manifest.is_file():
-        staging = CategoryIndex()
-        report = ImportReport()
-        for entry in read_manifest(manifest, category_map):
-            if entry.format == "ut1":
-                report.extend(import_ut1(entry.file, staging, category_map))
-            else:
-                assert entry.category is not None
-                report.extend(_import_file(entry.file, entry.format, entry.category, staging))
-        index.merge([staging])
-        return report
-    if is_ut1_tree(path):
+    manifest = path / MANIFEST if path.is_dir() else path
+    if manifest.is_file() and (path.is_dir() or path.suffix in (".yaml", ".yml")):
+        return import_manifest(manifest, index, category_map, data_root)
+    if path.is_dir() and is_ut1_tree(path):
         return import_ut1(path, index, category_map)
-    raise ListFormatError(path, 0, f"neither a UT1 tree nor a directory with {MANIFEST}")
+    if not path.exists():
+        raise ListFormatError(path, 0, "no such file or directory")
+    raise ListFormatError(
+        path, 0, f"neither a UT1 tree nor a directory with {MANIFEST} (nor a manifest .yaml file)"
+    )
+
+
+def import_manifest(
+    path: Path,
+    index: CategoryIndex,
+    category_map: CategoryMap | None = None,
+    data_root: Path | None = None,
+) -> ImportReport:
+    """Import every list a manifest names into a staging index, then merge: all or nothing."""
+    from schoolgate.engine.lists.manifest import load_manifest
+
+    staging = CategoryIndex()
+    report = ImportReport()
+    for entry in load_manifest(path, category_map, data_root).entries:
+        if entry.format == "ut1":
+            mapping = {**entry.categories, **(category_map or {})}
+            part = import_ut1(entry.file, staging, mapping)
+        else:
+            assert entry.category is not None
+            part = ImportReport()
+            excluded = _excluded_hosts(entry.exclude)
+            for file in entry.files:
+                part.extend(_import_file(file, entry.format, entry.category, staging, excluded))
+        for file_report in part.files:
+            file_report.source = entry.source
+        report.extend(part)
+    index.merge([staging])
+    return report
+
+
+def _excluded_hosts(files: tuple[Path, ...]) -> frozenset[str]:
+    """Host names an `exclude:` list names (its own known false positives), any list format."""
+    hosts: set[str] = set()
+    for file in files:
+        parsed = _Parsed(FileReport(str(file), "plain", ()))
+        for number, line in _lines(file):
+            text = _strip_comment(line)
+            if text and not text.startswith(("#", "!")):
+                _parse_plain(parsed, number, text.split()[-1])
+        hosts |= parsed.domains
+    return frozenset(hosts)
+
+
+def _drop_excluded(parsed: _Parsed, excluded: frozenset[str]) -> None:
+    """Leave out every excluded host and its subdomains (an allow-list entry covers them)."""
+    if not excluded:
+        return
+    dropped = {d for d in parsed.domains if _covered(d, excluded)}
+    parsed.domains -= dropped
+    if dropped:
+        parsed.report.skipped += len(dropped)
+        parsed.report.skip_reasons["excluded as a known false positive"] += len(dropped)
+
+
+def _covered(host: str, excluded: frozenset[str]) -> bool:
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in excluded for i in range(len(labels)))

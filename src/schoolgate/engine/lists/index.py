@@ -2,8 +2,9 @@
 
 Domains are matched by suffix (a listed `example.com` covers `a.b.example.com`), URLs by prefix
 of host + path, expressions as regular expressions over the whole URL, and hashed lists (IWF,
-CTIRU) by the SHA-256 of each candidate host and URL prefix. Categories are stored as bit masks
-so one lookup per host suffix answers for every list at once.
+CTIRU) by the SHA-256 of each candidate host and URL prefix. Expressions go through a literal
+prefilter (`prefilter.py`), so a long expression list costs no more per lookup than a short one.
+Categories are stored as bit masks so one lookup per host suffix answers for every list at once.
 
 URL prefixes match on a boundary (`example.com/a` covers `example.com/a`, `example.com/a/b` and
 `example.com/a?x`, not `example.com/ab`) and ignore case, as squidGuard does, so `/PORN` cannot
@@ -17,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from schoolgate.engine.lists.prefilter import ExpressionMatcher
 from schoolgate.engine.urls import Target
 
 Regexes = list[tuple[re.Pattern[str], int]]
@@ -33,7 +35,7 @@ class CategoryIndex:
     expressions: list[tuple[str, int]] = field(default_factory=list)
     hashed: dict[bytes, int] = field(default_factory=dict)
     """SHA-256 digest of a normalised host or URL prefix -> mask."""
-    _compiled: tuple[re.Pattern[str] | None, Regexes, Regexes] | None = None
+    _compiled: ExpressionMatcher | None = None
     _names: dict[int, frozenset[str]] = field(default_factory=dict)
     """mask -> category names; a policy sees few distinct masks, so this stays small."""
 
@@ -118,17 +120,8 @@ class CategoryIndex:
 
     def _expression_mask(self, url: str) -> int:
         if self._compiled is None:
-            self._compiled = compile_expressions(self.expressions)
-        combined, simple, grouped = self._compiled
-        mask = 0
-        for regex, bits in grouped:
-            if regex.search(url):
-                mask |= bits
-        if combined is not None and combined.search(url):
-            for regex, bits in simple:
-                if regex.search(url):
-                    mask |= bits
-        return mask
+            self._compiled = ExpressionMatcher(self.expressions)
+        return self._compiled.mask(url)
 
     def merge(self, others: Iterable[CategoryIndex]) -> None:
         for other in others:
@@ -175,6 +168,9 @@ def compile_expressions(
     expressions: list[tuple[str, int]],
 ) -> tuple[re.Pattern[str] | None, Regexes, Regexes]:
     """One combined pattern answers "does anything match?" in a single pass; most URLs don't.
+
+    The index used this before the literal prefilter; importers still use it to check that an
+    expression compiles, and the benchmark compares against it.
 
     Returns the combined pattern, the expressions it stands for, and the expressions that must
     always be tried on their own: any with groups, since joining renumbers backreferences and a
