@@ -55,6 +55,8 @@ def policy_sources(policy: Policy) -> list[Source]:
         *policy.tables,
         *policy.sanctions,
         *(incident for matrix in policy.sanctions for incident in matrix.incidents),
+        *policy.concerns.categories,
+        policy.concerns,
         policy.filtering,
         policy.safe_search,
     ]

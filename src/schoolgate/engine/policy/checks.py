@@ -24,11 +24,12 @@ def cross_reference_problems(policy: Policy) -> list[tuple[Location, str]]:
     ]
 
 
-def _duplicates(ids: list[str], loc: str) -> Found:
+def _duplicates(ids: list[str], loc: str | tuple[str, ...]) -> Found:
     counts = Counter(ids)
+    prefix = loc if isinstance(loc, tuple) else (loc,)
     for i, item in enumerate(ids):
         if counts[item] > 1:
-            yield (loc, i, "id"), f"id {item!r} is used more than once"
+            yield (*prefix, i, "id"), f"id {item!r} is used more than once"
 
 
 def _duplicate_ids(policy: Policy) -> Found:
@@ -40,6 +41,7 @@ def _duplicate_ids(policy: Policy) -> Found:
     yield from _duplicates([a.id for a in policy.agreements], "agreements")
     yield from _duplicates([t.id for t in policy.tables], "tables")
     yield from _duplicates([m.applies_to for m in policy.sanctions], "sanctions")
+    yield from _duplicates([c.id for c in policy.concerns.categories], ("concerns", "categories"))
 
 
 def _group_references(policy: Policy) -> Found:
@@ -120,6 +122,14 @@ def _other_references(policy: Policy) -> Found:
         for j, category in enumerate(alert.categories):
             if category not in CATEGORIES:
                 yield ("category_alerts", i, "categories", j), f"unknown category {category!r}"
+    themes = CATEGORIES.keys() | KEYWORD_LIBRARIES.keys()
+    for i, category in enumerate(policy.concerns.categories):
+        for j, theme in enumerate(category.themes):
+            if theme not in themes:
+                yield (
+                    ("concerns", "categories", i, "themes", j),
+                    f"unknown theme {theme!r}: use a keyword library or a category",
+                )
     for i, matrix in enumerate(policy.sanctions):
         for j, incident in enumerate(matrix.incidents):
             for k, category in enumerate(incident.categories):

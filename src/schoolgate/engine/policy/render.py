@@ -14,6 +14,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from schoolgate.engine.policy.concerns import concern_categories
 from schoolgate.engine.policy.schema import (
     ALL_GROUPS,
     AccessRule,
@@ -39,6 +40,7 @@ def render_markdown(policy: Policy) -> str:
         _monitoring(policy),
         _agreements(policy),
         *(_sanction_matrix(m) for m in policy.sanctions),
+        _concerns(policy),
         *(_table(t) for t in policy.tables),
     ]
     return "\n\n".join(s for s in sections if s).rstrip() + "\n"
@@ -329,6 +331,31 @@ def _sanction_matrix(matrix: SanctionMatrix) -> str:
         title = incident.title + (" (illegal)" if incident.illegal else "")
         rows.append([title, *marks])
     return f"## {matrix.title}\n\n" + _markdown_table(columns, rows)
+
+
+def _concerns(policy: Policy) -> str:
+    categories = concern_categories(policy.concerns)
+    if not categories:
+        return ""
+    rows = [
+        (
+            c.title + (" (do not view or copy images)" if c.do_not_view else ""),
+            c.guidance,
+            ", ".join(c.refer_to),
+            "Schoolgate default (the policy is silent)" if default else _cite(c.source),
+        )
+        for c, default in categories
+    ]
+    intro = (
+        "A worry about a child's safety or wellbeing is recorded as a safeguarding concern, "
+        "apart from ICT-misuse incidents: it never leads to a sanction."
+    )
+    cite = _cite(policy.concerns.source)
+    columns = ["Concern", "First steps", "May be referred to", "From the policy"]
+    return (
+        f"## Safeguarding concerns\n\n{intro}{' ' + cite if cite else ''}\n\n"
+        + _markdown_table(columns, rows)
+    )
 
 
 def _table(table: Table) -> str:

@@ -335,6 +335,32 @@ class SanctionMatrix(Strict):
         return self
 
 
+class ConcernCategory(Strict):
+    """A kind of safeguarding concern (self-harm, grooming…): never a sanction. See
+    `engine.policy.concerns` for the defaults and how they are merged."""
+
+    id: Slug
+    title: str
+    guidance: str = ""
+    """What the DSL considers first, in a sentence or two."""
+    refer_to: list[str] = Field(default_factory=list)
+    """Outside services a DSL may refer to (e.g. CEOP, Prevent, CAMHS). Never a sanction."""
+    themes: list[str] = Field(default_factory=list)
+    """Alert themes (keyword libraries / categories) for which this category is suggested."""
+    do_not_view: bool = False
+    """Images may be indecent images of children: record, never view or copy (STM-171)."""
+    source: Source | None = None
+
+
+class Concerns(Strict):
+    """The policy's `concerns:` section: the categories of safeguarding concern it uses."""
+
+    categories: list[ConcernCategory] = Field(default_factory=list)
+    defaults: bool = True
+    """Add Schoolgate's default categories for any the policy does not list (by id)."""
+    source: Source | None = None
+
+
 class Table(Strict):
     """A matrix from the policy kept for rendering (communications, devices, user actions)."""
 
@@ -386,6 +412,7 @@ class Policy(Strict):
     safe_search: SafeSearch = Field(default_factory=SafeSearch)
     agreements: list[Agreement] = Field(default_factory=list)
     sanctions: list[SanctionMatrix] = Field(default_factory=list)
+    concerns: Concerns = Field(default_factory=Concerns)
     tables: list[Table] = Field(default_factory=list)
     nominated_users: list[str] = Field(default_factory=list)
     """User names the policy names individually (e.g. an investigator with filtering lifted)."""
