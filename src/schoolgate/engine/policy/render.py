@@ -352,9 +352,8 @@ def _concerns(policy: Policy) -> str:
     )
     cite = _cite(policy.concerns.source)
     columns = ["Concern", "First steps", "May be referred to", "From the policy"]
-    return (
-        f"## Safeguarding concerns\n\n{intro}{' ' + cite if cite else ''}\n\n"
-        + _markdown_table(columns, rows)
+    return f"## Safeguarding concerns\n\n{intro}{' ' + cite if cite else ''}\n\n" + _markdown_table(
+        columns, rows
     )
 
 
