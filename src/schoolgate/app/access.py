@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from schoolgate.app.roles import Capability, allows
+from schoolgate.app.roles import STAFF_ROLES, Capability, allows
 
 View = Callable[..., HttpResponse]
 
@@ -47,6 +47,8 @@ _NAV = [
     ("Devices", "console-devices", Capability.MANAGE_DEVICES),
     ("Requests", "console-requests", Capability.HANDLE_REQUESTS),
     ("Report a concern", "report", Capability.REPORT),
+    ("Raise a safeguarding concern", "concern-raise", Capability.REPORT_CONCERN),
+    ("Concerns", "concern-list", Capability.MANAGE_CONCERNS),
     ("Cases", "case-list", Capability.VIEW_OWN_REPORTS),
     ("Incident log", "incident-log", Capability.EXPORT_LOGS),
     ("Reporting log", "reporting-log", Capability.EXPORT_LOGS),
@@ -60,4 +62,17 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": []}
-    return {"nav": [(label, name) for label, name, cap in _NAV if allows(user.role, cap)]}
+    return {
+        "nav": [
+            (_label(label, name, user.role), name)
+            for label, name, cap in _NAV
+            if allows(user.role, cap)
+        ]
+    }
+
+
+def _label(label: str, name: str, role: str) -> str:
+    # Staff have two ways to report: an ICT-misuse incident, or a worry about a child.
+    if name == "report" and role in STAFF_ROLES:
+        return "Report an ICT incident"
+    return label

@@ -13,8 +13,15 @@ from types import MappingProxyType
 
 from django.conf import settings
 
+from schoolgate.engine.policy.concerns import concern_categories as merged_concern_categories
 from schoolgate.engine.policy.loader import load_policy
-from schoolgate.engine.policy.schema import IncidentType, Policy, SanctionAction, SanctionMatrix
+from schoolgate.engine.policy.schema import (
+    ConcernCategory,
+    IncidentType,
+    Policy,
+    SanctionAction,
+    SanctionMatrix,
+)
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,17 @@ def incident_for_category(applies_to: str, category: str) -> IncidentChoice | No
         if choice.applies_to == applies_to and category in choice.incident.categories:
             return choice
     return None
+
+
+def concern_categories() -> list[tuple[ConcernCategory, bool]]:
+    """The policy's safeguarding concern categories, then the defaults it is silent on (True)."""
+    return merged_concern_categories(current_policy().concerns)
+
+
+def find_concern_category(category_id: str) -> ConcernCategory | None:
+    return next((c for c, _ in concern_categories() if c.id == category_id), None)
+
+
+def concern_category_for_theme(theme: str) -> ConcernCategory | None:
+    """The first concern category an alert of this theme suggests (policy order)."""
+    return next((c for c, _ in concern_categories() if theme in c.themes), None)

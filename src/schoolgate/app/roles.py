@@ -44,6 +44,8 @@ ROLE_CHOICES = [(r.value, r.label) for r in Role]
 ADMIN_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR, Role.NETWORK_MANAGER})
 SAFEGUARDING_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL, Role.COORDINATOR})
 STAFF_ROLES = frozenset({*ADMIN_ROLES, Role.TEACHER})
+# Issue 13: safeguarding concerns and monitoring alerts are for the DSL and deputies only.
+DSL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL})
 EVERYONE = frozenset(Role)
 
 
@@ -65,6 +67,11 @@ class Capability(StrEnum):
     TEST_URL = "console.test-url"
     MANAGE_DEVICES = "console.devices"
     HANDLE_REQUESTS = "console.requests"
+    REPORT_CONCERN = "concern.report"
+    MANAGE_CONCERNS = "concern.manage"
+    TRIAGE_ALERTS = "alert.triage"
+    CONFIRM_REVIEW = "case.review-confirm"
+    FIND_PEOPLE = "people.find"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -89,6 +96,15 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.TEST_URL: ADMIN_ROLES,
     Capability.MANAGE_DEVICES: frozenset({Role.NETWORK_MANAGER}),
     Capability.HANDLE_REQUESTS: frozenset({*SAFEGUARDING_ROLES, Role.NETWORK_MANAGER}),
+    # Issue 13: staff raise concerns but never read other people's; DSL and deputies work them,
+    # see the alerts and a child's chronology, and approve exclusions proposed by the other.
+    Capability.REPORT_CONCERN: STAFF_ROLES,
+    Capability.MANAGE_CONCERNS: DSL_ROLES,
+    Capability.TRIAGE_ALERTS: DSL_ROLES,
+    # The named second reviewer of a case confirms in their own session (object-checked).
+    Capability.CONFIRM_REVIEW: STAFF_ROLES,
+    # The people picker on report forms: staff look up pupils and staff by name.
+    Capability.FIND_PEOPLE: STAFF_ROLES,
 }
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "schoolgate.app.cases",
     "schoolgate.app.alerts",
     "schoolgate.app.console",
+    "schoolgate.app.concerns",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "schoolgate.app.access.navigation",
+                "schoolgate.app.concerns.notifications.unread",
             ]
         },
     }

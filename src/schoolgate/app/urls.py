@@ -4,8 +4,10 @@ from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
 from schoolgate.app.cases import views as cases
+from schoolgate.app.concerns import chronology, notifications
+from schoolgate.app.concerns import views as concerns
 from schoolgate.app.console import views as console
-from schoolgate.app.people import signin
+from schoolgate.app.people import picker, signin
 from schoolgate.app.people import views as people
 
 urlpatterns = [
@@ -36,6 +38,21 @@ urlpatterns = [
     path("people/import/", people.import_people, name="import-people"),
     path("people/import/confirm/", people.confirm_import, name="import-confirm"),
     path("audit/", audit.audit_list, name="audit-list"),
+    path("concerns/new/", concerns.raise_concern, name="concern-raise"),
+    path("concerns/", concerns.concern_list, name="concern-list"),
+    path("concerns/<int:pk>/", concerns.concern_detail, name="concern-detail"),
+    path("concerns/<int:pk>/update/", concerns.update, name="concern-update"),
+    path("concerns/<int:pk>/tasks/", concerns.add_task, name="concern-task"),
+    path(
+        "concerns/<int:pk>/tasks/<int:task_pk>/done/", concerns.task_done, name="concern-task-done"
+    ),
+    path("concerns/<int:pk>/referral/", concerns.add_referral, name="concern-referral"),
+    path("concerns/<int:pk>/note/", concerns.add_note, name="concern-note"),
+    path("concerns/<int:pk>/close/", concerns.close, name="concern-close"),
+    path("pupils/<int:pk>/chronology/", chronology.pupil_chronology, name="pupil-chronology"),
+    path("people/find/", picker.find_people, name="find-people"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/<int:pk>/", notifications.open_notification, name="notification-open"),
     path("api/alerts/", api.alert_to_case, name="api-alerts"),
     path("alerts/history/<str:username>/", alerts.person_history, name="alert-history"),
     path("console/", console.dashboard, name="console-dashboard"),

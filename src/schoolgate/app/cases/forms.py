@@ -6,10 +6,11 @@ from django import forms
 from django.utils import timezone
 
 from schoolgate.app.cases.models import ParentContact, Status
-from schoolgate.app.cases.widgets import FastSelect, FastSelectMultiple
+from schoolgate.app.cases.widgets import FastSelect
 from schoolgate.app.people.models import User
+from schoolgate.app.people.picker import PeopleField
 from schoolgate.app.policy import incident_choices, matrix_for
-from schoolgate.app.roles import STAFF_ROLES, Role
+from schoolgate.app.roles import STAFF_ROLES
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -29,12 +30,8 @@ def staff_choices() -> list[tuple[str, str]]:
 class StaffReportForm(forms.Form):
     summary = forms.CharField(max_length=200, label="What happened, in a line")
     occurred_at = forms.DateTimeField(label="Date and time", widget=_DATETIME, required=False)
-    involved = forms.ModelMultipleChoiceField(
-        queryset=User.objects.filter(role__in=[Role.PUPIL, *STAFF_ROLES], is_active=True),
-        required=False,
-        label="Who was involved",
-        widget=FastSelectMultiple(attrs={"size": 6}),
-    )
+    involved = PeopleField("pupil", required=False, label="Pupils involved")
+    involved_staff = PeopleField("staff", required=False, label="Staff involved")
     involved_text = forms.CharField(max_length=300, required=False, label="Others involved")
     room = forms.CharField(max_length=100, required=False)
     device = forms.CharField(max_length=100, required=False, label="Computer / device number")

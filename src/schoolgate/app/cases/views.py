@@ -70,7 +70,7 @@ def _case_fields(user: Any, data: dict[str, Any]) -> tuple[dict[str, Any], list[
             for k in ("summary", "occurred_at", "involved_text", "room", "device", "url", "details")
         }
         fields["illegal"] = data["suspected_illegal"]
-        return fields, list(data["involved"]), Source.STAFF
+        return fields, [*data["involved"], *data["involved_staff"]], Source.STAFF
     fields = {k: data[k] for k in ("summary", "details", "room", "url")}
     return fields, [], Source.OTHER
 
