@@ -77,6 +77,8 @@ def _concern_update(d: Detail) -> str:
                 before, after = _concern_category(before), _concern_category(after)
             elif name == "status":
                 before, after = _status(before), _status(after)
+            else:
+                before, after = before.title(), after.title()
             parts.append(f"{label} {before} → {after}")
     if "assigned_to" in d.get("changed", {}):
         parts.append(f"assigned to {d['changed']['assigned_to'][1] or 'nobody'}")

@@ -130,6 +130,42 @@ def reporting_log_rows(cases: QuerySet[Case]) -> list[list[str]]:
     return rows
 
 
+def concern_log_rows(term: Term) -> list[list[str]]:
+    """Issue 13: concerns in the reporting log under "Safeguarding concern: <category>", apart
+    from the ICT incidents; their actions are referrals and tasks done, never sanctions."""
+    from schoolgate.app.concerns.models import Concern
+    from schoolgate.app.policy import concern_categories
+
+    start, end = term.bounds()
+    titles = {c.id: c.title for c, _ in concern_categories()}
+    concerns = (
+        Concern.objects.filter(reported_at__gte=start, reported_at__lt=end)
+        .select_related("reported_by")
+        .prefetch_related("pupils", "referrals__by", "tasks__done_by")
+        .order_by("reported_at")
+    )
+    rows = []
+    for concern in concerns:
+        when = _local(concern.reported_at)
+        pupils = list(concern.pupils.all())
+        done = [(f"Referred to {r.service}", r.by) for r in concern.referrals.all()]
+        done += [(t.title, t.done_by) for t in concern.tasks.all() if t.is_done]
+        rows.append(
+            [
+                ", ".join(sorted({p.registration_group or p.policy_group for p in pupils} - {""})),
+                f"{when:%d/%m/%Y}",
+                f"{when:%H:%M}",
+                f"{concern.reference} Safeguarding concern: "
+                f"{titles.get(concern.category, concern.category)}",
+                "; ".join(what for what, _ in done),
+                ", ".join(sorted({_name(by) for _, by in done})),
+                _name(concern.reported_by),
+                "",
+            ]
+        )
+    return rows
+
+
 _LOGS = {
     "incident-log": ("eSafety incident log", INCIDENT_LOG_COLUMNS, incident_log_rows),
     "reporting-log": ("Reporting log", REPORTING_LOG_COLUMNS, reporting_log_rows),
@@ -147,6 +183,8 @@ def _log_view(kind: str, as_csv: bool):
         except TermError as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
         rows = build(_cases(term))
+        if kind == "reporting-log":
+            rows += concern_log_rows(term)
         record(
             request.user,
             f"export.{kind}",
@@ -202,11 +240,32 @@ def governor_figures(term: Term) -> dict[str, Any]:
     }
 
 
+def concern_figures(term: Term) -> dict[str, Any]:
+    """Issue 13: safeguarding concerns counted under their own categories, never as ICT
+    incidents. Counts only."""
+    from schoolgate.app.concerns.models import Concern
+    from schoolgate.app.policy import concern_categories
+
+    start, end = term.bounds()
+    titles = {c.id: c.title for c, _ in concern_categories()}
+    by_category: Counter[str] = Counter(
+        titles.get(category, category)
+        for category in Concern.objects.filter(
+            reported_at__gte=start, reported_at__lt=end
+        ).values_list("category", flat=True)
+    )
+    return {
+        "concerns": sum(by_category.values()),
+        "concerns_by_category": sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])),
+    }
+
+
 def governor_view(figures: dict[str, Any]) -> dict[str, Any]:
     """The figures as shown to governors: counts of 1-4 suppressed (see disclosure)."""
+    tables = ("by_type", "by_month", "by_year", "concerns_by_category")
     return {
-        **{key: shown(figures[key]) for key in ("total", "illegal", "closed")},
-        **{key: suppress(figures[key]) for key in ("by_type", "by_month", "by_year")},
+        **{key: shown(figures[key]) for key in ("total", "illegal", "closed", "concerns")},
+        **{key: suppress(figures[key]) for key in tables},
     }
 
 
@@ -222,7 +281,7 @@ def governor_report(request: HttpRequest) -> HttpResponse:
         term = _term(request)
     except TermError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
-    figures = governor_view(governor_figures(term))
+    figures = governor_view(governor_figures(term) | concern_figures(term))
     record(request.user, "report.governor", None, {"term": term.key}, request=request)
     return render(
         request,
