@@ -81,7 +81,9 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.goto(f"{base}/report/")
     page.fill("#id_summary", "Pupil using a VPN app in IT2")
     page.fill("#id_occurred_at", "2025-10-06T11:00")
-    page.select_option("#id_involved", value=str(pupil.pk))
+    page.fill("#id_involved", "Ash")  # the people picker: search, then choose
+    page.click("#id_involved-results button >> text=Amy Ashworth")
+    page.wait_for_selector(".chosen >> text=Amy Ashworth")
     page.fill("#id_room", "IT2")
     page.fill("#id_device", "PC-14")
     page.fill("#id_url", "https://vpn.example")
