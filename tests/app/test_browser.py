@@ -92,7 +92,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.click("#report-form button[type=submit]")
     page.wait_for_selector("text=Your report is C-")
     case = Case.objects.get()
-    assert case.reporter == teacher
+    assert case.reporter == teacher and list(case.involved.all()) == [pupil]
     page.close()
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})

@@ -55,6 +55,7 @@ MATRIX = [
     ("pupil-chronology", "pupil", "get", DSL),
     ("find-people", None, "get", STAFF),
     ("notifications", None, "get", EVERYONE),
+    ("alert-history", "username", "get", SAFEGUARDING),  # issue 8's monitoring history
 ]
 # URLs checked by their own tests below or elsewhere (object checks, not role checks).
 CHECKED_ELSEWHERE = {
@@ -75,7 +76,7 @@ def others_case(people) -> Case:
 
 
 @pytest.fixture
-def records(people, others_case) -> dict[str, list[int]]:
+def records(people, others_case) -> dict[str, list[object]]:
     concern = concern_workflow.open_concern(
         people["teacher-2"],
         "staff",
@@ -90,10 +91,11 @@ def records(people, others_case) -> dict[str, list[int]]:
         "concern": [concern.pk],
         "task": [concern.pk, task.pk],
         "pupil": [people["pupil-2"].pk],
+        "username": [people["pupil-2"].username],
     }
 
 
-def _url(name: str, args_of: str | None, records: dict[str, list[int]]) -> str:
+def _url(name: str, args_of: str | None, records: dict[str, list[object]]) -> str:
     return reverse(name, args=records[args_of]) if args_of else reverse(name)
 
 
