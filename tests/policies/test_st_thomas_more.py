@@ -382,12 +382,13 @@ def test_ks2_gambling_has_no_permission_route_stm_161_stm_217(decider):
     assert (decision.action, decision.rule) == (Action.BLOCK, "gambling")
 
 
-def test_pupils_cannot_download_programmes_staff_can_stm_300_stm_224(decider):
+def test_pupils_cannot_download_programmes_staff_are_warned_stm_300_stm_224_stm_264(decider):
     pupil = decider.decide(KS2, "softonic.com", TUESDAY_LESSON)
     assert (pupil.action, pupil.rule) == (Action.BLOCK, "pupils-downloads")
     _quotes_reason(pupil, "Only the Administrator can install programmes")
     staff = decider.decide(STAFF, "softonic.com", TUESDAY_LESSON)
-    assert (staff.action, staff.rule) == (Action.ALLOW, "default")
+    assert (staff.action, staff.rule) == (Action.WARN, "adults-downloads")
+    _quotes_reason(staff, "unless I have permission) to make large downloads")
 
 
 def test_ai_chat_is_blocked_for_pupils_only_stm_215(decider):

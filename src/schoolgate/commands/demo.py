@@ -4,16 +4,26 @@ Validates the demo policy, renders it as a readable document into var/demo/, com
 default list manifest (lists/default.yaml over the shared data), shows a few decisions (allowed,
 blocked, warned, a worrying search), then runs `schoolgate serve` unless --no-serve. The
 README's `make demo` runs this.
+
+Once serving, it shows the product rather than only the walled garden: three demo devices on
+loopback addresses (a KS2 laptop, a staff laptop, a visitor's phone; `gateway/demo_devices.py`)
+have signed their agreements and are bound to their groups, each printed with a ready `curl`
+line; the demo sends one worrying search from the KS2 laptop, so the console's query log and the
+alerts have something in them, and prints where to look.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import http.client
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 from schoolgate.commands.serve import (
+    ServeOptions,
     add_serve_arguments,
     compile_into_var,
     options_from,
@@ -24,6 +34,10 @@ from schoolgate.engine.policy.loader import PolicyError, load_policy
 from schoolgate.engine.policy.render import write_documents
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.snapshot import load_snapshot
+from schoolgate.gateway.demo_devices import DemoDevice, demo_devices
+from schoolgate.gateway.proxy.records import SignatureStore
+from schoolgate.gateway.proxy.webapp import GatewayPages
+from schoolgate.gateway.site import parse_host_port
 
 ALLOWED_CANDIDATES = ["https://www.bbc.co.uk/bitesize", "https://www.wikipedia.org/"]
 BLOCKED_CANDIDATES = ["http://www.pornhub.com/", "https://www.bet365.com/", "https://4chan.org/"]
@@ -64,11 +78,78 @@ def run(args: argparse.Namespace) -> int:
         print(f"   (no list data under {options.data_root}: only the policy's own sites)")
     snapshot_path = compile_into_var(options)
     step(4, "Try some decisions (`schoolgate check` does this for any address)")
-    show_examples(Decider(load_snapshot(snapshot_path)))
+    decider = Decider(load_snapshot(snapshot_path))
+    show_examples(decider)
     if args.no_serve:
         return 0
     step(5, "Run the gateway")
+    devices = demo_devices(policy)
+    sign_agreements(options.var / "gateway", decider, devices)
+    shown = options
+    options = dataclasses.replace(
+        options, on_ready=lambda proxy: tour(proxy, decider, devices, shown)
+    )
     return serve_snapshot(options, snapshot_path)
+
+
+def sign_agreements(state_dir: Path, decider: Decider, devices: list[DemoDevice]) -> None:
+    """The demo devices have signed their groups' agreements (127.0.0.1 has not)."""
+    signatures = SignatureStore(state_dir / "signatures.jsonl")
+    now = decider.local_time(None)
+    for device in devices:
+        agreement, renew = GatewayPages._agreement_of(decider, device.group)
+        key = f"address:{device.address}"
+        if agreement and not signatures.is_current(key, agreement, renew, now):
+            signatures.sign(key, agreement, now, group=device.group, demo=True)
+
+
+def tour(proxy: str, decider: Decider, devices: list[DemoDevice], options: ServeOptions) -> None:
+    """Once everything is up: a curl line per device, and one worrying search to look up."""
+    time.sleep(1.5)  # the app has published the devices; the gateway re-reads within a second
+    host, port = parse_host_port(proxy, 3128)
+    lines = ["Demo devices (each is a loopback address bound to a group in the console):"]
+    for device in devices:
+        url = tour_url(decider, device)
+        lines.append(f"  {device.name} ({device.group}):")
+        lines.append(f"    curl -si --interface {device.address} -x http://{proxy} {url}")
+    lines.append(f"  This machine (127.0.0.1): {decider.default_group}, agreement not signed yet")
+    pupil = next((d for d in devices if d.group != decider.default_group), None)
+    if pupil is not None:
+        alert = decider.decide(Subject(pupil.group), SEARCH).alert.value
+        _fetch_from(pupil.address, host, port, "http://" + SEARCH.split("://", 1)[1])
+        app = f"http://{options.address}:{options.ports['app']}"
+        lines += [
+            "",
+            f"The demo just searched “how to kill myself” from {pupil.name} ({pupil.address}):",
+            f"  the gateway recorded it with a {alert} alert for the safeguarding team.",
+            f"  Query log:     {app}/console/queries/?address={pupil.address}  (sign in: netman)",
+            f"  Alerts:        {app}/alerts/  (sign in: dsl)",
+        ]
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def tour_url(decider: Decider, device: DemoDevice) -> str:
+    """A plain-HTTP address worth trying from `device` (`curl -x` shows its block page): the
+    pupil laptop a block, the staff laptop a warning, the visitor an allowed site."""
+    warned = warn_example(decider)
+    if warned is not None and warned.group == device.group:
+        return "http://" + warned.target.split("://", 1)[-1]
+    if decider.policy.group(device.group).kind == "pupil":
+        for candidate in BLOCKED_CANDIDATES:
+            if decider.decide(Subject(device.group), candidate).action is Action.BLOCK:
+                return "http://" + candidate.split("://", 1)[1]
+    return "http://" + ALLOWED_CANDIDATES[0].split("://", 1)[1]
+
+
+def _fetch_from(source: str, host: str, port: int, url: str) -> None:
+    """One request through the proxy from `source`; what matters is the journal entry."""
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=10, source_address=(source, 0))
+        conn.request("GET", url)
+        conn.getresponse().read()
+        conn.close()
+    except OSError as exc:
+        print(f"  (the demo search was not sent: {exc})", flush=True)
 
 
 def step(number: int, title: str) -> None:

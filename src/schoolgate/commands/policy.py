@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from schoolgate.commands._snapshots import add_data_root_argument, cached_snapshot, data_root_from
 from schoolgate.engine.policy.loader import PolicyError, load_policy
 from schoolgate.engine.policy.render import render_html, render_markdown, write_documents
 
@@ -43,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         action="append",
         metavar="DIR",
-        help="category list folders (default: ../shared/data/ut1 if present)",
+        help="a list folder or manifest, as given to `schoolgate serve`; may be repeated",
     )
+    add_data_root_argument(compile_)
     compile_.add_argument(
         "--output", "-o", type=Path, default=Path("var/snapshot.sgs"), help="%(default)s"
     )
@@ -87,12 +89,9 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    from schoolgate.commands._snapshots import cached_snapshot
-
-    default = Path("../shared/data/ut1")
-    lists = args.lists if args.lists is not None else ([default] if default.is_dir() else [])
+    lists = args.lists or []
     try:
-        snapshot = cached_snapshot(args.file, lists)
+        snapshot = cached_snapshot(args.file, lists, data_root=data_root_from(args))
     except PolicyError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -1,8 +1,12 @@
 """`schoolgate serve`: the whole gateway for one school on local high ports, with one command.
 
-Compiles the policy with its lists into `var/snapshot.sgs` (watched: compile a new one there and
-every service picks it up), then runs the DNS resolver, the HTTP proxy, the block/agreement pages
-and, if the staff application is installed, its development server — until Ctrl-C.
+Compiles the policy with its lists into `var/snapshot.sgs` (watched: `schoolgate policy compile`
+a new one there and every service picks it up), then runs the DNS resolver, the HTTP proxy, the
+block/agreement pages and, if the staff application is installed, its development server — until
+Ctrl-C. Devices and their groups come from `var/gateway/bindings.json` (the console publishes it;
+re-read within a second); the journal is copied into the event store `var/events.sqlite3` every
+two seconds for the console's dashboard and query log; the services' addresses are announced in
+`var/gateway/services.json` for the console's health panel.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,9 @@ from schoolgate.commands._snapshots import (
 )
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
+from schoolgate.events.journal_ingest import JournalIngester
+from schoolgate.events.store import EventStore
+from schoolgate.files import write_atomically
 from schoolgate.gateway.dns.safesearch import SafeSearch
 from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
 from schoolgate.gateway.dns.upstream import Upstream
@@ -84,6 +94,8 @@ class ServeOptions:
     app: bool
     demo_users: bool = False
     """Create the staff app's demo users (public passwords): only `schoolgate demo` does."""
+    on_ready: Callable[[str], None] | None = None
+    """Called (in a thread) with the proxy's address once every service is up: the demo's tour."""
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
@@ -155,12 +167,44 @@ def run(args: argparse.Namespace) -> int:
 def serve_snapshot(options: ServeOptions, snapshot_path: Path) -> int:
     holder = SnapshotHolder(snapshot_path)
     journal = JournalWriter(options.var / "journal")
+    stop_ingest = threading.Event()
+    ingest = threading.Thread(
+        target=_ingest_journal, args=(options.var, stop_ingest), name="journal-ingest", daemon=True
+    )
+    ingest.start()
     try:
         asyncio.run(_serve(options, holder, journal))
     finally:
         holder.stop()
         journal.close()
+        stop_ingest.set()
+        ingest.join(5)
     return 0
+
+
+def _ingest_journal(var: Path, stop: threading.Event, interval: float = 2.0) -> None:
+    """Copy the decision journal into the event store the console reads (resumes where it was)."""
+    try:
+        store = EventStore.open(var / "events.sqlite3")
+    except Exception as exc:  # the gateway filters on without a dashboard
+        print(f"Event store not opened, no dashboard data: {exc}", file=sys.stderr, flush=True)
+        return
+    ingester = JournalIngester(var / "journal", store)
+    with store:
+        while True:
+            try:
+                ingester.run_once()
+            except Exception as exc:  # keep filtering; say why the dashboard is behind
+                print(f"Journal not copied to the event store: {exc}", file=sys.stderr, flush=True)
+            if stop.wait(interval):
+                ingester.run_once()
+                return
+
+
+def announce_services(state_dir: Path, services: dict[str, str]) -> None:
+    """Where each service listens, for the console's health panel."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(state_dir / "services.json", json.dumps(services, indent=1).encode())
 
 
 def _dns_resolver(options: ServeOptions, holder: SnapshotHolder, identity: Identity, journal):
@@ -180,7 +224,10 @@ def _dns_resolver(options: ServeOptions, holder: SnapshotHolder, identity: Ident
 
 
 async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: JournalWriter) -> None:
-    identity = Identity(nominated_users=holder.decider.policy.nominated_users)
+    identity = Identity(
+        bindings_file=options.var / "gateway" / "bindings.json",
+        nominated_users=holder.decider.policy.nominated_users,
+    )
     host = options.address
     settings = ProxySiteSettings(
         listen=join_host_port(host, options.ports["proxy"]),
@@ -195,7 +242,13 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
     app = start_app(options) if options.app else None
+    services = {"proxy": proxy_address, "pages": pages_url, "dns (TCP)": f"{dns_host}:{dns_port}"}
+    if app is not None:
+        services["staff app"] = join_host_port(options.address, options.ports["app"])
+    announce_services(settings.state_dir, services)
     print_addresses(holder, proxy_address, pages_url, f"{dns_host}:{dns_port}", app, options)
+    if options.on_ready is not None:
+        await asyncio.get_running_loop().run_in_executor(None, options.on_ready, proxy_address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -236,12 +289,13 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
         print("Staff app not started: `migrate` failed:", migrate.stderr.strip()[-500:])
         return None
     if options.demo_users:
-        subprocess.run(
-            [sys.executable, "-m", "django", "demo_data"],
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        for command in ("demo_data", "demo_devices"):
+            subprocess.run(
+                [sys.executable, "-m", "django", command],
+                env=env,
+                capture_output=True,
+                check=False,
+            )
     address = join_host_port(options.address, options.ports["app"])
     return subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", address, "--noreload"],
@@ -271,6 +325,9 @@ def print_addresses(
 ) -> None:
     school = holder.decider.policy.school.name
     dns_host, _, dns_port = dns.rpartition(":")
+    lists = "".join(f" --lists {path}" for path in options.lists)
+    if options.data_root is not None and options.lists:
+        lists += f" --data-root {options.data_root}"
     lines = [
         "",
         f"Schoolgate is filtering for {school}. Press Ctrl-C to stop.",
@@ -279,15 +336,18 @@ def print_addresses(
         f"  Block pages       {pages}/",
     ]
     if app is not None:
-        lines.append(
-            f"  Staff app         http://{join_host_port(options.address, options.ports['app'])}/"
-        )
+        app_url = f"http://{join_host_port(options.address, options.ports['app'])}"
+        lines += [
+            f"  Staff app         {app_url}/",
+            f"  Console           {app_url}/console/  (dashboard, query log, devices)",
+        ]
         if options.demo_users:
             lines.append(_DEMO_SIGN_IN)
     elif options.app:
         lines.append("  Staff app         not started (Django app not installed)")
     lines += [
-        f"  Snapshot          {holder.path} (recompile it there: reloaded without a restart)",
+        f"  Snapshot          {holder.path} (reloaded without a restart after",
+        f"                    schoolgate policy compile {options.policy}{lists} -o {holder.path})",
         f"  Decision journal  {options.var / 'journal'}",
         "",
     ]

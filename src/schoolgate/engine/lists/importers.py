@@ -364,9 +364,7 @@ def _parse_expressions(path: Path, categories: tuple[str, ...]) -> _Parsed:
 # --- category names ------------------------------------------------------------------------------
 
 
-def resolve_category(
-    name: str, category_map: CategoryMap | None = None
-) -> str | None:
+def resolve_category(name: str, category_map: CategoryMap | None = None) -> str | None:
     """Schoolgate category for a list's category name: the policy's map, UT1's, or the id itself.
 
     Returns None for names that are deliberately not imported (UT1 white lists); KeyError for
