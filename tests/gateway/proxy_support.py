@@ -17,6 +17,7 @@ from typing import Any
 from schoolgate.engine.decide import Decider, Subject
 from schoolgate.engine.policy.loader import parse_policy
 from schoolgate.engine.snapshot import Snapshot, compile_snapshot
+from schoolgate.gateway.agreement_state import AgreementState
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
 from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
@@ -188,6 +189,8 @@ def running_proxy(
     require_auth: bool = False,
     connect_ports: frozenset[int] = frozenset({443}),
     passes: WarnPasses | None = None,
+    agreement_state: AgreementState | None = None,
+    logon_time: Callable[[str], Any] | None = None,
 ) -> Iterator[RunningProxy]:
     """A ProxyServer on 127.0.0.1:<ephemeral> served from an event loop in a background thread."""
     loop = asyncio.new_event_loop()
@@ -200,6 +203,8 @@ def running_proxy(
         RequestLog(tmp / "requests.jsonl"),
         passes or WarnPasses(),
         journal,
+        agreement_state,
+        logon_time,
     )
     settings = ProxySettings(
         pages_url="http://gate.test",

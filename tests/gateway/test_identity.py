@@ -106,7 +106,9 @@ def test_bindings_endpoint_binds_persists_and_unbinds(tmp_path: Path) -> None:
             status, listed = await _http(
                 port, b"GET /bindings HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n"
             )
+            since = listed["10.20.1.5"].pop("since")  # the logon time (each-logon agreements)
             assert listed == {"10.20.1.5": {"user": "amy", "group": "staff"}}
+            assert identity.logon_time("10.20.1.5").isoformat() == since
             status, error = await _http(port, _post({"address": "nope", "user": "x"}, "s3cret"))
             assert status == 400 and "not an IP address" in error["error"]
             assert (await _http(port, _post(b"{garbage", "s3cret")))[0] == 400

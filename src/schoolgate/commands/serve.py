@@ -235,10 +235,16 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
         state_dir=options.var / "gateway",
     )
     gateway = build_gateway(
-        settings, lambda: holder.decider, identify=identity.identify, journal=journal
+        settings,
+        lambda: holder.decider,
+        identify=identity.identify,
+        journal=journal,
+        logon_time=identity.logon_time,
     )
     proxy_address, pages_url = await gateway.start(settings)
-    dns = DnsServer(_dns_resolver(options, holder, identity, journal))
+    resolver = _dns_resolver(options, holder, identity, journal)
+    resolver.agreements = gateway.pages.agreements  # one agreement check for DNS and the proxy
+    dns = DnsServer(resolver)
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
     app = start_app(options) if options.app else None

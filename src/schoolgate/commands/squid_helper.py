@@ -9,9 +9,16 @@ from pathlib import Path
 from schoolgate.commands._snapshots import add_snapshot_arguments
 from schoolgate.commands.proxy import site_from_arguments, snapshot_holder
 from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, AgreementState
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import pages_url
-from schoolgate.gateway.proxy.records import WARN_PASSES_FILE, WarnPasses
+from schoolgate.gateway.proxy.records import (
+    SIGNATURES_FILE,
+    WARN_PASSES_FILE,
+    SignatureStore,
+    WarnPasses,
+)
 from schoolgate.gateway.proxy.users import UserDirectoryError, load_user_directory
 from schoolgate.gateway.site import SiteConfig
 from schoolgate.gateway.squid_helper import SquidHelper
@@ -34,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--state",
         type=Path,
-        help="the pages server's state folder, whose warn passes the helper honours "
+        help="the pages server's state folder, whose warn passes, agreement signatures and "
+        "published agreement state the helper honours "
         "(default: the site's proxy.state_dir when --site is given)",
     )
     parser.set_defaults(func=run)
@@ -43,6 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _warn_passes(args: argparse.Namespace, site: SiteConfig) -> WarnPasses | None:
     state = args.state or (site.proxy.state_dir if args.site else None)
     return WarnPasses(path=state / WARN_PASSES_FILE) if state is not None else None
+
+
+def _agreements(args: argparse.Namespace, site: SiteConfig) -> AgreementCheck:
+    """The staff app's published agreement state and the pages server's signatures."""
+    state = args.state or (site.proxy.state_dir if args.site else None)
+    if state is None:
+        return AgreementCheck()
+    return AgreementCheck(
+        AgreementState.load(state / AGREEMENT_STATE_FILE), SignatureStore(state / SIGNATURES_FILE)
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         identify=identity.identify,
         journal=journal,
         passes=_warn_passes(args, site),
+        agreements=_agreements(args, site),
     )
     try:
         helper.run(sys.stdin, sys.stdout)

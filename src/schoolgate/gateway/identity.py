@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,15 @@ class BindingError(ValueError):
 class Binding:
     user: str | None
     group: str | None = None
+    since: str | None = None
+    """When the user logged on there (ISO 8601, UTC): an each-logon agreement (TM-054) must be
+    accepted after it."""
 
     def to_json(self) -> dict[str, str]:
         return {
             **({"user": self.user} if self.user else {}),
             **({"group": self.group} if self.group else {}),
+            **({"since": self.since} if self.since else {}),
         }
 
 
@@ -89,14 +94,24 @@ def _binding(value: object, where: str) -> Binding:
     if isinstance(value, str) and value:
         return Binding(value)
     if isinstance(value, dict):
-        user, group = value.get("user"), value.get("group")
+        user, group, since = value.get("user"), value.get("group"), value.get("since")
         if user is not None and (not isinstance(user, str) or not user):
             raise BindingError(f"{where}: user must be a non-empty string")
         if group is not None and not isinstance(group, str):
             raise BindingError(f"{where}: group must be a string")
+        if since is not None and _logon_time(since) is None:
+            raise BindingError(f"{where}: since {since!r} is not an ISO 8601 time")
         if user or group:
-            return Binding(user, group or None)
+            return Binding(user, group or None, since)
     raise BindingError(f"{where}: expected a user name or {{'user': ..., 'group': ...}}")
+
+
+def _logon_time(text: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _ranges(bindings: dict[str, Binding]) -> list[tuple[Any, Binding]]:
@@ -174,13 +189,24 @@ class Identity:
     def bindings(self) -> dict[str, Binding]:
         return dict(self._bindings)
 
+    def logon_time(self, address: str) -> datetime | None:
+        """When the user bound to `address` logged on there, if the binding says."""
+        if self.bindings_file is not None and time.monotonic() >= self._next_check:
+            self._reload_file()
+        try:
+            binding = self._bindings.get(canonical_address(address))
+        except ValueError:
+            return None
+        return _logon_time(binding.since) if binding is not None and binding.since else None
+
     def bind(self, address: str, user: str | None, group: str | None = None) -> None:
         """Bind (or with `user=None` unbind) an address, persisting to the bindings file."""
         canonical = _address(address, "binding")
         with self._lock:
             bindings = dict(self._bindings)
             if user:
-                bindings[canonical] = Binding(user, group or None)
+                since = datetime.now(UTC).isoformat(timespec="microseconds")
+                bindings[canonical] = Binding(user, group or None, since)
             else:
                 bindings.pop(canonical, None)
             if self.bindings_file is not None:

@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupError
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.journal_events import decision_record
 from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
@@ -100,8 +101,10 @@ class SquidHelper:
         identify: Callable[[str], Subject] | None = None,
         journal: Any = None,
         passes: WarnPasses | None = None,
+        agreements: AgreementCheck | None = None,
     ) -> None:
         self.decider = decider
+        self.agreements = agreements  # the published agreement state and the pages' signatures
         self.passes = passes  # warn click-throughs the pages server granted (a shared file)
         self.mode = mode
         self.pages_url = pages_url.rstrip("/")
@@ -110,6 +113,13 @@ class SquidHelper:
         self.journal = journal
 
     def subject(self, request: SquidRequest, decider: Decider) -> Subject:
+        """Who is asking, with whether their agreement is complete (`agreement_check.py`)."""
+        subject = self._who(request, decider)
+        if self.agreements is None:
+            return subject
+        return self.agreements.apply(subject, request.address, decider)
+
+    def _who(self, request: SquidRequest, decider: Decider) -> Subject:
         """Squid authenticated the user (if at all); the directory gives their group."""
         nominated = request.user is not None and request.user in decider.policy.nominated_users
         entry = self.users.get(request.user) if request.user else None

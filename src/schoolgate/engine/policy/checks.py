@@ -39,6 +39,9 @@ def _duplicate_ids(policy: Policy) -> Found:
     yield from _duplicates([s.id for s in policy.sites], "sites")
     yield from _duplicates([k.id for k in policy.keyword_rules], "keyword_rules")
     yield from _duplicates([a.id for a in policy.agreements], "agreements")
+    yield from _duplicates([c.id for c in policy.consents], "consents")
+    yield from _duplicates([c.id for c in policy.publishing], "publishing")
+    yield from _duplicates([c.id for c in policy.training], "training")
     yield from _duplicates([t.id for t in policy.tables], "tables")
     yield from _duplicates([m.applies_to for m in policy.sanctions], "sanctions")
     yield from _duplicates([c.id for c in policy.concerns.categories], ("concerns", "categories"))
@@ -46,7 +49,7 @@ def _duplicate_ids(policy: Policy) -> Found:
 
 def _group_references(policy: Policy) -> Found:
     known = {g.id for g in policy.groups} | {ALL_GROUPS}
-    for section in ("rules", "sites", "keyword_rules", "agreements"):
+    for section in ("rules", "sites", "keyword_rules", "agreements", "training"):
         for i, item in enumerate(getattr(policy, section)):
             for j, group in enumerate(item.groups):
                 if group not in known:
@@ -118,6 +121,11 @@ def _other_references(policy: Policy) -> Found:
     for i, group in enumerate(policy.groups):
         if group.agreement is not None and group.agreement not in agreements:
             yield ("groups", i, "agreement"), f"unknown agreement {group.agreement!r}"
+    consents = {c.id for c in policy.consents}
+    for i, channel in enumerate(policy.publishing):
+        for j, consent in enumerate(channel.consents):
+            if consent not in consents:
+                yield ("publishing", i, "consents", j), f"unknown consent {consent!r}"
     for i, alert in enumerate(policy.category_alerts):
         for j, category in enumerate(alert.categories):
             if category not in CATEGORIES:

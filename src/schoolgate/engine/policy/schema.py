@@ -94,6 +94,10 @@ class School(Strict):
     approved: str | None = None
     next_review: str | None = None
     source_document: str | None = None
+    school_year_starts: str = Field(
+        default="09-01", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+    )
+    """MM-DD: when a `renew: school-year` agreement must be signed again (1 September)."""
 
     @field_validator("timezone")
     @classmethod
@@ -292,8 +296,60 @@ class Agreement(Strict):
     required_signatories: list[Literal["user", "parent", "staff-witness"]] = Field(
         default_factory=lambda: ["user"]
     )
-    renew: Literal["never", "each-logon", "daily", "yearly", "on-change"] = "yearly"
+    renew: Literal["never", "each-logon", "daily", "yearly", "school-year", "on-change"] = "yearly"
+    """`yearly`: a year after signing; `school-year`: again from the start of each school year
+    (`school.school_year_starts`); `each-logon`: at every logon. Any change to the title or the
+    statements asks for a new signature whatever the rule (see `engine/agreements.py`)."""
     statements: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    source: Source
+
+
+ConsentKind = Literal["photo", "cloud", "biometric", "work", "other"]
+
+
+class ConsentType(Strict):
+    """A consent a parent or carer (and for some, the pupil too) gives or refuses for a child."""
+
+    id: Slug
+    title: str
+    kind: ConsentKind
+    given_by: list[Literal["parent", "pupil"]] = Field(default_factory=lambda: ["parent"])
+    """Everyone who must say yes; a consent is given when all of them have."""
+    statement: str | None = None
+    """The wording on the form, as printed."""
+    comment: str | None = None
+    source: Source
+
+
+NamingRule = Literal["no-names", "first-name", "first-name-initial", "full-name"]
+
+
+class PublishingChannel(Strict):
+    """Somewhere the school publishes pupils' images or work: which consents each pictured child
+    needs, and how a caption may name them."""
+
+    id: Slug
+    title: str
+    consents: list[Slug] = Field(min_length=1)
+    """Every one of these consents must be given for a child to appear."""
+    naming: NamingRule
+    decision_required: bool = False
+    """A recorded decision by a named member of staff is needed before anything goes out."""
+    comment: str | None = None
+    source: Source
+
+
+class TrainingCourse(Strict):
+    """Training the policy requires of a group: at induction, then renewed."""
+
+    id: Slug
+    title: str
+    groups: list[str]
+    induction_days: int | None = Field(default=None, ge=1, le=366)
+    """New members of the group must complete it within this many days of starting."""
+    renew_months: int | None = Field(default=None, ge=1, le=60)
+    """Due again this many months after it was last completed; None: once is enough."""
     comment: str | None = None
     source: Source
 
@@ -411,6 +467,9 @@ class Policy(Strict):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     safe_search: SafeSearch = Field(default_factory=SafeSearch)
     agreements: list[Agreement] = Field(default_factory=list)
+    consents: list[ConsentType] = Field(default_factory=list)
+    publishing: list[PublishingChannel] = Field(default_factory=list)
+    training: list[TrainingCourse] = Field(default_factory=list)
     sanctions: list[SanctionMatrix] = Field(default_factory=list)
     concerns: Concerns = Field(default_factory=Concerns)
     tables: list[Table] = Field(default_factory=list)

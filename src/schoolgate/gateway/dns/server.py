@@ -29,6 +29,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action, AlertLevel
 from schoolgate.engine.urls import Target
 from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
@@ -73,8 +74,11 @@ class Resolver:
         safe_search: SafeSearch | None = None,
         doh_domains: frozenset[str] = frozenset(),
         journal_allowed: bool = True,
+        agreements: AgreementCheck | None = None,
     ) -> None:
         self.holder = holder
+        self.agreements = agreements
+        """Whether each subject's agreement is complete (`gateway/agreement_check.py`)."""
         self.upstream = upstream
         self.identity = identity or Identity()
         self.journal = journal
@@ -114,6 +118,8 @@ class Resolver:
         if not name:
             return self._forward(query)
         subject = self.identity.identify(client)
+        if self.agreements is not None:
+            subject = self.agreements.apply(subject, client, self._decider)
         decision = self._decide(subject, name)
         if decision.action is Action.BLOCK:
             self.stats["blocked"] += 1

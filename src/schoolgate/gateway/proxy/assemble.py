@@ -6,13 +6,16 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from schoolgate.engine.decide import Decider, Subject
+from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, AgreementState
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.pages_server import PagesServer
 from schoolgate.gateway.proxy.records import (
     REQUESTS_FILE,
+    SIGNATURES_FILE,
     WARN_PASSES_FILE,
     RequestLog,
     SignatureStore,
@@ -85,16 +88,20 @@ def build_gateway(
     *,
     identify: Callable[[str], Subject] | None = None,
     journal: EventSink | None = None,
+    logon_time: Callable[[str], datetime | None] | None = None,
 ) -> Gateway:
+    """`logon_time(address)`: when the user bound there logged on (each-logon agreements)."""
     state = settings.state_dir
     url = pages_url(settings)
     pages = GatewayPages(
         decider,
         PageLinks(url, page_secret(state)),
-        SignatureStore(state / "signatures.jsonl"),
+        SignatureStore(state / SIGNATURES_FILE),
         RequestLog(state / REQUESTS_FILE),
         WarnPasses(path=state / WARN_PASSES_FILE),
         journal,
+        AgreementState.load(state / AGREEMENT_STATE_FILE),
+        logon_time,
     )
     users = load_user_directory(settings.users_file) if settings.users_file else None
     proxy = ProxyServer(

@@ -18,14 +18,18 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from schoolgate.engine.agreements import valid_until
 
 WARN_PASS_SECONDS = 3600.0
 REQUESTS_FILE = "requests.jsonl"
 ANSWERS_FILE = "request-answers.json"
 """In the gateway state folder: the staff app's console writes it, the pages server reads it."""
+SIGNATURES_FILE = "signatures.jsonl"
+"""In the gateway state folder: agreement clicks on the pages server; every service reads them."""
 WARN_PASSES_FILE = "warn-passes.jsonl"
 """In the gateway state folder: the pages server writes it, the Squid helper reads it."""
 
@@ -40,38 +44,65 @@ def _append_json_line(path: Path, record: dict[str, Any]) -> None:
 
 
 class SignatureStore:
-    """Agreement signatures by subject key (`user:<name>` or `address:<ip>`) and agreement id."""
+    """Agreement signatures by subject key (`user:<name>` or `address:<ip>`) and agreement id.
+
+    Other processes holding a store on the same file see new signatures (the lines appended since
+    their last look, checked at most once a second): the Squid helper and the DNS resolver honour
+    clicks made on the pages server."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._signed: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
-        if path.exists():
-            self._load()
+        self._read_to = 0
+        self._next_check = 0.0
+        self._read_new()
 
-    def _load(self) -> None:
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+    def _read_new(self) -> None:
+        self._next_check = time.monotonic() + 1.0
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size < self._read_to:
+            self._read_to = 0  # the file was replaced
+        if size == self._read_to:
+            return
+        with self.path.open("rb") as file:
+            file.seek(self._read_to)
+            data = file.read(size - self._read_to)
+        complete = data[: data.rfind(b"\n") + 1]  # a torn last line was never acknowledged
+        self._read_to += len(complete)
+        for line in complete.splitlines():
             try:
                 record = json.loads(line)
                 key = (record["subject"], record["agreement"])
                 self._signed[key] = datetime.fromisoformat(record["signed_at"])
             except (ValueError, KeyError, TypeError):
-                continue  # a torn last line after a crash: the signature was never acknowledged
+                continue
 
     def signed_at(self, subject_key: str, agreement: str) -> datetime | None:
+        if time.monotonic() >= self._next_check:
+            with self._lock:
+                self._read_new()
         return self._signed.get((subject_key, agreement))
 
-    def is_current(self, subject_key: str, agreement: str, renew: str, now: datetime) -> bool:
-        """Whether a signature exists and has not expired under the agreement's `renew` rule."""
+    def is_current(
+        self,
+        subject_key: str,
+        agreement: str,
+        renew: str,
+        now: datetime,
+        school_year_starts: str = "09-01",
+    ) -> bool:
+        """Whether a signature exists and has not expired under the agreement's `renew` rule
+        (`engine/agreements.py`); `each-logon` here lasts the day: `AgreementCheck` narrows it
+        to the logon when the binding says when that was."""
         signed = self.signed_at(subject_key, agreement)
         if signed is None:
             return False
-        if renew == "never" or renew == "on-change":
-            return True
-        if renew == "yearly":
-            return now - signed < timedelta(days=365)
-        # daily, each-logon: the gateway cannot see log-ons, so a signature lasts the school day.
-        return signed.date() == now.date()
+        until = valid_until("daily" if renew == "each-logon" else renew, signed, school_year_starts)
+        return until is None or now < until
 
     def sign(self, subject_key: str, agreement: str, now: datetime, **extra: Any) -> None:
         record = {

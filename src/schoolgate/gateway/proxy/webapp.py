@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.agreement_state import AgreementState
 from schoolgate.gateway.journal_events import decision_record, happening_record
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
@@ -68,8 +70,13 @@ class GatewayPages:
         requests: RequestLog,
         passes: WarnPasses,
         journal: EventSink | None = None,
+        agreement_state: AgreementState | None = None,
+        logon_time: Callable[[str], datetime | None] | None = None,
     ) -> None:
         self.decider = decider
+        self.agreements = AgreementCheck(agreement_state, signatures, logon_time)
+        """Complete agreements the staff app publishes (with parents' countersignatures) and
+        the clicks made here where the user alone signs."""
         self.links = links
         self.signatures = signatures
         self.requests = requests
@@ -89,26 +96,13 @@ class GatewayPages:
         )
 
     def has_signed(self, visitor: Visitor, decider: Decider, group_id: str) -> bool:
-        agreement_id, renew = self._agreement_of(decider, group_id)
-        if agreement_id is None:
-            return True
-        now = decider.local_time(None)
-        return self.signatures.is_current(visitor.key, agreement_id, renew, now)
+        """See `gateway/agreement_check.py`: a pupil's own click never stands in for a parent's
+        countersignature (STM-230, SH-098, CAV-029)."""
+        return self.agreements.has_signed(visitor.key, decider, group_id, visitor.address)
 
     @staticmethod
     def _agreement_of(decider: Decider, group_id: str) -> tuple[str | None, str]:
-        try:
-            group = decider.policy.group(group_id)
-        except KeyError:
-            return None, "never"
-        if not group.agreement_required:
-            return None, "never"
-        for agreement in decider.policy.agreements:
-            if agreement.id == group.agreement or (
-                group.agreement is None and group_id in agreement.groups
-            ):
-                return agreement.id, agreement.renew
-        return group.agreement or f"{group_id}-agreement", "yearly"
+        return AgreementCheck.agreement_of(decider, group_id)
 
     def response_for(self, decision: Decision, url: str, visitor: Visitor) -> PageResponse | None:
         """The page to show instead of `url`, or None if the request may go ahead."""
@@ -259,6 +253,8 @@ class GatewayPages:
             self.signatures.sign, visitor.key, agreement_id, now, group=group_id
         )
         self._record("agreement-signed", visitor, extra={"agreement": agreement_id})
+        if not self.has_signed(visitor, decider, group_id):
+            return message_page(self.school, "Thank you", _WAITING_FOR_PARENT)
         next_url = self._next_url(args)
         if next_url:
             return PageResponse.redirect(next_url)
@@ -415,6 +411,11 @@ class GatewayPages:
             )
         )
 
+
+_WAITING_FOR_PARENT = (
+    "Your signature is recorded. Your parent or carer must sign the agreement too before you can "
+    "use the internet: the school has sent them a link. Please ask them to sign it."
+)
 
 _DEFAULT_STATEMENT = "<li>I will use the school's internet safely, kindly and for school work.</li>"
 

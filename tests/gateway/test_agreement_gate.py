@@ -1,0 +1,188 @@
+""" "No signed agreement, no access" at the gateway, from the state file the staff app publishes.
+
+STM-228/STM-230/STM-S02, SH-098 and CAV-029: where a parent must countersign, the pupil's own
+click on the agreement page does not open the internet; the published state (every required
+signature, on the current version of the text) does, through the proxy, the Squid helper and the
+DNS resolver alike. TM-054/TM-S01: Thomas Mills's acceptance counts for one logon only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from schoolgate.engine.agreements import agreement_version, valid_until
+from schoolgate.engine.decide import Decider, Subject
+from schoolgate.files import write_atomically
+from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.agreement_state import (
+    FORMAT,
+    AgreementState,
+    AgreementStateError,
+    parse_state,
+)
+from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.proxy.records import SignatureStore
+from schoolgate.gateway.squid_helper import SquidHelper
+from tests.gateway.proxy_support import POLICY, running_origin, running_proxy, test_snapshot
+
+PARENT_POLICY = POLICY.replace(
+    "groups: [newcomers]\n    statements:",
+    "groups: [newcomers]\n    signatories: [user, parent]\n"
+    "    required_signatories: [user, parent]\n    statements:",
+)
+LOGON_POLICY = POLICY.replace(
+    "groups: [newcomers]\n    statements:",
+    "groups: [newcomers]\n    renew: each-logon\n    statements:",
+)
+
+
+def publish(path: Path, subjects: dict) -> None:
+    body = {"format": FORMAT, "version": 1, "published_at": _iso(_now()), "subjects": subjects}
+    write_atomically(path, json.dumps(body).encode())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def complete(version: str, until: datetime | None = None) -> dict:
+    return {
+        "version": version,
+        "complete_at": _iso(_now() - timedelta(minutes=5)),
+        "valid_until": _iso(until) if until else None,
+    }
+
+
+def _version(decider: Decider) -> str:
+    return agreement_version(decider.policy.agreements[0])
+
+
+def test_state_file_is_read_checked_and_hot_reloaded(tmp_path):
+    path = tmp_path / "agreement-state.json"
+    state = AgreementState.load(path)  # absent: nobody has a complete agreement
+    assert not state.is_satisfied("user:amy", "pupil-aup", _now())
+    publish(path, {"user:amy": {"pupil-aup": complete("v1", _now() + timedelta(days=1))}})
+    state.refresh(force=True)
+    assert state.is_satisfied("user:amy", "pupil-aup", _now(), version="v1")
+    assert not state.is_satisfied("user:amy", "pupil-aup", _now(), version="v2")  # text changed
+    assert not state.is_satisfied("user:amy", "pupil-aup", _now() + timedelta(days=2))
+    # A broken file keeps the last good state in force and says where it is wrong.
+    write_atomically(
+        path, b'{"format": "schoolgate-agreement-state", "version": 1, "subjects": []}'
+    )
+    assert not state.refresh(force=True)
+    assert "'subjects' must be an object" in state.last_error
+    assert state.is_satisfied("user:amy", "pupil-aup", _now())
+
+
+def test_malformed_entries_name_the_field():
+    bad = {"format": FORMAT, "version": 1, "subjects": {"user:amy": {"aup": {"version": "v"}}}}
+    with pytest.raises(AgreementStateError, match=r"subjects.user:amy.aup.complete_at"):
+        parse_state(bad, "state.json")
+    with pytest.raises(AgreementStateError, match="version 2 is not supported"):
+        parse_state({"format": FORMAT, "version": 2, "subjects": {}}, "state.json")
+
+
+def test_renewal_rules_stm_228_cav_071_tm_054():
+    signed = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    assert valid_until("school-year", signed) == datetime(2027, 9, 1, tzinfo=UTC)
+    assert valid_until("school-year", datetime(2026, 8, 31, tzinfo=UTC)) == datetime(
+        2026, 9, 1, tzinfo=UTC
+    )
+    assert valid_until("yearly", signed) == signed + timedelta(days=365)
+    assert valid_until("on-change", signed) is None
+    assert valid_until("each-logon", signed) is None  # decided by the logon, not the clock
+
+
+def test_pupils_click_does_not_unlock_where_a_parent_must_countersign_stm_230_sh_098(tmp_path):
+    decider = Decider(test_snapshot(PARENT_POLICY))
+    state_path = tmp_path / "agreement-state.json"
+    state = AgreementState.load(state_path)
+    with (
+        running_origin() as origin,
+        running_proxy(
+            tmp_path,
+            lambda: decider,
+            hosts={"*.test": f"127.0.0.1:{origin.port}"},
+            identify=lambda address: Subject(group="newcomers", user="amy"),
+            agreement_state=state,
+        ) as proxy,
+    ):
+        status, headers, _ = proxy.get("http://allowed.test/homework")
+        assert status == 302 and "/agreement?next=" in headers["Location"]
+        # The pupil signs on the gateway's page: recorded, but still gated.
+        body = "agreement=pupil-aup&agree=yes"
+        conn = proxy.connection()
+        conn.request(
+            "POST",
+            "http://gate.test/agreement",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        reply = conn.getresponse().read().decode()
+        conn.close()
+        assert "parent or carer must sign" in reply
+        assert proxy.get("http://allowed.test/homework")[0] == 302
+        # The app publishes the complete agreement (pupil and parent): the next request passes.
+        publish(state_path, {"user:amy": {"pupil-aup": complete(_version(decider))}})
+        state.refresh(force=True)
+        status, _, text = proxy.get("http://allowed.test/homework")
+        assert status == 200 and "origin page for allowed.test/homework" in text
+        # A changed text asks for a new signature: the old version no longer counts.
+        publish(state_path, {"user:amy": {"pupil-aup": complete("0123456789ab")}})
+        state.refresh(force=True)
+        assert proxy.get("http://allowed.test/homework")[0] == 302
+
+
+def test_squid_helper_and_dns_check_read_the_same_state(tmp_path):
+    decider = Decider(test_snapshot(PARENT_POLICY))
+    state_path = tmp_path / "agreement-state.json"
+    check = AgreementCheck(AgreementState.load(state_path), SignatureStore(tmp_path / "sig.jsonl"))
+    check.signatures.sign("user:amy", "pupil-aup", decider.local_time(None))  # the pupil's click
+    helper = SquidHelper(
+        lambda: decider,
+        "acl",
+        "http://gate.test",
+        identify=lambda address: Subject(group="newcomers", user="amy"),
+        agreements=check,
+    )
+    line = "10.1.2.3 amy GET http://allowed.test/\n"
+    assert helper.answer(line).startswith("ERR") and "agreement-required" in helper.answer(line)
+    unsigned = check.apply(Subject(group="newcomers", user="amy"), "10.1.2.3", decider)
+    assert decider.decide(unsigned, "allowed.test").rule == "agreement-required"  # DNS, too
+    publish(state_path, {"user:amy": {"pupil-aup": complete(_version(decider))}})
+    check.state.refresh(force=True)
+    assert helper.answer(line) == "OK"
+    signed = check.apply(Subject(group="newcomers", user="amy"), "10.1.2.3", decider)
+    assert signed.agreement and decider.decide(signed, "allowed.test").action.value == "allow"
+
+
+def test_accept_at_each_logon_not_once_a_day_tm_054_tm_s01(tmp_path):
+    decider = Decider(test_snapshot(LOGON_POLICY))
+    bindings = tmp_path / "bindings.json"
+    signatures = SignatureStore(tmp_path / "sig.jsonl")
+    local_now = decider.local_time(None)
+
+    def logged_on(minutes_ago: int) -> tuple[AgreementCheck, Subject]:
+        since = _iso(_now() - timedelta(minutes=minutes_ago))
+        entry = {"user": "amy", "group": "newcomers", "since": since}
+        write_atomically(bindings, json.dumps({"10.1.2.3": entry}).encode())
+        identity = Identity(bindings_file=bindings)
+        return AgreementCheck(None, signatures, identity.logon_time), identity.identify("10.1.2.3")
+
+    check, amy = logged_on(60)  # first logon of the day, 08:40
+    assert not check.apply(amy, "10.1.2.3", decider).agreement
+    signatures.sign("user:amy", "pupil-aup", local_now - timedelta(minutes=59))
+    assert check.apply(amy, "10.1.2.3", decider).agreement
+    check, amy = logged_on(10)  # she logs on again later that morning: asked again
+    assert not check.apply(amy, "10.1.2.3", decider).agreement
+    signatures.sign("user:amy", "pupil-aup", local_now - timedelta(minutes=9))
+    assert check.apply(amy, "10.1.2.3", decider).agreement
