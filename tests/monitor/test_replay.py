@@ -91,8 +91,7 @@ def test_replay_out_of_hours_and_other_rules(tmp_path) -> None:
     common = tmp_path / "common.log"
     stamp = saturday_22.strftime("%d/%b/%Y:%H:%M:%S +0000")
     vpn = [
-        f'10.0.3.{i} - - [{stamp}] "CONNECT www.hidemyass.com:443 HTTP/1.1" 200 0'
-        for i in range(2)
+        f'10.0.3.{i} - - [{stamp}] "CONNECT www.hidemyass.com:443 HTTP/1.1" 200 0' for i in range(2)
     ]
     common.write_text(
         f'10.0.3.9 - pupil-9 [{stamp}] "GET {SEARCH} HTTP/1.1" 200 100\n' + "\n".join(vpn) + "\n"
