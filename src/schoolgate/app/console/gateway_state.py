@@ -76,6 +76,19 @@ class Health:
     lists: list[dict[str, Any]] = field(default_factory=list)
     services: list[ServiceState] = field(default_factory=list)
 
+    @property
+    def snapshot_age_text(self) -> str:
+        return age_text(self.snapshot_age or 0.0)
+
+
+def age_text(seconds: float) -> str:
+    """`42 seconds`, `5 minutes`, `3 hours`, `2 days`: how a person reads an age."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{int(seconds)} second{'s' if int(seconds) != 1 else ''}"
+
 
 def health() -> Health:
     loaded = current_decider()
