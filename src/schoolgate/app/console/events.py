@@ -1,7 +1,9 @@
 """The console's reads from the event store (`schoolgate.events.store.EventStore`).
 
 One store per process, opened from `SCHOOLGATE_EVENTS` on first use (the store serialises its
-own connection). The dashboard asks only for aggregates; the query log pages with a cursor
+own connection). The dashboard reads only the store's hourly rollups (whole hours, so a
+dashboard over ten million events sums thousands of rows, not millions); the query log pages
+with a cursor
 (`before` = the oldest time on the page) so a deep page costs what the first one does.
 """
 
@@ -65,7 +67,7 @@ class Summary:
 
 def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False) -> Summary:
     events = store()
-    hours = {h.hour: h for h in events.counts_by_hour(since, before)}
+    hours = {h.hour: h for h in events.hourly_totals(since, before)}
     buckets = []
     moment = since
     while moment < before:
@@ -76,16 +78,16 @@ def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False)
         moment += timedelta(hours=1)
     if daily:
         buckets = _by_day(buckets)
-    actions = dict(events.counts_by("action", since, before))
+    actions = events.actions_between(since, before)
     return Summary(
         buckets=buckets,
         total=sum(b.total for b in buckets),
         blocked=actions.get("block", 0),
         warned=actions.get("warn", 0),
-        top_blocked_hosts=events.top_blocked_hosts(since, before, limit=10),
-        blocked_categories=events.counts_by("category", since, before, action="block")[:10],
-        groups=events.counts_by("group_id", since, before)[:10],
-        devices=events.counts_by("address", since, before, action="block")[:10],
+        top_blocked_hosts=events.rollup_counts("host", since, before, action="block"),
+        blocked_categories=events.rollup_counts("category", since, before, action="block"),
+        groups=events.rollup_counts("group_id", since, before),
+        devices=events.rollup_counts("address", since, before, action="block"),
         alert_themes=_alert_themes(since),
     )
 
