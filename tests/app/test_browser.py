@@ -108,7 +108,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     )
     page.select_option("#triage-form select[name=status]", value="investigating")
     page.click("#triage-form button[type=submit]")
-    page.wait_for_selector("#actions-form")
+    page.wait_for_selector("#step-review[open]")
     checked = page.eval_on_selector_all(
         "#actions-form input[type=checkbox]:checked", "boxes => boxes.map(b => b.value)"
     )
@@ -119,28 +119,51 @@ def test_report_triage_review_sanction_close_and_governor_report(
         "remove-network-access",
     ]  # the policy's suggestion, pre-selected
 
+    # Only the next step is open: the two-person review, with Dana as first reviewer.
+    assert page.is_visible("#review-form") and not page.is_visible("#close-form")
     review = "#review-form "
     page.fill(review + "[name=reason_for_investigation]", "Filtering bypass reported by teacher")
-    page.select_option(review + "[name=first_reviewer]", label="Dana Lead")
     page.fill(review + "[name=first_position]", "DSL")
-    page.select_option(review + "[name=second_reviewer]", label="Dev Deputy")
+    page.fill("#id_second_reviewer", "Dep")
+    page.click("#id_second_reviewer-results button >> text=Dev Deputy")
     page.fill(review + "[name=second_position]", "Deputy DSL")
     page.fill(review + "[name=computer]", "DSL office PC (not used by pupils)")
     page.fill(review + "[name=sites]", "vpn.example; PC-14 browser history")
     page.fill(review + "[name=reason_for_concern]", "VPN used to bypass the filter")
     page.fill(review + "[name=conclusion]", "Concern has substance; apply sanctions")
     page.click(review + "button[type=submit]")
-    page.wait_for_selector("#reviews >> text=DSL office PC")
+    page.wait_for_selector("#reviews >> text=waiting for them to confirm")
 
     page.fill("#actions-form [name=reason]", "As the policy suggests; first offence")
     page.click("#actions-form button[type=submit]")
     page.wait_for_selector("#actions-taken >> text=Removal of network / internet access rights")
+    assert "has not yet confirmed" in page.inner_text("#step-close summary")
+
+    # The second reviewer confirms in a browser context of their own (issue 13).
+    deputy_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    deputy = deputy_context.new_page()
+    _sign_in(deputy, base, "dev-deputy")
+    deputy.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
+    deputy.click("main button[type=submit]")
+    deputy.click("#notifications-link")
+    deputy.click("#notifications button")
+    deputy.wait_for_selector("#confirm-form")
+    _shot(deputy, "review-confirm")
+    deputy.click("#confirm-form button")
+    deputy.wait_for_selector("#confirmed")
+    deputy_context.close()
+
+    page.reload()
+    assert "confirmed" in page.inner_text("#reviews .review-second")
+    assert "Dev Deputy confirmed the two-person review" in page.inner_text("#timeline")
+    assert "case.triage" not in page.inner_text("main")
     _shot(page, "case-detail")
+    assert page.is_visible("#close-form")
     page.fill("#close-form [name=outcome]", "Sanctions applied; parents informed by letter")
     page.click("#close-form button[type=submit]")
     page.wait_for_selector("#case-status >> text=Closed")
     case.refresh_from_db()
-    assert case.status == Status.CLOSED and case.reviews.count() == 1
+    assert case.status == Status.CLOSED and case.reviews.get().second_confirmed_at
     assert case.actions.count() == 4
     page.goto(f"{base}/logs/incident/?term=2025-autumn")
     _shot(page, "incident-log")

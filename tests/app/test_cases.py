@@ -109,30 +109,71 @@ def test_illegal_incident_type_marks_the_case(case, people) -> None:
     assert case.illegal
 
 
+REVIEW_FORM = {
+    "reason_for_investigation": "VPN use",
+    "first_position": "DSL",
+    "second_position": "Deputy DSL",
+    "computer": "Office PC-1, DSL office",
+    "sites": "vpn.example",
+    "reason_for_concern": "bypass",
+    "conclusion": "sanction",
+}
+
+
 def test_review_needs_two_different_named_staff(case, people) -> None:
     dsl = signed_in(people["dsl"])
-    form = {
-        "reason_for_investigation": "VPN use",
-        "first_reviewer": people["dsl"].pk,
-        "first_position": "DSL",
-        "second_reviewer": people["dsl"].pk,
-        "second_position": "DSL",
-        "computer": "Office PC-1, DSL office",
-        "sites": "vpn.example",
-        "reason_for_concern": "bypass",
-        "conclusion": "sanction",
-    }
-    response = dsl.post(reverse("case-review", args=[case.pk]), form)
+    url = reverse("case-review", args=[case.pk])
+    response = dsl.post(url, REVIEW_FORM | {"second_reviewer": people["dsl"].pk})
     assert response.status_code == 400 and b"different people" in response.content
-    response = dsl.post(
-        reverse("case-review", args=[case.pk]), form | {"second_reviewer": people["pupil"].pk}
-    )
+    response = dsl.post(url, REVIEW_FORM | {"second_reviewer": people["pupil"].pk})
     assert response.status_code == 400  # a pupil is not a reviewer
+    # A first reviewer typed in by someone else is ignored: it is whoever is signed in.
     dsl.post(
-        reverse("case-review", args=[case.pk]), form | {"second_reviewer": people["deputy-dsl"].pk}
+        url,
+        REVIEW_FORM
+        | {"second_reviewer": people["deputy-dsl"].pk, "first_reviewer": people["teacher"].pk},
     )
     review = case.reviews.get()
     assert (review.first_reviewer, review.second_reviewer) == (people["dsl"], people["deputy-dsl"])
+    assert not review.is_confirmed
+
+
+def test_second_reviewer_confirms_in_their_own_session_only(case, people) -> None:
+    """Issue 13: nobody can confirm for someone else; the record shows who and when."""
+    from schoolgate.app.audit.models import AuditEntry
+    from schoolgate.app.concerns.models import Notification
+
+    signed_in(people["dsl"]).post(
+        reverse("case-review", args=[case.pk]),
+        REVIEW_FORM | {"second_reviewer": people["teacher-2"].pk},
+    )
+    review = case.reviews.get()
+    note = Notification.objects.get(user=people["teacher-2"])
+    assert note.url == reverse("review-confirm", args=[review.pk])
+    confirm = reverse("review-confirm", args=[review.pk])
+    for someone_else in ("dsl", "deputy-dsl", "teacher"):
+        client = signed_in(people[someone_else])
+        assert client.get(confirm).status_code == 403
+        assert client.post(confirm).status_code == 403
+    refused = AuditEntry.objects.filter(action="case.review-confirm-refused")
+    assert refused.count() == 6
+    review.refresh_from_db()
+    assert not review.is_confirmed
+    # The case cannot close on an unconfirmed review.
+    workflow.triage(case, people["dsl"], "pupil:social-media", "investigating", "")
+    assert "not yet confirmed" in " ".join(workflow.closing_problems(case, "done"))
+    second = signed_in(people["teacher-2"])
+    page = second.get(confirm)
+    assert page.status_code == 200 and b"Office PC-1" in page.content
+    assert second.post(confirm).status_code == 302
+    review.refresh_from_db()
+    assert review.is_confirmed
+    entry = AuditEntry.objects.get(action="case.review-confirm")
+    assert entry.actor == people["teacher-2"] and entry.object_id == str(case.pk)
+    assert workflow.closing_problems(case, "done") == []
+    text = signed_in(people["dsl"]).get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert "confirmed the two-person review in their own session" in text
+    assert "case.review" not in text
 
 
 def test_closing_needs_type_review_and_outcome(case, people) -> None:
@@ -140,12 +181,11 @@ def test_closing_needs_type_review_and_outcome(case, people) -> None:
     response = dsl.post(reverse("case-close", args=[case.pk]), {"outcome": "done"})
     assert response.status_code == 400 and b"STM-168" in response.content
     workflow.triage(case, people["dsl"], "pupil:social-media", "investigating", "")
-    workflow.record_review(
+    review = workflow.record_review(
         case,
         people["dsl"],
         {
             "reason_for_investigation": "r",
-            "first_reviewer": people["dsl"],
             "first_position": "DSL",
             "second_reviewer": people["online-safety-coordinator"],
             "second_position": "OSC",
@@ -155,11 +195,41 @@ def test_closing_needs_type_review_and_outcome(case, people) -> None:
             "conclusion": "c",
         },
     )
+    assert dsl.post(reverse("case-close", args=[case.pk]), {"outcome": "done"}).status_code == 400
+    workflow.confirm_review(review, people["online-safety-coordinator"])
     assert dsl.post(reverse("case-close", args=[case.pk]), {"outcome": "done"}).status_code == 302
     case.refresh_from_db()
     assert case.status == Status.CLOSED and case.closed_at
     with pytest.raises(workflow.WorkflowError, match="closed"):
         workflow.add_note(case, people["dsl"], "late note")
+
+
+def test_case_list_search_and_filters(case, people) -> None:
+    other = workflow.open_case(
+        people["teacher"],
+        Source.STAFF,
+        {"summary": "Games in lessons", "details": "d"},
+        [people["pupil-2"]],
+    )
+    client = signed_in(people["dsl"])
+
+    def listed(**query) -> set[str]:
+        text = client.get(reverse("case-list"), query).content.decode()
+        return {c.reference for c in (case, other) if c.reference in text}
+
+    assert listed() == {case.reference, other.reference}
+    assert listed(q="10C") == {other.reference}
+    assert listed(q="vpn") == {case.reference}
+    assert listed(q=other.reference) == {other.reference}
+    assert listed(source="alert") == set()
+    assert listed(illegal="yes") == set()
+
+
+def test_case_page_opens_only_the_next_step(case, people) -> None:
+    text = signed_in(people["dsl"]).get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert text.count("<details") == 7
+    assert text.count(" open><summary>") == 1
+    assert '<details class="step" id="step-triage" open>' in text
 
 
 def test_evidence_is_stored_by_sha256_with_custody(case, people, settings) -> None:

@@ -55,6 +55,8 @@ MATRIX = [
     ("pupil-chronology", "pupil", "get", DSL),
     ("find-people", None, "get", STAFF),
     ("notifications", None, "get", EVERYONE),
+    # Only the named second reviewer, in their own session; not even the DSL who recorded it.
+    ("review-confirm", "review", "get", {"deputy-dsl"}),
     ("alert-history", "username", "get", SAFEGUARDING),  # issue 8's monitoring history
 ]
 # URLs checked by their own tests below or elsewhere (object checks, not role checks).
@@ -86,7 +88,22 @@ def records(people, others_case) -> dict[str, list[object]]:
     task = concern_workflow.add_task(
         concern, people["dsl"], "Check in", people["dsl"], date(2026, 12, 4)
     )
+    review = workflow.record_review(
+        others_case,
+        people["dsl"],
+        {
+            "reason_for_investigation": "r",
+            "first_position": "DSL",
+            "second_reviewer": people["deputy-dsl"],
+            "second_position": "Deputy",
+            "computer": "c",
+            "sites": "s",
+            "reason_for_concern": "r",
+            "conclusion": "c",
+        },
+    )
     return {
+        "review": [review.pk],
         "case": [others_case.pk],
         "concern": [concern.pk],
         "task": [concern.pk, task.pk],

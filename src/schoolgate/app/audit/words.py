@@ -94,6 +94,7 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
         f"{d.get('second', 'The second reviewer')} confirmed the "
         "two-person review in their own session"
     ),
+    "case.review-view": lambda d: "Opened the review to confirm it",
     "case.review-confirm-refused": lambda d: (
         "Tried to confirm a review naming someone else (refused)"
     ),
@@ -134,3 +135,24 @@ def describe(action: str, detail: Detail) -> str:
         return words(detail or {})
     except (KeyError, TypeError, ValueError):
         return action
+
+
+_VIEWS = ("view", "view-refused", "review-view")  # looking is audited, not a step taken
+
+
+def timeline(object_type: str, pk: int) -> list[tuple[Any, str, str]]:
+    """(when, who, what in words) for a case's or concern's audit entries, views left out."""
+    from schoolgate.app.audit.models import AuditEntry
+
+    entries = (
+        AuditEntry.objects.filter(object_type=object_type, object_id=str(pk))
+        .exclude(action__in=[f"{object_type}.{view}" for view in _VIEWS])
+        .only("at", "actor_name", "action", "detail")
+        .order_by("id")
+    )
+    return [(e.at, _who(e.actor_name), describe(e.action, e.detail)) for e in entries]
+
+
+def _who(actor_name: str) -> str:
+    """ "Dana Lead (dana-lead)" → "Dana Lead"; "system" → "Schoolgate"."""
+    return "Schoolgate" if actor_name == "system" else actor_name.rsplit(" (", 1)[0]

@@ -8,23 +8,10 @@ from django.utils import timezone
 from schoolgate.app.cases.models import ParentContact, Status
 from schoolgate.app.cases.widgets import FastSelect
 from schoolgate.app.people.models import User
-from schoolgate.app.people.picker import PeopleField
+from schoolgate.app.people.picker import PeopleField, PersonField
 from schoolgate.app.policy import incident_choices, matrix_for
-from schoolgate.app.roles import STAFF_ROLES
 
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-def _staff_members():
-    return User.objects.filter(role__in=STAFF_ROLES, is_active=True)
-
-
-def staff_choices() -> list[tuple[str, str]]:
-    """Active staff as (id, name) in one query, labelled as `User.__str__` labels staff."""
-    rows = _staff_members().values_list("id", "first_name", "last_name", "username")
-    return [("", "---------")] + [
-        (str(pk), f"{first} {last}".strip() or username) for pk, first, last, username in rows
-    ]
 
 
 class StaffReportForm(forms.Form):
@@ -130,11 +117,12 @@ class ActionsForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
+    """You are the first reviewer; the second confirms in their own session (issue 13)."""
+
     reason_for_investigation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    first_reviewer = forms.ChoiceField(widget=FastSelect)
-    first_position = forms.CharField(max_length=100)
-    second_reviewer = forms.ChoiceField(widget=FastSelect)
-    second_position = forms.CharField(max_length=100)
+    first_position = forms.CharField(max_length=100, label="Your position")
+    second_reviewer = PersonField("staff", label="Second reviewer (they confirm it themselves)")
+    second_position = forms.CharField(max_length=100, label="Second reviewer's position")
     computer = forms.CharField(max_length=200, label="Name and location of computer used")
     sites = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), label="Web site(s) address / device"
@@ -143,25 +131,6 @@ class ReviewForm(forms.Form):
     conclusion = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), label="Conclusion and action proposed or taken"
     )
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        choices = staff_choices()  # one query for both lists
-        self.fields["first_reviewer"].choices = choices
-        self.fields["second_reviewer"].choices = choices
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean()
-        first, second = data.get("first_reviewer"), data.get("second_reviewer")
-        if first and first == second:
-            raise forms.ValidationError("The two reviewers must be different people (STM-168).")
-        staff = _staff_members().in_bulk([pk for pk in (first, second) if pk])
-        for name in ("first_reviewer", "second_reviewer"):
-            if data.get(name):
-                data[name] = staff.get(int(data[name]))
-                if data[name] is None:
-                    self.add_error(name, "This person is no longer an active member of staff.")
-        return data
 
 
 class EvidenceForm(forms.Form):

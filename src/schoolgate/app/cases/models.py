@@ -97,7 +97,11 @@ class AppliedAction(models.Model):
 
 
 class Review(models.Model):
-    """STM-283/284: the record of reviewing devices / internet sites, by two named people."""
+    """STM-283/284: the record of reviewing devices / internet sites, by two named people.
+
+    The first reviewer is whoever records it, signed in; the second confirms in their own
+    signed-in session (`second_confirmed_at`); nobody can confirm for someone else (issue 13).
+    """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reviews")
     reason_for_investigation = models.TextField()
@@ -111,6 +115,7 @@ class Review(models.Model):
     conclusion = models.TextField("conclusion and action proposed or taken")
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField()
+    second_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["recorded_at"]
@@ -120,6 +125,10 @@ class Review(models.Model):
                 name="review_two_different_people",
             )
         ]
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.second_confirmed_at is not None
 
 
 class Evidence(models.Model):

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schoolgate.app.access import requires
-from schoolgate.app.audit.models import AuditEntry
 from schoolgate.app.audit.trail import record
+from schoolgate.app.audit.words import timeline
 from schoolgate.app.cases import forms, workflow
-from schoolgate.app.cases.models import Case, Evidence, Source, Status
+from schoolgate.app.cases.models import Case, Evidence, Review, Source, Status
 from schoolgate.app.policy import find_incident
 from schoolgate.app.roles import STAFF_ROLES, Capability, Role, allows
 
@@ -92,9 +94,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     ids = Case.objects.order_by("-id")
     if not sees_all:
         ids = ids.filter(reporter=request.user)
-    status = request.GET.get("status", "")
-    if status in Status.values:
-        ids = ids.filter(status=status)
+    ids, given = _filter_cases(ids, request)
     # Paginate the ids alone (an index-only scan, even for deep pages), then fetch the page's
     # 50 rows by id: OFFSET over whole rows read every skipped row from the table.
     page = Paginator(ids.values_list("id", flat=True), settings.CASES_PER_PAGE).get_page(
@@ -106,9 +106,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         .filter(id__in=page.object_list)
         .order_by("-id")
     )
-    record(
-        request.user, "case.list", None, {"status": status, "page": page.number}, request=request
-    )
+    record(request.user, "case.list", None, {**given, "page": page.number}, request=request)
     return render(
         request,
         "app/case_list.html",
@@ -116,10 +114,32 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "cases": cases,
             "statuses": Status.choices,
-            "status": status,
+            "sources": Source.choices,
+            "given": given,
+            "query": urlencode({k: v for k, v in given.items() if v}),
             "sees_all": sees_all,
         },
     )
+
+
+def _filter_cases(ids: Any, request: HttpRequest) -> tuple[Any, dict[str, str]]:
+    """Search (reference, summary, pupil name or form group) and filters on the case list."""
+    given = {k: request.GET.get(k, "").strip()[:100] for k in ("q", "status", "source", "illegal")}
+    if given["status"] in Status.values:
+        ids = ids.filter(status=given["status"])
+    if given["source"] in Source.values:
+        ids = ids.filter(source=given["source"])
+    if given["illegal"] == "yes":
+        ids = ids.filter(illegal=True)
+    if query := given["q"]:
+        number = query.upper().removeprefix("C-").lstrip("0")
+        match = Q(summary__icontains=query) | Q(involved__last_name__istartswith=query)
+        match |= Q(involved__first_name__istartswith=query)
+        match |= Q(involved__registration_group__iexact=query)
+        if number.isdigit():
+            match |= Q(pk=int(number))
+        ids = ids.filter(match).distinct()
+    return ids, given
 
 
 def _visible_case(request: HttpRequest, pk: int) -> Case:
@@ -137,21 +157,24 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record(request.user, "case.view", case, request=request)
     if not allows(request.user.role, Capability.MANAGE_CASES):
         return render(request, "app/case_own.html", {"case": case})
-    return render(request, "app/case_detail.html", _detail_context(case))
+    return render(request, "app/case_detail.html", _detail_context(case, request.user))
 
 
-def _detail_context(case: Case, **forms_given: Any) -> dict[str, Any]:
+def _review_hint(reviews: list[Any]) -> str:
+    if any(r.is_confirmed for r in reviews):
+        return "done, confirmed by the second reviewer"
+    if reviews:
+        return f"waiting for {reviews[-1].second_reviewer} to confirm"
+    return "needed before closing"
+
+
+def _detail_context(case: Case, viewer: Any, **forms_given: Any) -> dict[str, Any]:
     choice = find_incident(case.incident_type) if case.incident_type else None
     suggested = workflow.suggested_action_ids(case)
-    timeline = (
-        AuditEntry.objects.filter(object_type="case", object_id=str(case.pk))
-        .exclude(action="case.view")
-        .only("at", "actor_name", "action", "detail")
-        .order_by("id")
-    )
     involved = list(case.involved.prefetch_related("parents"))
     applied = list(case.actions.select_related("by"))
     reviews = list(case.reviews.select_related("first_reviewer", "second_reviewer"))
+    problems = workflow.closing_problems(case, applied=applied, reviews=reviews)
     defaults = {
         "triage_form": forms.TriageForm(
             initial={"incident_type": case.incident_type, "status": case.status}
@@ -173,12 +196,33 @@ def _detail_context(case: Case, **forms_given: Any) -> dict[str, Any]:
         "reviews": reviews,
         "evidence": list(case.evidence.prefetch_related("custody__actor")),
         "parent_contacts": list(case.parent_contacts.select_related("informed_by")),
-        "timeline": timeline,
+        "timeline": timeline("case", case.pk),
         "illegal_instructions": workflow.ILLEGAL_INSTRUCTIONS,
-        "closing_problems": workflow.closing_problems(case, applied=applied, reviews=reviews),
+        "closing_problems": problems,
+        "review_hint": _review_hint(reviews),
+        "actions_hint": f"{len(applied)} applied" if applied else "suggested by the policy",
+        "can_see_chronology": allows(viewer.role, Capability.MANAGE_CONCERNS),
+        "open_step": _open_step(case, applied, reviews, problems, forms_given),
         **defaults,
         **forms_given,
     }
+
+
+def _open_step(
+    case: Case, applied: list[Any], reviews: list[Any], problems: list[str], given: dict[str, Any]
+) -> str:
+    """The one step shown open: the form with errors, else the next thing the case needs."""
+    if given:
+        return next(iter(given)).removesuffix("_form")
+    if case.is_closed:
+        return ""
+    if not case.incident_type:
+        return "triage"
+    if not case.illegal and not reviews:
+        return "review"
+    if not applied:
+        return "actions"
+    return "close" if not problems else ""
 
 
 def _parent_names(involved: list[Any]) -> str:
@@ -206,7 +250,10 @@ def _step(
             else:
                 return redirect("case-detail", case.pk)
         return render(
-            request, "app/case_detail.html", _detail_context(case, **{form_name: form}), status=400
+            request,
+            "app/case_detail.html",
+            _detail_context(case, request.user, **{form_name: form}),
+            status=400,
         )
 
     return view
@@ -269,3 +316,25 @@ def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> HttpRespon
     response["Content-Disposition"] = f'attachment; filename="{evidence.sha256}.bin"'
     response["X-Evidence-SHA256"] = evidence.sha256
     return response
+
+
+@requires(Capability.CONFIRM_REVIEW)
+@require_http_methods(["GET", "POST"])
+def confirm_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """The named second reviewer reads the review and confirms it, signed in as themselves."""
+    review = get_object_or_404(
+        Review.objects.select_related("case", "first_reviewer", "second_reviewer"), pk=pk
+    )
+    if request.method == "POST":
+        try:
+            workflow.confirm_review(review, request.user, request)
+        except workflow.WorkflowError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"You confirmed the review of {review.case.reference}.")
+        return redirect("review-confirm", review.pk)
+    if review.second_reviewer_id != request.user.pk:
+        record(request.user, "case.review-confirm-refused", review.case, {"review": pk}, request)
+        raise PermissionDenied("only the named second reviewer can open this review")
+    record(request.user, "case.review-view", review.case, {"review": pk}, request=request)
+    return render(request, "app/review_confirm.html", {"review": review, "case": review.case})

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -164,18 +165,25 @@ def apply_actions(
 
 
 def record_review(case: Case, actor: User, fields: dict[str, Any], request: Any = None) -> Review:
+    """The signed-in `actor` is the first reviewer; the second must confirm in their own session
+    (`confirm_review`). STM-168, STM-283: two different members of staff."""
     ensure_open(case)
-    first, second = fields["first_reviewer"], fields["second_reviewer"]
-    if first is None or second is None:
-        raise WorkflowError("a review needs two named reviewers (STM-168, STM-283)")
-    if first.pk == second.pk:
+    second = fields.get("second_reviewer")
+    if second is None:
+        raise WorkflowError("name the second reviewer (STM-168, STM-283)")
+    if second.pk == actor.pk:
         raise WorkflowError("the two reviewers must be different people (STM-168)")
-    for person in (first, second):
-        if not person.is_staff_member:
-            raise WorkflowError(f"{person} is not a member of staff and cannot review")
+    if not actor.is_staff_member or not second.is_staff_member:
+        raise WorkflowError(f"{second} is not a member of staff and cannot review")
+    fields = {k: v for k, v in fields.items() if k not in {"first_reviewer", "second_reviewer"}}
     with transaction.atomic():
         review = Review.objects.create(
-            case=case, recorded_by=actor, recorded_at=timezone.now(), **fields
+            case=case,
+            first_reviewer=actor,
+            second_reviewer=second,
+            recorded_by=actor,
+            recorded_at=timezone.now(),
+            **fields,
         )
         if case.status in {Status.REPORTED, Status.TRIAGED}:
             case.status = Status.INVESTIGATING
@@ -186,15 +194,57 @@ def record_review(case: Case, actor: User, fields: dict[str, Any], request: Any 
             case,
             {
                 "review": review.pk,
-                "first": first.username,
-                "second": second.username,
+                "first": _full_name(actor),
+                "second": _full_name(second),
                 "computer": review.computer,
                 "sites": review.sites,
                 "conclusion": review.conclusion,
             },
             request=request,
         )
+        _ask_to_confirm(review, actor)
     return review
+
+
+def _full_name(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+def _ask_to_confirm(review: Review, actor: User) -> None:
+    from django.urls import reverse
+
+    from schoolgate.app.concerns.notifications import notify
+
+    notify(
+        [review.second_reviewer],
+        f"{_full_name(actor)} asks you to confirm the two-person review of {review.case.reference}",
+        reverse("review-confirm", args=[review.pk]),
+    )
+
+
+def confirm_review(review: Review, actor: User, request: Any = None) -> None:
+    """Only the named second reviewer, signed in as themselves, confirms (issue 13)."""
+    if actor.pk != review.second_reviewer_id:
+        record(
+            actor,
+            "case.review-confirm-refused",
+            review.case,
+            {"review": review.pk},
+            request=request,
+        )
+        raise PermissionDenied("only the named second reviewer can confirm this review")
+    ensure_open(review.case)
+    if review.is_confirmed:
+        raise WorkflowError("you have already confirmed this review")
+    review.second_confirmed_at = timezone.now()
+    review.save(update_fields=["second_confirmed_at"])
+    record(
+        actor,
+        "case.review-confirm",
+        review.case,
+        {"review": review.pk, "second": _full_name(actor)},
+        request=request,
+    )
 
 
 def store_evidence(
@@ -323,6 +373,10 @@ def closing_problems(
         )
         if not referred:
             problems.append("an illegal-content case is closed only after a recorded referral")
-    elif not (reviews if reviews is not None else case.reviews.exists()):
-        problems.append("record the two-person review before closing (STM-168)")
+    else:
+        reviews = reviews if reviews is not None else list(case.reviews.all())
+        if not reviews:
+            problems.append("record the two-person review before closing (STM-168)")
+        elif not any(r.is_confirmed for r in reviews):
+            problems.append("the second reviewer has not yet confirmed the review (STM-168)")
     return problems

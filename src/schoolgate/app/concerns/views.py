@@ -14,9 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schoolgate.app.access import requires
-from schoolgate.app.audit.models import AuditEntry
 from schoolgate.app.audit.trail import record
-from schoolgate.app.audit.words import describe
+from schoolgate.app.audit.words import timeline
 from schoolgate.app.concerns import forms, workflow
 from schoolgate.app.concerns.models import (
     Concern,
@@ -105,17 +104,6 @@ def concern_list(request: HttpRequest) -> HttpResponse:
             "priorities": Priority.choices,
         },
     )
-
-
-def timeline(object_type: str, pk: int) -> list[tuple[Any, str, str]]:
-    """(when, who, what in words) for a case's or concern's audit entries, views left out."""
-    entries = (
-        AuditEntry.objects.filter(object_type=object_type, object_id=str(pk))
-        .exclude(action__in=[f"{object_type}.view", f"{object_type}.view-refused"])
-        .only("at", "actor_name", "action", "detail")
-        .order_by("id")
-    )
-    return [(e.at, e.actor_name, describe(e.action, e.detail)) for e in entries]
 
 
 def _open_step(concern: Concern, forms_given: dict[str, Any]) -> str:
