@@ -21,6 +21,7 @@ def cross_reference_problems(policy: Policy) -> list[tuple[Location, str]]:
         *_illegal_never_allowed(policy),
         *_contact_references(policy),
         *_other_references(policy),
+        *_https_problems(policy),
     ]
 
 
@@ -146,3 +147,41 @@ def _other_references(policy: Policy) -> Found:
                         ("sanctions", i, "incidents", j, "categories", k),
                         (f"unknown category {category!r}"),
                     )
+
+
+def _https_problems(policy: Policy) -> Found:
+    """`never_inspect` always wins, so an `inspect` entry it (or a protected set) covers is a
+    mistake the school should see, not a silent no-op."""
+    from schoolgate.engine.https_sets import PROTECTED_SETS, SETS, host_name
+
+    https = policy.https
+    if https.enabled and not https.inspect:
+        yield ("https", "inspect"), "inspection is enabled but nothing is listed to inspect"
+    never = set(https.never_inspect) | {f"@{name}" for name in PROTECTED_SETS}
+    never_hosts = {host_name(e) for e in https.never_inspect if e[0] != "@" and ":" not in e}
+    for name in PROTECTED_SETS:
+        never_hosts |= SETS[name].suffixes
+    for svc in policy.support_services:
+        never_hosts |= {_host_or_empty(site) for site in svc.sites}
+    for i, entry in enumerate(https.inspect):
+        if entry in never:
+            yield ("https", "inspect", i), f"{entry!r} is also never inspected; never_inspect wins"
+        elif entry[0] != "@" and ":" not in entry:
+            labels = host_name(entry).split(".")
+            covered = [".".join(labels[k:]) for k in range(len(labels))]
+            hit = next((h for h in covered if h in never_hosts), None)
+            if hit is not None:
+                yield (
+                    ("https", "inspect", i),
+                    f"{entry!r} is covered by never-inspected {hit!r} (banking, health, "
+                    "government, pinned apps, support services or never_inspect); remove it",
+                )
+
+
+def _host_or_empty(site: str) -> str:
+    from schoolgate.engine.urls import TargetError, parse_target
+
+    try:
+        return parse_target(site).host
+    except TargetError:
+        return ""

@@ -38,6 +38,7 @@ def render_markdown(policy: Policy) -> str:
         _site_lists(policy),
         _support(policy),
         _monitoring(policy),
+        _https(policy),
         _agreements(policy),
         *(_sanction_matrix(m) for m in policy.sanctions),
         _concerns(policy),
@@ -300,6 +301,60 @@ def _out_of_hours_and_retention(policy: Policy) -> str:
         lines.append(f"- Why: {m.comment}")
     if m.source:
         lines.append(f"- From the policy: {_cite(m.source)}")
+    return "\n".join(lines)
+
+
+def _https_entry(entry: str) -> str:
+    from schoolgate.engine.https_sets import SETS
+
+    if entry.startswith("@") and entry[1:] in SETS:
+        return SETS[entry[1:]].title
+    if entry.startswith("category:"):
+        category = CATEGORIES.get(entry.removeprefix("category:"))
+        return f"category: {category.title}" if category else entry
+    return entry
+
+
+_DEFAULT_HTTPS_NOTICE = (
+    "When you use the sites listed below on the school's network, the school's filter reads the "
+    "full web address and the words you search for, checks them against this policy and records "
+    "them; staff may be alerted. It does not read your passwords, and it never reads the sites "
+    "it never inspects."
+)
+
+
+def _https(policy: Policy) -> str:
+    """What the printed policy says about HTTPS: which sites are read, and who is told."""
+    from schoolgate.engine.https_sets import PROTECTED_SETS, SETS
+
+    https = policy.https
+    never = [SETS[name].title for name in PROTECTED_SETS]
+    never += ["the help services listed above", *map(_https_entry, https.never_inspect)]
+    if not https.enabled:
+        return (
+            "## Secure (HTTPS) sites\n\nThe filter does not decrypt secure (HTTPS) sites: it "
+            "decides on the name of the site only, and cannot see pages, searches or anything "
+            "typed into them. Searches are kept safe by the search engines' own safe search."
+        )
+    notice = https.notice or _DEFAULT_HTTPS_NOTICE
+    lines = [
+        "## Secure (HTTPS) sites and monitoring",
+        "",
+        f"**You are monitored.** {' '.join(notice.split())}",
+        "",
+    ]
+    if https.source is not None:
+        lines += [f"> {_cite(https.source)}", ""]
+    lines += [
+        "The school's devices trust the school's own security certificate, so that the filter "
+        "can read these secure sites: "
+        + ", ".join(_https_entry(e) for e in https.inspect)
+        + ".",
+        "",
+        "These are **never** read, whatever else this policy says: " + ", ".join(never) + ".",
+        "",
+        "Every other secure site is filtered by its name only.",
+    ]
     return "\n".join(lines)
 
 

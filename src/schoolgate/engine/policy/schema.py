@@ -451,6 +451,33 @@ class Filtering(Strict):
     source: Source | None = None
 
 
+class HttpsInspection(Strict):
+    """Selective HTTPS inspection (docs/https-limits.md): off unless `enabled`; which hosts the
+    gateway may decrypt, and which it never does. Entries are host names (covering their
+    subdomains), `category:<id>` (a taxonomy category) or `@<set>` (a built-in host set in
+    `schoolgate.engine.https_sets`). `never_inspect` always wins, and always includes the
+    protected sets (banking, health, government, certificate-pinning apps) and the policy's
+    support services, whatever is written here."""
+
+    enabled: bool = False
+    inspect: list[str] = Field(default_factory=lambda: ["@search-engines", "@youtube"])
+    never_inspect: list[str] = Field(default_factory=list)
+    notice: str | None = None
+    """The words the printed policy shows users about monitoring of inspected sites."""
+    source: Source | None = None
+
+    @field_validator("inspect", "never_inspect")
+    @classmethod
+    def _entries(cls, entries: list[str]) -> list[str]:
+        from schoolgate.engine.https_sets import entry_problem
+
+        for i, entry in enumerate(entries):
+            problem = entry_problem(entry)
+            if problem is not None:
+                raise ValueError(f"entry {i + 1} {entry!r}: {problem}")
+        return entries
+
+
 class Policy(Strict):
     schema_version: Literal[1] = 1
     school: School
@@ -466,6 +493,7 @@ class Policy(Strict):
     alert_routes: list[AlertRoute] = Field(default_factory=list)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     safe_search: SafeSearch = Field(default_factory=SafeSearch)
+    https: HttpsInspection = Field(default_factory=HttpsInspection)
     agreements: list[Agreement] = Field(default_factory=list)
     consents: list[ConsentType] = Field(default_factory=list)
     publishing: list[PublishingChannel] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""TLS for optional HTTPS inspection: the school CA, leaf certificates, upstream verification."""
