@@ -191,6 +191,7 @@ def running_proxy(
     passes: WarnPasses | None = None,
     agreement_state: AgreementState | None = None,
     logon_time: Callable[[str], Any] | None = None,
+    inspector: Any = None,
 ) -> Iterator[RunningProxy]:
     """A ProxyServer on 127.0.0.1:<ephemeral> served from an event loop in a background thread."""
     loop = asyncio.new_event_loop()
@@ -219,6 +220,7 @@ def running_proxy(
         authenticator=Authenticator(users) if users is not None else None,
         identify=identify,
         journal=journal,
+        inspector=inspector,
     )
     _, port = asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
     try:

@@ -1,9 +1,9 @@
 """Whether the gateway may decrypt HTTPS to a host: the policy's `https` section as a plan.
 
 Order (the first that applies wins):
-1. inspection is off (`https.enabled: false`, the default): never;
-2. the protected sets (banking, health, government, certificate-pinning apps), the policy's
+1. the protected sets (banking, health, government, certificate-pinning apps), the policy's
    support services and its `never_inspect` entries: never — `never_inspect` always wins;
+2. inspection is off (`https.enabled: false`, the default): not inspected;
 3. the policy's `inspect` entries (default: `@search-engines`, `@youtube`): inspect;
 4. anything else: tunnelled untouched.
 
@@ -28,7 +28,9 @@ from schoolgate.engine.urls import TargetError, parse_target
 class InspectChoice:
     inspect: bool
     reason: str
-    """Why, in words for the journal and the docs (`never_inspect: @banking`)."""
+    """Why, in words for the journal and the docs (`never inspected (@banking)`)."""
+    protected: bool = False
+    """On a never-inspect list: not decrypted for any purpose."""
 
 
 @dataclass(slots=True)
@@ -92,17 +94,19 @@ class InspectionPlan:
         self._inspect = _Matcher.of(policy.https.inspect, self.index)
 
     def choice(self, host: str) -> InspectChoice:
-        if not self.enabled:
-            return InspectChoice(False, "HTTPS inspection is off in the policy")
+        """Whether to decrypt HTTPS to `host`. `protected` choices (never inspected) hold even
+        when inspection is off: such a host is not decrypted even to show a block page."""
         try:
             target = parse_target(host)
         except TargetError:
-            return InspectChoice(False, "not a host name")
+            return InspectChoice(False, "not a host name", protected=True)
         suffixes = target.suffixes()
         mask = self.index.mask_for(target)
         never = self._never.match(target.host, suffixes, mask)
         if never is not None:
-            return InspectChoice(False, f"never inspected ({never})")
+            return InspectChoice(False, f"never inspected ({never})", protected=True)
+        if not self.enabled:
+            return InspectChoice(False, "HTTPS inspection is off in the policy")
         wanted = self._inspect.match(target.host, suffixes, mask)
         if wanted is not None:
             return InspectChoice(True, f"inspected ({wanted})")

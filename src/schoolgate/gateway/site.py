@@ -110,6 +110,11 @@ class ProxySiteSettings(Strict):
     connect_ports: list[int] = Field(default_factory=lambda: [443])
     state_dir: Path = Path("var/gateway")
     """Agreement signatures, unblock requests and the page-signing secret."""
+    tls_ca_dir: Path | None = None
+    """The school CA (`schoolgate ca init`): set it to enable optional HTTPS inspection and
+    block pages over HTTPS (docs/https-limits.md). The policy says which hosts are inspected."""
+    upstream_ca_file: Path | None = None
+    """One extra CA file trusted for origins of inspected sessions (tests, an internal CA)."""
 
 
 class SiteConfig(Strict):
@@ -149,6 +154,8 @@ class SiteConfig(Strict):
                     update={
                         "users_file": fix(self.proxy.users_file),
                         "state_dir": fix(self.proxy.state_dir),
+                        "tls_ca_dir": fix(self.proxy.tls_ca_dir),
+                        "upstream_ca_file": fix(self.proxy.upstream_ca_file),
                     }
                 ),
             }

@@ -347,9 +347,7 @@ def _https(policy: Policy) -> str:
         lines += [f"> {_cite(https.source)}", ""]
     lines += [
         "The school's devices trust the school's own security certificate, so that the filter "
-        "can read these secure sites: "
-        + ", ".join(_https_entry(e) for e in https.inspect)
-        + ".",
+        "can read these secure sites: " + ", ".join(_https_entry(e) for e in https.inspect) + ".",
         "",
         "These are **never** read, whatever else this policy says: " + ", ".join(never) + ".",
         "",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from schoolgate.engine.decide import Decider, Subject
 from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, AgreementState
+from schoolgate.gateway.proxy.inspect import HttpsInspector
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.pages_server import PagesServer
 from schoolgate.gateway.proxy.records import (
@@ -25,6 +26,9 @@ from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
 from schoolgate.gateway.proxy.users import Authenticator, load_user_directory
 from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages
 from schoolgate.gateway.site import ProxySiteSettings, parse_host_port
+from schoolgate.gateway.tls.ca import load_ca
+from schoolgate.gateway.tls.mint import LeafMinter
+from schoolgate.gateway.tls.upstream import upstream_context
 
 
 @dataclass
@@ -104,6 +108,7 @@ def build_gateway(
         logon_time,
     )
     users = load_user_directory(settings.users_file) if settings.users_file else None
+    inspector = build_inspector(settings, decider)
     proxy = ProxyServer(
         ProxySettings(
             pages_url=url,
@@ -116,6 +121,17 @@ def build_gateway(
         authenticator=Authenticator(users) if users is not None else None,
         identify=identify,
         journal=journal,
+        inspector=inspector,
     )
     own = {_authority(url), settings.pages_listen.lower()}
     return Gateway(proxy, PagesServer(pages, own, identify), pages)
+
+
+def build_inspector(
+    settings: ProxySiteSettings, decider: Callable[[], Decider]
+) -> HttpsInspector | None:
+    """HTTPS inspection when the site names a school CA (docs/https-limits.md), else None."""
+    if settings.tls_ca_dir is None:
+        return None
+    minter = LeafMinter(load_ca(settings.tls_ca_dir))
+    return HttpsInspector(minter, upstream_context(settings.upstream_ca_file), decider)

@@ -1,5 +1,6 @@
 """The filtering HTTP proxy: plain HTTP forwarded with a decision per request, HTTPS `CONNECT`
-tunnels decided on the host name alone (nothing is decrypted; see docs/https-limits.md).
+tunnels decided on the host name alone (nothing is decrypted; see docs/https-limits.md), unless
+the site configures the optional HTTPS inspection (proxy/inspect.py).
 
 One asyncio task per client connection; requests on a connection are handled in turn (keep-alive,
 pipelining-safe). The decider comes from a zero-argument callable so a hot-reloaded snapshot is
@@ -13,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from schoolgate.engine.decide import Decider, Decision, Subject
@@ -40,6 +41,9 @@ from schoolgate.gateway.proxy.pages import PageResponse
 from schoolgate.gateway.proxy.upstream import Connection, HostOverrides, UpstreamPool
 from schoolgate.gateway.proxy.users import Authenticator, parse_basic_credentials
 from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages, Visitor
+
+if TYPE_CHECKING:
+    from schoolgate.gateway.proxy.inspect import HttpsInspector
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +82,11 @@ class ProxyServer:
         authenticator: Authenticator | None = None,
         identify: Callable[[str], Subject] | None = None,
         journal: EventSink | None = None,
+        inspector: HttpsInspector | None = None,
     ) -> None:
         self.settings = settings
+        self.inspector = inspector
+        """Optional HTTPS inspection with the school CA (proxy/inspect.py); None: tunnels only."""
         self.decider = decider
         self.pages = pages
         self.authenticator = authenticator
@@ -98,6 +105,8 @@ class ProxyServer:
         """Stop listening and end every open client connection (keep-alive ones included)."""
         await self._listener.close()
         self.pool.close()
+        if self.inspector is not None:
+            self.inspector.close()
 
     # One client connection ------------------------------------------------------------------
 
@@ -273,6 +282,7 @@ class ProxyServer:
         upstream: Connection,
         data: bytes,
         address: Any,
+        pool: UpstreamPool | None = None,
     ) -> bool:
         up_reader, up_writer = upstream
         response = parse_response(data)
@@ -312,7 +322,7 @@ class ProxyServer:
             up_writer.close()
             return False
         if upstream_keep:
-            self.pool.give_back(address, upstream)
+            (pool or self.pool).give_back(address, upstream)
         else:
             up_writer.close()
         await writer.drain()
@@ -335,6 +345,10 @@ class ProxyServer:
         host = _target_of(url).host  # the name decided on is the name connected to
         decision = self._decide(visitor, url, "CONNECT", visitor.address)
         refusal = self._tunnel_refusal(decision, url, visitor)
+        inspector = self.inspector
+        if inspector is not None and inspector.terminates(host, refusal is not None):
+            await inspector.serve(self, reader, writer, visitor, host, port)
+            return
         if refusal is not None:
             await _send_error(writer, 403, refusal)
             return

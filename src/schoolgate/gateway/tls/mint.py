@@ -80,6 +80,7 @@ class LeafMinter:
     def sni_context(self, default_host: str) -> ssl.SSLContext:
         """A context that answers each handshake with a certificate for the name the client
         asked for (SNI), or for `default_host` when it named none (an IP address)."""
+
         def choose(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
             if name:
                 sock.context = self.context_for(name)
@@ -105,9 +106,7 @@ class LeafMinter:
             .not_valid_after(now + dt.timedelta(hours=LEAF_HOURS))
             .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca.key.public_key()),
                 critical=False,
