@@ -68,13 +68,13 @@ def test_inspected_search_is_decided_on_its_terms_alerts_and_gets_safe_search(wo
     assert seen["path"].endswith("&safe=active")  # SH-097: safe search by parameter
     assert seen["headers"]["Host"] == "www.google.com"
     journal.flush()
-    events = [e for e in read_events(journal_dir) if e.get("method") == "GET"]
+    events = [e for e in read_events(journal_dir) if e.get("extra", {}).get("method") == "GET"]
     assert len(events) == 1
     event = events[0]
     assert event["search"] and event["search"] in parts.query.replace("+", " ")
     assert event["alert"] in ("high", "critical")
     assert event["rule"] == "search-self-harm"
-    assert event["url"].startswith("https://www.google.com/search?")
+    assert event["target"].startswith("https://www.google.com/search?")
 
 
 def test_never_inspect_host_is_tunnelled_untouched(world):
@@ -113,8 +113,9 @@ def test_bad_upstream_certificate_is_refused_with_an_explanation(world):
     assert "not safe to open" in body
     assert "authority that is not trusted" in body
     journal.flush()
-    refused = [e for e in read_events(journal_dir) if e["type"] == "upstream-certificate-refused"]
-    assert refused and refused[0]["url"] == "https://untrusted.test/"
+    refused = [e for e in read_events(journal_dir) if e["kind"] == "upstream-certificate-refused"]
+    assert refused and refused[0]["target"] == "https://untrusted.test/"
+    assert refused[0]["extra"]["problem"].endswith("authority that is not trusted")
 
 
 def test_device_without_the_school_ca_gets_a_certificate_error_not_the_site(world):

@@ -27,14 +27,14 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from schoolgate.engine.decide import Decider
+from schoolgate.engine.decide import Decider, Decision
 from schoolgate.engine.inspection import InspectChoice, InspectionPlan
-from schoolgate.engine.policy.schema import ALL_GROUPS
+from schoolgate.engine.policy.schema import ALL_GROUPS, Action
 from schoolgate.engine.safe_search_url import enforce_safe_search
+from schoolgate.gateway.journal_events import happening_record
 from schoolgate.gateway.proxy.http import (
     Framing,
     Head,
@@ -44,7 +44,7 @@ from schoolgate.gateway.proxy.http import (
     read_head,
     request_framing,
 )
-from schoolgate.gateway.proxy.pages import PageResponse, message_page
+from schoolgate.gateway.proxy.pages import PageResponse, message_page, warn_page
 from schoolgate.gateway.proxy.upstream import Address, Connection, UpstreamPool
 from schoolgate.gateway.proxy.webapp import Visitor
 from schoolgate.gateway.tls.mint import LeafMinter
@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\nVia: 1.1 schoolgate\r\n\r\n"
 HANDSHAKE_SECONDS = 15.0
 IDLE_SECONDS = 60.0
+SESSION_PAGES = "/.well-known/schoolgate"
+"""Inside a terminated session, paths under this prefix are the gateway's pages, not the site's."""
 
 
 class HttpsInspector:
@@ -155,8 +157,12 @@ class _Session:
         path = _origin_path(request.target)
         url, extra_headers = self._safe_search(f"https://{self.authority}{path}")
         path = url.split(self.authority, 1)[1] or "/"
+        if path.startswith(SESSION_PAGES + "/"):
+            return await self._session_page(request, reader, writer, path)
         decision = server._decide(self.visitor, url, request.method, self.visitor.address)
-        page = server.pages.response_for(decision, url, self.visitor)
+        page = self._warn_page(decision, url) or server.pages.response_for(
+            decision, url, self.visitor
+        )
         if page is not None:
             return await server._reply_without_body(request, reader, writer, page)
         if extra_headers:
@@ -167,6 +173,36 @@ class _Session:
                 Head([*request.head.headers, *extra_headers]),
             )
         return await self._forward(request, reader, writer, path, url)
+
+    def _warn_page(self, decision: Decision, url: str) -> PageResponse | None:
+        """A warn page whose click-through posts inside this session (same origin, HTTPS),
+        not to the plain-HTTP pages server, which browsers would flag as an insecure form."""
+        pages = self.server.pages
+        if decision.action is not Action.WARN or decision.rule == "agreement-required":
+            return None
+        if pages.passes.has(self.visitor.key, decision.target.split("/", 1)[0]):
+            return None
+        proceed = f"https://{self.authority}{SESSION_PAGES}/proceed"
+        reader = pages.reader(decision)
+        return warn_page(
+            pages.school, decision, url, pages.links, self.visitor.key, reader, proceed
+        )
+
+    async def _session_page(
+        self,
+        request: Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        path: str,
+    ) -> bool:
+        """The gateway's own pages under a reserved path of the terminated host (the warn
+        page's click-through posts here)."""
+        from schoolgate.gateway.proxy.server import _read_small_body, _write_page
+
+        body = await _read_small_body(request, reader)
+        route = path.removeprefix(SESSION_PAGES)
+        page = await self.server.pages.handle(request.method, route, body, self.visitor)
+        return await _write_page(writer, request, page)
 
     def _safe_search(self, url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         decider = self.server.decider()
@@ -251,15 +287,15 @@ def _origin_path(target: str) -> str:
 
 
 def _certificate_event(visitor: Visitor, url: str, problem: str) -> dict[str, Any]:
-    return {
-        "type": "upstream-certificate-refused",
-        "service": "proxy",
-        "at": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-        "client": visitor.address,
-        "user": visitor.user,
-        "url": url,
-        "reason": problem,
-    }
+    return happening_record(
+        "upstream-certificate-refused",
+        source="proxy",
+        address=visitor.address,
+        user=visitor.user,
+        group=visitor.group,
+        target=url,
+        extra={"problem": problem},
+    )
 
 
 async def server_error(writer: asyncio.StreamWriter, status: int, message: str) -> None:

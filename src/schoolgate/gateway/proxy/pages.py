@@ -239,7 +239,10 @@ def warn_page(
     links: PageLinks,
     subject_key: str,
     reader: Reader = Reader.ADULT,
+    proceed_url: str | None = None,
 ) -> PageResponse:
+    """`proceed_url`: where the click-through form posts (default the pages server; an
+    inspected HTTPS session posts to its own origin, proxy/inspect.py, to avoid a mixed form)."""
     explanation = _explanation(decision, url)
     explanation["raw"]["details"] = _rule_details(decision, reader)
     body = render(
@@ -248,7 +251,7 @@ def warn_page(
         title="Ask your teacher first" if reader is Reader.YOUNG else "Are you sure?",
         **explanation,
         plain=plain_reason(decision),
-        proceed_url=links.to("/proceed"),
+        proceed_url=proceed_url or links.to("/proceed"),
         url=url,
         token=links.token(subject_key, url),
         report_url=links.to("/report", url=url),
