@@ -10,11 +10,12 @@ from pathlib import Path
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.identity import Identity
-from schoolgate.gateway.proxy.assemble import build_gateway
+from schoolgate.gateway.proxy.assemble import Gateway, build_gateway
 from schoolgate.gateway.proxy.loop import LOOP_CHOICES, LoopUnavailableError, loop_name
 from schoolgate.gateway.proxy.loop import run as run_loop
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import ProxySiteSettings, SiteConfig, SiteError, load_site
+from schoolgate.gateway.tls.ca import CaError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +40,15 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--require-auth", action="store_true", help="ask every client to sign in")
     parser.add_argument("--journal", type=Path, help="decision journal directory")
     parser.add_argument("--state", type=Path, help="folder for signatures and requests")
+    parser.add_argument(
+        "--tls-ca", type=Path, help="school CA folder (`schoolgate ca init`): HTTPS inspection"
+    )
+    parser.add_argument(
+        "--upstream-ca", type=Path, help="extra CA file trusted for inspected origins"
+    )
+    parser.add_argument(
+        "--pages-tls-listen", help="also serve the pages over HTTPS here (the block address)"
+    )
     parser.add_argument(
         "--host",
         action="append",
@@ -73,6 +83,10 @@ def proxy_settings(args: argparse.Namespace, site: SiteConfig) -> ProxySiteSetti
         update["require_auth"] = True
     if args.state:
         update["state_dir"] = args.state
+    for name in ("tls_ca", "upstream_ca", "pages_tls_listen"):
+        if getattr(args, name, None):
+            key = {"tls_ca": "tls_ca_dir", "upstream_ca": "upstream_ca_file"}.get(name, name)
+            update[key] = getattr(args, name)
     hosts = dict(site.proxy.hosts)
     for entry in args.host:
         name, sep, address = entry.partition("=")
@@ -115,17 +129,34 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(
     settings: ProxySiteSettings, holder: SnapshotHolder, identity: Identity, journal: JournalWriter
 ) -> None:
-    gateway = build_gateway(
-        settings, lambda: holder.decider, identify=identity.identify, journal=journal
-    )
+    try:
+        gateway = build_gateway(
+            settings, lambda: holder.decider, identify=identity.identify, journal=journal
+        )
+    except CaError as exc:
+        raise SystemExit(f"schoolgate: {exc}") from None
     proxy_address, pages_url = await gateway.start(settings)
     school = holder.decider.policy.school.name
     print(f"Schoolgate proxy for {school}", flush=True)
     print(f"  proxy:  http://{proxy_address}  (set this as the browser's HTTP and HTTPS proxy)")
     print(f"  pages:  {pages_url}")
+    print(f"  https:  {https_status(gateway, holder.decider.policy.https.enabled)}")
     print(f"  loop:   {loop_name()}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
         with contextlib.suppress(Exception):
             await gateway.close()
+
+
+def https_status(gateway: Gateway, policy_inspects: bool) -> str:
+    """One line on HTTPS: tunnels only, or what the school CA is used for."""
+    inspector = gateway.proxy.inspector
+    if inspector is None:
+        return "tunnels only, decided on the host name (no school CA configured)"
+    what = "inspecting the policy's https.inspect hosts" if policy_inspects else "not inspecting"
+    line = f"school CA {inspector.minter.ca.fingerprint()[:23]}…; {what}; block pages over HTTPS"
+    if gateway.pages_tls_address:
+        host, port = gateway.pages_tls_address
+        line += f"; pages also on https://{host}:{port}"
+    return line

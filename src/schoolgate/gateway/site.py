@@ -115,6 +115,9 @@ class ProxySiteSettings(Strict):
     block pages over HTTPS (docs/https-limits.md). The policy says which hosts are inspected."""
     upstream_ca_file: Path | None = None
     """One extra CA file trusted for origins of inspected sessions (tests, an internal CA)."""
+    pages_tls_listen: HostPort | None = None
+    """With `tls_ca_dir`: also serve the pages over HTTPS here (the block address, port 443),
+    so a name the DNS resolver blocked shows the block page over HTTPS too."""
 
 
 class SiteConfig(Strict):

@@ -28,6 +28,7 @@ from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages
 from schoolgate.gateway.site import ProxySiteSettings, parse_host_port
 from schoolgate.gateway.tls.ca import load_ca
 from schoolgate.gateway.tls.mint import LeafMinter
+from schoolgate.gateway.tls.pages_tls import block_page_context
 from schoolgate.gateway.tls.upstream import upstream_context
 
 
@@ -36,6 +37,8 @@ class Gateway:
     proxy: ProxyServer
     pages_server: PagesServer
     pages: GatewayPages
+    pages_tls_address: tuple[str, int] | None = None
+    """Where the pages are served over HTTPS, once started (`pages_tls_listen`)."""
 
     def set_pages_url(self, url: str) -> None:
         """Once the pages server is bound (e.g. to an ephemeral port), point every link at it."""
@@ -51,6 +54,13 @@ class Gateway:
         host, port = await self.pages_server.start(*parse_host_port(settings.pages_listen, 80))
         if not settings.pages_url:
             self.set_pages_url(f"http://{join_host_port(host, port)}")
+        inspector = self.proxy.inspector
+        if settings.pages_tls_listen and inspector is not None:
+            default = _authority(self.pages.links.base_url).rsplit(":", 1)[0].strip("[]")
+            context = block_page_context(inspector, default)
+            self.pages_tls_address = await self.pages_server.start_tls(
+                context, *parse_host_port(settings.pages_tls_listen, 443)
+            )
         proxy_address = await self.proxy.start(*parse_host_port(settings.listen, 3128))
         return join_host_port(*proxy_address), self.pages.links.base_url
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_module
 from collections.abc import Awaitable, Callable
 
 from schoolgate.gateway.proxy.http import MAX_HEAD_BYTES
@@ -19,9 +20,13 @@ class Listener:
         self._server: asyncio.Server | None = None
         self._clients: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen (port 0: any free port); return the address actually bound."""
-        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_HEAD_BYTES)
+    async def start(
+        self, host: str, port: int, ssl: ssl_module.SSLContext | None = None
+    ) -> tuple[str, int]:
+        """Listen (port 0: any free port), with TLS if `ssl` is given; return the address."""
+        self._server = await asyncio.start_server(
+            self._serve, host, port, limit=MAX_HEAD_BYTES, ssl=ssl
+        )
         address = self._server.sockets[0].getsockname()
         return address[0], address[1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable
 
 from schoolgate.engine.decide import Subject
@@ -27,12 +28,21 @@ class PagesServer:
         self.own_hosts = {h.lower() for h in own_hosts}
         self.identify = identify
         self._listener = Listener(self._serve)
+        self._tls_listener: Listener | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         return await self._listener.start(host, port)
 
+    async def start_tls(self, context: ssl.SSLContext, host: str, port: int) -> tuple[str, int]:
+        """Also serve the pages over HTTPS (the DNS path's block address, port 443), with a
+        certificate minted for each name asked for (tls/pages_tls.py)."""
+        self._tls_listener = Listener(self._serve)
+        return await self._tls_listener.start(host, port, ssl=context)
+
     async def close(self) -> None:
         await self._listener.close()
+        if self._tls_listener is not None:
+            await self._tls_listener.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = str(writer.get_extra_info("peername")[0])
@@ -44,13 +54,18 @@ class PagesServer:
                 foreign = host if host and host not in self.own_hosts else None
                 target = request.target if request.target.startswith("/") else "/"
                 page = await self.pages.handle(
-                    request.method, target, body, Visitor.at(address, self.identify), foreign
+                    request.method,
+                    target,
+                    body,
+                    Visitor.at(address, self.identify),
+                    foreign,
+                    "https" if writer.get_extra_info("ssl_object") else "http",
                 )
                 if not await _write_page(writer, request, page):
                     break
         except HttpError as exc:
             await _send_error(writer, exc.status, exc.message)
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             with contextlib.suppress(Exception):

@@ -132,7 +132,13 @@ class GatewayPages:
     # Routes -----------------------------------------------------------------------------------
 
     async def handle(
-        self, method: str, target: str, body: bytes, visitor: Visitor, host: str | None = None
+        self,
+        method: str,
+        target: str,
+        body: bytes,
+        visitor: Visitor,
+        host: str | None = None,
+        scheme: str = "http",
     ) -> PageResponse:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -141,7 +147,7 @@ class GatewayPages:
         handler = self._routes.get(route)
         if handler is None:
             if route[0] == "GET" and host:
-                return self.blocked_host_page(host, target, visitor)
+                return self.blocked_host_page(host, target, visitor, scheme)
             return message_page(self.school, "Not found", "There is no such page.", 404)
         return await handler(query | form, visitor)
 
@@ -161,9 +167,12 @@ class GatewayPages:
             ("GET", "/my-requests"): self._my_requests,
         }
 
-    def blocked_host_page(self, host: str, target: str, visitor: Visitor) -> PageResponse:
-        """A request that reached the pages server because DNS answered with its address."""
-        url = f"http://{host}{target if target.startswith('/') else '/'}"
+    def blocked_host_page(
+        self, host: str, target: str, visitor: Visitor, scheme: str = "http"
+    ) -> PageResponse:
+        """A request that reached the pages server because DNS answered with its address
+        (`scheme` https: over the pages server's TLS listener, tls/pages_tls.py)."""
+        url = f"{scheme}://{host}{target if target.startswith('/') else '/'}"
         decider = self.decider()
         try:
             decision = decider.decide(self.subject(visitor, decider), url)

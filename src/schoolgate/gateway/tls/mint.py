@@ -21,7 +21,7 @@ import ssl
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -77,13 +77,19 @@ class LeafMinter:
             self._cache.popitem(last=False)
         return leaf.context
 
-    def sni_context(self, default_host: str) -> ssl.SSLContext:
+    def sni_context(
+        self, default_host: str, refuse: Callable[[str], bool] | None = None
+    ) -> ssl.SSLContext:
         """A context that answers each handshake with a certificate for the name the client
-        asked for (SNI), or for `default_host` when it named none (an IP address)."""
+        asked for (SNI), or for `default_host` when it named none (an IP address). A name
+        `refuse` says yes to gets no certificate at all: the handshake fails."""
 
-        def choose(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
+        def choose(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> int | None:
+            if name and refuse is not None and refuse(name):
+                return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
             if name:
                 sock.context = self.context_for(name)
+            return None
 
         context = self._server_context(self.certificate_pem(default_host))
         context.sni_callback = choose
