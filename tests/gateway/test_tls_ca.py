@@ -59,13 +59,19 @@ def test_missing_ca_says_how_to_make_one(tmp_path: Path):
 
 def test_leaves_verify_against_the_school_ca_and_the_cache_is_bounded(tmp_path: Path):
     ca = create_ca("Test Academy")
-    minter = LeafMinter(ca, max_entries=3)
+    minter = LeafMinter(ca, max_entries=3, max_contexts=2)
     first = minter.context_for("www.google.com")
     assert minter.context_for("WWW.Google.com.") is first  # cached under the normalised name
-    for name in ("a.test", "b.test", "c.test"):
-        minter.context_for(name)
-    assert len(minter) == 3
-    assert minter.context_for("www.google.com") is not first  # evicted, minted again
+    minter.context_for("a.test")
+    minter.context_for("b.test")  # the context for www.google.com is evicted, not its leaf
+    assert minter.minted == 3
+    assert minter.context_for("www.google.com") is not first
+    assert minter.minted == 3  # a new context from the cached certificate: no new signature
+    minter.context_for("c.test")
+    minter.context_for("d.test")
+    assert len(minter) == 3  # certificates: least recently used evicted
+    minter.context_for("a.test")
+    assert minter.minted == 6  # a.test was evicted and is signed again
     leaf = x509.load_pem_x509_certificate(minter.certificate_pem("a.test"))
     assert leaf.issuer == ca.name
     hours = (leaf.not_valid_after_utc - leaf.not_valid_before_utc).total_seconds() / 3600

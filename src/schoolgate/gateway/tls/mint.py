@@ -3,9 +3,9 @@
 For an inspected host, or a blocked one whose page must be shown over HTTPS, the gateway
 presents a certificate for that host name signed by the school CA (`tls/ca.py`). Certificates
 are short-lived (`LEAF_HOURS`), share one in-memory ECDSA key per process (the key never touches
-disk: the server context loads it from an anonymous memory file) and are kept, with their ready
-`ssl.SSLContext`, in a bounded least-recently-used cache, re-minted before they expire.
-Contexts offer HTTP/1.1 only by ALPN, so browsers never try HTTP/2 inside an inspected session.
+disk: the server context loads it from an anonymous memory file) and are kept in a bounded
+least-recently-used cache (with a smaller one of ready `ssl.SSLContext`s), re-minted before they
+expire. Contexts offer HTTP/1.1 only by ALPN, so browsers never try HTTP/2 inside an inspected session.
 
 Requirement ids: STM-079 (activity on the school's systems is monitored), STM-154 (block
 pages), CAV-027 / HG-084 (users are told).
@@ -35,20 +35,28 @@ LEAF_HOURS = 24
 REMINT_SECONDS = 12 * 3600
 """A cached leaf older than this is minted again, so none is served within 12 h of expiry."""
 CACHE_ENTRIES = 10_000
+CONTEXT_ENTRIES = 1_000
 ALPN = ["http/1.1"]
 
 
 @dataclass(slots=True)
 class _Leaf:
     minted: float
-    context: ssl.SSLContext
     pem: bytes
 
 
 class LeafMinter:
-    def __init__(self, ca: SchoolCa, max_entries: int = CACHE_ENTRIES) -> None:
+    """Two bounded LRU caches: signed certificates (about 1.5 KiB each, `max_entries`), and
+    the `ssl.SSLContext`s built from them (about 20 KiB each in OpenSSL, `max_contexts`). A
+    host whose context was evicted gets a new one from its cached certificate, without signing
+    again."""
+
+    def __init__(
+        self, ca: SchoolCa, max_entries: int = CACHE_ENTRIES, max_contexts: int = CONTEXT_ENTRIES
+    ) -> None:
         self.ca = ca
         self.max_entries = max_entries
+        self.max_contexts = max_contexts
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._key_pem = self._key.private_bytes(
             serialization.Encoding.PEM,
@@ -56,6 +64,7 @@ class LeafMinter:
             serialization.NoEncryption(),
         )
         self._cache: OrderedDict[str, _Leaf] = OrderedDict()
+        self._contexts: OrderedDict[str, tuple[float, ssl.SSLContext]] = OrderedDict()
         self.minted = 0
 
     def __len__(self) -> int:
@@ -64,18 +73,29 @@ class LeafMinter:
     def context_for(self, host: str) -> ssl.SSLContext:
         """A server context presenting a certificate for `host` (cached)."""
         host = host.lower().rstrip(".")
-        leaf = self._cache.get(host)
         now = time.monotonic()
-        if leaf is not None and now - leaf.minted < REMINT_SECONDS:
+        cached = self._contexts.get(host)
+        if cached is not None and now - cached[0] < REMINT_SECONDS:
+            self._contexts.move_to_end(host)
             self._cache.move_to_end(host)
-            return leaf.context
-        pem = self.certificate_pem(host)
-        leaf = _Leaf(now, self._server_context(pem), pem)
-        self._cache[host] = leaf
+            return cached[1]
+        leaf = self._leaf(host, now)
+        context = self._server_context(leaf.pem)
+        self._contexts[host] = (leaf.minted, context)
+        self._contexts.move_to_end(host)
+        while len(self._contexts) > self.max_contexts:
+            self._contexts.popitem(last=False)
+        return context
+
+    def _leaf(self, host: str, now: float) -> _Leaf:
+        leaf = self._cache.get(host)
+        if leaf is None or now - leaf.minted >= REMINT_SECONDS:
+            leaf = _Leaf(now, self.certificate_pem(host))
+            self._cache[host] = leaf
         self._cache.move_to_end(host)
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
-        return leaf.context
+        return leaf
 
     def sni_context(
         self, default_host: str, refuse: Callable[[str], bool] | None = None
