@@ -267,7 +267,8 @@ def main() -> int:
     print(f"{'added by tunnel, ms':34} {summary(added_tunnel)}")
     print(f"{'added by inspection, ms':34} {summary(added_inspect)}")
     print(
-        f"leaf cache: {cached} leaves ({contexts} with a context), RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB "
+        f"leaf cache: {cached} leaves ({contexts} with a context), "
+        f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB "
         f"(+{(after - before) / 1024:.1f} MiB, {(after - before) / cached:.1f} KiB each); "
         f"minted in {mint_seconds:.1f} s ({cached / mint_seconds:.0f}/s)"
     )
