@@ -5,7 +5,8 @@ presents a certificate for that host name signed by the school CA (`tls/ca.py`).
 are short-lived (`LEAF_HOURS`), share one in-memory ECDSA key per process (the key never touches
 disk: the server context loads it from an anonymous memory file) and are kept in a bounded
 least-recently-used cache (with a smaller one of ready `ssl.SSLContext`s), re-minted before they
-expire. Contexts offer HTTP/1.1 only by ALPN, so browsers never try HTTP/2 inside an inspected session.
+expire. Contexts offer HTTP/1.1 only by ALPN, so browsers never try HTTP/2 inside an inspected
+session.
 
 Requirement ids: STM-079 (activity on the school's systems is monitored), STM-154 (block
 pages), CAV-027 / HG-084 (users are told).

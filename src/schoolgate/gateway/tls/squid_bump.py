@@ -62,14 +62,18 @@ def ssl_bump_config(
         "sslcrtd_children 4 startup=1 idle=1",
         "tls_outgoing_options default-ca=on"
         + (f" cafile={upstream_ca_file}" if upstream_ca_file else ""),
+        "# The helper needs the query (search terms); Squid strips it from %ru by default. It is",
+        "# then also in access.log: keep that log as private as the journal.",
+        "strip_query_terms off",
         "acl schoolgate_step1 at_step SslBump1",
         *_acl("schoolgate_never", never_hosts, never_patterns),
         *_acl("schoolgate_inspect", inspect_hosts, inspect_patterns),
         "ssl_bump splice schoolgate_never",
+        "ssl_bump splice schoolgate_never_re",
         "ssl_bump peek schoolgate_step1",
     ]
     if inspect_hosts or inspect_patterns:
-        lines.append("ssl_bump bump schoolgate_inspect")
+        lines += ["ssl_bump bump schoolgate_inspect", "ssl_bump bump schoolgate_inspect_re"]
     lines.append("ssl_bump splice all")
     skipped += skipped_inspect
     if skipped:
@@ -98,8 +102,15 @@ def _names(entries: list[str]) -> tuple[set[str], list[str], list[str]]:
 
 
 def _acl(name: str, hosts: set[str], patterns: list[str]) -> list[str]:
+    """`name` for host names and `name_re` for patterns (Squid wants one type per ACL name);
+    patterns become POSIX extended regular expressions (no `(?:`)."""
     lines = [f"acl {name} ssl::server_name .{host}" for host in sorted(hosts)]
-    lines += [f"acl {name} ssl::server_name_regex -i {pattern}" for pattern in patterns]
-    if not lines:
+    lines += [
+        f"acl {name}_re ssl::server_name_regex -i {pattern.replace('(?:', '(')}"
+        for pattern in patterns
+    ]
+    if not hosts:
         lines.append(f"acl {name} ssl::server_name .invalid")  # an ACL must exist to be named
+    if not patterns:
+        lines.append(f"acl {name}_re ssl::server_name_regex ^invalid$")
     return lines
