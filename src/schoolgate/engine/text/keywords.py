@@ -59,6 +59,8 @@ import yaml
 
 from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
+from schoolgate.engine.text import intent
+from schoolgate.engine.text.canonical import canonical
 from schoolgate.engine.text.normalise import normalise, normalise_variants
 
 IDENTITY_PLACEHOLDER = "{identity}"
@@ -74,6 +76,7 @@ class TermKind(StrEnum):
     TOPIC = "topic"
     INTENT = "intent"
     METHOD = "method"
+    ORGANISATION = "organisation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,9 @@ class ScanResult:
     help_seeking: bool
     alert: AlertLevel
     suppressed: tuple[KeywordHit, ...] = ()
+    concern: bool = False
+    """Someone is worried about another person's safety ("please dont kill yourself", "how do
+    i help a friend who self harms"): a signal for the DSL, never filed as bullying."""
 
     def __bool__(self) -> bool:
         return bool(self.hits)
@@ -119,6 +125,8 @@ class KeywordScanner:
     def __init__(self, terms: Iterable[Term]) -> None:
         self._automaton = ahocorasick.Automaton()
         identity = identity_words()
+        terms = list(terms)
+        self.libraries = frozenset(term.library for term in terms)
         for term in terms:
             _add(self._automaton, term.term, term, identity)
         for kind, phrases in context_phrases().items():
@@ -144,14 +152,66 @@ class KeywordScanner:
     def scan(self, text: str) -> ScanResult:
         found: dict[tuple[str, str], Term] = {}
         context: set[str] = set()
-        for variant in normalise_variants(text):
+        variants = normalise_variants(text)
+        for variant in variants:
             for _end, values in self._automaton.iter(f" {variant} "):
                 for value in values:
                     if isinstance(value, Term):
                         found[value.library, value.term] = value
                     else:
                         context.add(value)
-        return _apply_context(found.values(), _HELP in context, _EDUCATION in context)
+        reading = self._read(variants, found.values())
+        return _apply_context(
+            found.values(), reading, _HELP in context, _EDUCATION in context
+        )
+
+    def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
+        """The intent grammar's reading of the text, for this scanner's libraries."""
+        words = canonical(variants[0])
+        extra: dict[tuple[str, str], Term] = {}
+        negated: dict[tuple[str, str], Term] = {}
+        concern = False
+        for variant in variants:
+            reading = intent.read(canonical(variant), _group_words())
+            concern = concern or reading.concern
+            for hit in reading.hits:
+                for term in self._grammar_terms(hit):
+                    extra.setdefault((term.library, term.term), term)
+            for hit in reading.negated:
+                for term in self._grammar_terms(hit):
+                    negated.setdefault((term.library, term.term), term)
+        organisation = any(term.kind is TermKind.ORGANISATION for term in found)
+        support = organisation and intent.organisation_support(words)
+        return _Reading(words, tuple(extra.values()), tuple(negated.values()), concern, support)
+
+    def _grammar_terms(self, hit: intent.IntentHit) -> list[Term]:
+        libraries = [hit.library]
+        if hit.family == "dehumanising":
+            libraries.append(intent.BULLYING)  # abuse of a group is bullying as well as hate
+        kind = TermKind.INTENT if hit.library == intent.SELF_HARM else TermKind.TOPIC
+        severity = hit.severity
+        return [
+            Term(library, hit.phrase, _grammar_severity(library, hit, severity), kind)
+            for library in libraries
+            if library in self.libraries
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    words: str
+    """The canonical text."""
+    terms: tuple[Term, ...]
+    negated: tuple[Term, ...]
+    concern: bool
+    organisation_support: bool
+
+
+def _grammar_severity(library: str, hit: intent.IntentHit, severity: AlertLevel) -> AlertLevel:
+    """Group abuse is a prejudice incident for bullying (medium), hate for extremism."""
+    if library == intent.BULLYING and hit.family == "dehumanising":
+        return AlertLevel.MEDIUM
+    return severity
 
 
 def _add(automaton: Any, written: str, value: Term | str, identity: frozenset[str]) -> None:
@@ -186,21 +246,44 @@ def _only_identity(words: str) -> bool:
     return words in identity_words() or set(words.split()) <= _identity_tokens()
 
 
-def _apply_context(terms: Iterable[Term], help_seeking: bool, educational: bool) -> ScanResult:
+def _apply_context(
+    terms: Iterable[Term], reading: _Reading, help_seeking: bool, educational: bool
+) -> ScanResult:
     hits: list[KeywordHit] = []
     suppressed: list[KeywordHit] = []
-    for term in terms:
-        severity = _in_context(term, help_seeking, educational)
+    for term in [*terms, *reading.terms]:
+        severity = _in_context(term, reading, help_seeking, educational)
         if severity is None:
             suppressed.append(KeywordHit(term.library, term.term, term.severity))
         else:
             hits.append(KeywordHit(term.library, term.term, severity))
+    for term in reading.negated:
+        if reading.concern and _is_care(term):
+            suppressed.append(KeywordHit(term.library, term.term, term.severity))
+        else:  # "i would never kill myself": logged, nobody paged
+            hits.append(KeywordHit(term.library, term.term, AlertLevel.LOW))
     alert = AlertLevel.highest(*(hit.severity for hit in hits))
-    return ScanResult(tuple(hits), help_seeking, alert, tuple(suppressed))
+    return ScanResult(tuple(hits), help_seeking, alert, tuple(suppressed), reading.concern)
 
 
-def _in_context(term: Term, help_seeking: bool, educational: bool) -> AlertLevel | None:
+def _in_context(
+    term: Term, reading: _Reading, help_seeking: bool, educational: bool
+) -> AlertLevel | None:
     """The severity a hit keeps in its context, or None if the context drops it."""
+    if reading.concern and _is_care(term):
+        return None  # "please dont kill yourself": concern for someone, not abuse or intent
+    if term.library == intent.SELF_HARM and term.kind is TermKind.INTENT and intent.is_idiom(
+        reading.words, _canonical_term(term)
+    ):
+        return None  # "killing myself laughing", "i cut myself shaving"
+    if term.kind in (TermKind.INTENT, TermKind.TOPIC) and _negated(term, reading):
+        return AlertLevel.LOW  # "i would never kill myself": logged, nobody paged
+    if term.kind is TermKind.ORGANISATION:
+        if educational and not help_seeking:
+            return AlertLevel.LOW  # "history of isis gcse": logged, nobody paged
+        if not reading.organisation_support:
+            return None  # a name in the news ("isis attack") is not support for it
+        return term.severity
     if term.kind is TermKind.METHOD:
         return term.severity
     if term.kind is TermKind.INTENT:
@@ -212,6 +295,26 @@ def _in_context(term: Term, help_seeking: bool, educational: bool) -> AlertLevel
     if educational:
         return AlertLevel.LOW if term.severity.rank > AlertLevel.MEDIUM.rank else None
     return term.severity
+
+
+def _is_care(term: Term) -> bool:
+    """Hits that a caring sentence explains: urging or naming harm to someone else."""
+    if term.library == intent.BULLYING:
+        return "yourself" in term.term or term.term in _URGING or "die" in term.term.split()
+    return term.library == intent.SELF_HARM and term.kind is TermKind.TOPIC
+
+
+_URGING = frozenset({"kys", "go die", "you should die"})
+
+
+def _negated(term: Term, reading: _Reading) -> bool:
+    if term.library not in (intent.SELF_HARM, intent.BULLYING):
+        return False
+    return intent.is_negated(reading.words, _canonical_term(term))
+
+
+def _canonical_term(term: Term) -> str:
+    return canonical(normalise(term.term.rstrip("*")))
 
 
 # --- library files ---------------------------------------------------------------------------
@@ -264,7 +367,9 @@ def _term(library: str, index: int, entry: Any) -> Term:
     try:
         kind = TermKind(entry.get("kind", TermKind.TOPIC))
     except ValueError:
-        raise KeywordError(f"{where}: kind must be one of topic, intent, method") from None
+        raise KeywordError(
+            f"{where}: kind must be one of topic, intent, method, organisation"
+        ) from None
     return Term(library, entry["term"], _severity(library, where, entry.get("severity")), kind)
 
 
@@ -285,6 +390,12 @@ def identity_words() -> frozenset[str]:
     if not isinstance(words, list) or not words:
         raise KeywordError("keywords/identity.yaml: `words` must be a non-empty list")
     return frozenset(normalise(str(word)) for word in words)
+
+
+@functools.cache
+def _group_words() -> frozenset[str]:
+    """Identity words that name a group of people, for the grammar's statements about groups."""
+    return frozenset(w for w in identity_words() if " " not in w or w.startswith("non "))
 
 
 @functools.cache
