@@ -143,8 +143,8 @@ def test_hostile_phrases_about_identity_groups_hit(scanner: KeywordScanner) -> N
 
 def test_education_framing_drops_topic_hits_but_not_intent(scanner: KeywordScanner) -> None:
     assert scanner.scan("history of the ku klux klan ks3").alert is AlertLevel.NONE
-    assert scanner.scan("what is white genocide").alert is AlertLevel.LOW
-    assert scanner.scan("what is isis").alert is AlertLevel.NONE  # a bare name is not support
+    assert scanner.scan("what is isis").alert is AlertLevel.LOW
+    assert scanner.scan("isis attack in syria").alert is AlertLevel.NONE  # news: not support
     assert scanner.scan("what is the best way to kill myself").alert is AlertLevel.CRITICAL
 
 

@@ -8,7 +8,9 @@ of evaluation is documented in `docs/decisions.md`; in short:
 2. the support services the policy names are always reachable;
 3. a group that must sign an acceptable-use agreement gets nothing until it has;
 4. the policy's site lists (first that applies wins), then the walled garden;
-5. search terms scanned against the keyword libraries;
+5. search terms scanned against the keyword libraries, the intent grammar and the text model
+   (per-theme thresholds from the policy's `text_thresholds`); a search that asks for help is
+   recorded and never blocked, and concern for someone else's safety is routed to the DSL;
 6. the access rules for each category of the target (the most severe action wins);
 7. otherwise the policy's default action.
 """
@@ -36,6 +38,7 @@ from schoolgate.engine.policy.schema import (
 )
 from schoolgate.engine.taxonomy import CIRCUMVENTION_CATEGORIES, ILLEGAL_CATEGORIES
 from schoolgate.engine.text.keywords import KeywordScanner
+from schoolgate.engine.text.model import default_thresholds
 from schoolgate.engine.text.search import extract_search
 from schoolgate.engine.urls import Target, parse_target
 
@@ -131,6 +134,10 @@ class _Outcome:
     alert: AlertLevel = AlertLevel.NONE
     explanation: str = ""
     keywords: tuple[str, ...] = field(default=())
+    concern: bool = False
+    """Concern for someone else's safety: the DSL is told whatever the level (HG-099)."""
+    help_seeking: bool = False
+    """A search for help: recorded, never blocked (CAV-065)."""
 
 
 class Decider:
@@ -150,6 +157,7 @@ class Decider:
             (self._mask_of(a.categories), a) for a in self.policy.category_alerts
         ]
         self._routes = sorted(self.policy.alert_routes, key=lambda r: r.level.rank)
+        self._thresholds = _text_thresholds(self.policy)
 
     @cached_property
     def default_group(self) -> str:
@@ -266,6 +274,12 @@ class Decider:
                 explanation=f"{plan.group.title} may only use sites the school has approved",
             )
         keyword = self._keyword_outcome(plan, search) if search else None
+        if (
+            keyword is not None
+            and (keyword.help_seeking or keyword.concern)
+            and (keyword.action is Action.ALLOW)
+        ):
+            return keyword  # help and concern are recorded and never blocked
         category = self._category_outcome(plan, subject, mask, when)
         candidates = [o for o in (keyword, category) if o is not None]
         if candidates:
@@ -283,8 +297,15 @@ class Decider:
 
     def _keyword_outcome(self, plan: _GroupPlan, search: Any) -> _Outcome | None:
         found: _Outcome | None = None
+        concern: KeywordRule | None = None
+        help_seeking: KeywordRule | None = None
         for rule in plan.keyword_rules:
-            result = _scanner(rule.library, tuple(rule.extra_terms)).scan(search.query)
+            thresholds = self._thresholds.get(rule.library, ())
+            result = _scanner(rule.library, tuple(rule.extra_terms), thresholds).scan(search.query)
+            if result.concern and (concern is None or rule.library == "self-harm"):
+                concern = rule
+            if result.help_seeking and result.suppressed and help_seeking is None:
+                help_seeking = rule
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue  # help-seeking searches and identity words on their own stay quiet
             terms = tuple(sorted({hit.term for hit in result.hits}))
@@ -307,7 +328,29 @@ class Decider:
                 found.alert.rank,
             ):
                 found = outcome
-        return found
+        if found is not None:
+            found.concern = concern is not None
+            return found
+        if concern is not None:
+            return _Outcome(
+                Action.ALLOW,
+                concern.id,
+                concern.source,
+                AlertLevel.LOW,
+                f"the search “{search.query}” shows concern for someone else's safety",
+                ("concern for someone else",),
+                concern=True,
+            )
+        if help_seeking is not None:
+            return _Outcome(
+                Action.ALLOW,
+                help_seeking.id,
+                help_seeking.source,
+                explanation=f"the search “{search.query}” asks for help",
+                keywords=("help-seeking",),
+                help_seeking=True,
+            )
+        return None
 
     def _category_outcome(
         self, plan: _GroupPlan, subject: Subject, mask: int, when: datetime
@@ -365,7 +408,7 @@ class Decider:
             rule=outcome.rule,
             reason=_reason(outcome, target),
             alert=alert,
-            notify=self._notify(alert),
+            notify=self._notify(alert, outcome.concern),
             group=plan.group.id,
             target=target.url,
             search=search,
@@ -373,13 +416,15 @@ class Decider:
             keywords=outcome.keywords,
         )
 
-    def _notify(self, alert: AlertLevel) -> tuple[str, ...]:
+    def _notify(self, alert: AlertLevel, concern: bool = False) -> tuple[str, ...]:
         if alert is AlertLevel.NONE:
             return ()
         roles: tuple[str, ...] = ()
         for route in self._routes:
             if route.level.rank <= alert.rank:
                 roles = tuple(route.notify)
+        if concern and _DSL not in roles and _DSL in self.policy.contact_roles():
+            roles = (*roles, _DSL)  # concern for someone else goes to the DSL (HG-099)
         return roles
 
     def _agreement_source(self, group: Group) -> Source | None:
@@ -411,10 +456,23 @@ def decide(
     return Decider(snapshot).decide(subject, target, moment)
 
 
+_DSL = "dsl"
+_Thresholds = tuple[tuple[AlertLevel, float | None], ...]
+
+
+def _text_thresholds(policy: Policy) -> dict[str, _Thresholds]:
+    """Per text-model theme, the policy's thresholds, or the model's defaults."""
+    merged: dict[str, Any] = dict(default_thresholds())
+    for theme, thresholds in policy.text_thresholds.items():
+        merged[theme] = thresholds.levels()
+    return {theme: tuple(levels.items()) for theme, levels in merged.items()}
+
+
 @lru_cache(maxsize=256)
-def _scanner(library: str, extra_terms: tuple[str, ...]) -> KeywordScanner:
+def _scanner(library: str, extra_terms: tuple[str, ...], thresholds: _Thresholds) -> KeywordScanner:
     """Scanners are built on first use and shared by every group, rule and reloaded snapshot."""
-    return KeywordScanner.from_libraries({library: list(extra_terms)})
+    model = {library: dict(thresholds)} if thresholds else None
+    return KeywordScanner.from_libraries({library: list(extra_terms)}, model)
 
 
 def _applies(groups: list[str], group_id: str) -> bool:

@@ -233,6 +233,9 @@ def ut1_category(name: str) -> str | None:
 
 
 # Keyword libraries shipped with Schoolgate (src/schoolgate/data/keywords/<id>.yaml).
+TEXT_MODEL_THEMES: tuple[str, ...] = ("self-harm", "bullying", "extremism")
+"""Keyword libraries the learned text model also scores (engine/text/model.py)."""
+
 KEYWORD_LIBRARIES: dict[str, str] = {
     "self-harm": "Self-harm and suicide",
     "extremism": "Extremism and radicalisation (PREVENT)",

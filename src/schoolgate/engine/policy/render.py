@@ -24,7 +24,8 @@ from schoolgate.engine.policy.schema import (
     Source,
     Table,
 )
-from schoolgate.engine.taxonomy import CATEGORIES
+from schoolgate.engine.taxonomy import CATEGORIES, TEXT_MODEL_THEMES
+from schoolgate.engine.text.model import default_thresholds
 
 
 def render_markdown(policy: Policy) -> str:
@@ -223,6 +224,24 @@ def _support(policy: Policy) -> str:
     )
 
 
+def _text_thresholds(policy: Policy) -> str:
+    """The text model's score for each alert level, per theme (policy or shipped default)."""
+    defaults = default_thresholds()
+    rows = []
+    for theme in TEXT_MODEL_THEMES:
+        chosen = policy.text_thresholds.get(theme)
+        levels = chosen.levels() if chosen is not None else defaults[theme]
+        cells = [f"{v:.2f}" if v is not None else "never" for v in levels.values()]
+        origin = _cite(chosen.source) if chosen and chosen.source else ""
+        rows.append((theme, *cells, origin or ("this policy" if chosen else "default")))
+    return (
+        "### Text model thresholds\n\nBesides the keyword libraries, a learned text model "
+        "scores each search from 0 to 1 per theme. From these scores it raises an alert on its "
+        'own ("never": not on its own).\n\n'
+        + _markdown_table(["Theme", "Low", "Medium", "High", "Set by"], rows)
+    )
+
+
 def _monitoring(policy: Policy) -> str:
     parts: list[str] = []
     if policy.keyword_rules:
@@ -239,6 +258,7 @@ def _monitoring(policy: Policy) -> str:
         ]
         columns = ["Keyword library", "Who", "Action", "Alert", "Extra terms", "From the policy"]
         parts.append("### Searches\n\n" + _markdown_table(columns, rows))
+        parts.append(_text_thresholds(policy))
     if policy.category_alerts:
         rows = [
             (", ".join(a.categories), a.alert.value, _cite(a.source))

@@ -6,6 +6,7 @@ that a decision can cite the text it enforces. See docs/policy-schema.md for the
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import time
 from enum import StrEnum
@@ -13,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES
+from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES, TEXT_MODEL_THEMES
 
 SCHEMA_VERSION = 1
 
@@ -224,6 +225,38 @@ class KeywordRule(Strict):
     alert: AlertLevel
     extra_terms: list[str] = Field(default_factory=list)
     source: Source
+
+
+class ThemeThresholds(Strict):
+    """From which text-model score (0..1) each alert level is raised for one theme.
+
+    A level left out is never raised by the model on its own (the libraries and the intent
+    grammar still raise it). Levels must not decrease: low <= medium <= high.
+    """
+
+    low: float | None = Field(default=None, gt=0, le=1)
+    medium: float | None = Field(default=None, gt=0, le=1)
+    high: float | None = Field(default=None, gt=0, le=1)
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThemeThresholds:
+        given = [
+            (name, v)
+            for name, v in (("low", self.low), ("medium", self.medium), ("high", self.high))
+            if v is not None
+        ]
+        for (lower, a), (higher, b) in itertools.pairwise(given):
+            if a > b:
+                raise ValueError(f"{lower} ({a}) must not be above {higher} ({b})")
+        return self
+
+    def levels(self) -> dict[AlertLevel, float | None]:
+        return {
+            AlertLevel.LOW: self.low,
+            AlertLevel.MEDIUM: self.medium,
+            AlertLevel.HIGH: self.high,
+        }
 
 
 class AlertRoute(Strict):
@@ -489,6 +522,9 @@ class Policy(Strict):
     sites: list[SiteList] = Field(default_factory=list)
     support_services: list[SupportService] = Field(default_factory=list)
     keyword_rules: list[KeywordRule] = Field(default_factory=list)
+    text_thresholds: dict[str, ThemeThresholds] = Field(default_factory=dict)
+    """Per theme of the text model, the score for each alert level; a theme left out uses the
+    model's defaults (engine/text/model.py)."""
     category_alerts: list[CategoryAlert] = Field(default_factory=list)
     alert_routes: list[AlertRoute] = Field(default_factory=list)
     monitoring: Monitoring = Field(default_factory=Monitoring)
@@ -503,6 +539,16 @@ class Policy(Strict):
     tables: list[Table] = Field(default_factory=list)
     nominated_users: list[str] = Field(default_factory=list)
     """User names the policy names individually (e.g. an investigator with filtering lifted)."""
+
+    @field_validator("text_thresholds")
+    @classmethod
+    def _known_themes(cls, value: dict[str, ThemeThresholds]) -> dict[str, ThemeThresholds]:
+        unknown = sorted(set(value) - set(TEXT_MODEL_THEMES))
+        if unknown:
+            raise ValueError(
+                f"unknown text-model theme(s) {unknown}; known: {list(TEXT_MODEL_THEMES)}"
+            )
+        return value
 
     def group(self, group_id: str) -> Group:
         for group in self.groups:

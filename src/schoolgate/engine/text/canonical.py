@@ -127,7 +127,6 @@ _WORDS: dict[str, str] = {
     "selfharming": "self harming",
     "ugy": "ugly",
     "ugley": "ugly",
-    "fatty": "fat",
     "fatso": "fat",
     "stoopid": "stupid",
     "stupd": "stupid",
@@ -142,9 +141,15 @@ _PAIRS: dict[tuple[str, str], str] = {
 }
 
 
+_PAIR_FIRST = frozenset(first for first, _ in _PAIRS)
+
+
 def canonical(words: str) -> str:
     """Normalised `words` with text-speak and misspellings folded to one spelling."""
     tokens = words.split(" ")
+    if _PAIR_FIRST.isdisjoint(tokens):
+        get = _WORDS.get
+        return " ".join([get(token, token) for token in tokens])
     out: list[str] = []
     i = 0
     while i < len(tokens):

@@ -238,7 +238,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "act",
             _HIGH,
             _needs(
-                "self sh relapse relapsed relapsing cut cutting started burnt burned hit punch scratch bang",
+                "self sh relapse relapsed relapsing cut cutting started burnt burned hit punch "
+                "scratch bang",
                 group_words,
             ),
             _rx(
@@ -255,9 +256,19 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             _MEDIUM,
             _needs("cuts scars wounds sh self", group_words),
             _rx(
-                r"(?:my|fresh|new|hide my|hiding my|cover my|covering my) (?:sh |self harm )?(?:cuts|"
+                r"(?:my|my sh|my self harm) (?:cuts|"
                 r"scars|wounds)|(?:sh|self harm) (?:scars|cuts|relapse|again)|(?:i|i am) "
                 r"(?:clean|days clean|weeks clean) from (?:sh|self harm|cutting)"
+            ),
+        ),
+        _Rule(
+            SELF_HARM,
+            "act",
+            _HIGH,
+            _needs("cuts scars", group_words),
+            _rx(
+                r"(?:fresh|new|deep|deeper|hide my|hiding my|cover my|cover up my|covering my|"
+                r"covering up my) (?:sh |self harm )?(?:cuts|scars)"
             ),
         ),
         # --- self-harm: wanting to die / not to live -------------------------------------------
@@ -270,7 +281,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
                 r"(?:i|i am|i just|i really|i honestly) (?:do not|dont|never|no longer|not) "
                 + _ADV
                 + rf"(?:want to|wish to|want|wanna|feel like|see the point in|see a point in|"
-                rf"see any point in|feel like i want to|deserve to|need to|think i can|think i want "
+                rf"see any point in|feel like i want to|deserve to|need to|think i can|"
+                rf"think i want "
                 rf"to|know if i want to|know how to|have the strength to|have a reason to) "
                 rf"(?:{_NOT_LIVE})"
             ),
@@ -386,8 +398,76 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             _needs("burden worthless hopeless empty numb more longer", group_words),
             _rx(
                 r"(?:i|i am|i feel) (?:just |such |like )?(?:a burden|worthless|hopeless|empty "
-                r"inside|numb inside)|(?:i|i am|i just) (?:can not|cant|could not) (?:do|take|handle|"
-                r"cope with|deal with|bear) (?:this|it|life|anything|everything) any (?:more|longer)"
+                r"inside|numb inside)|(?:i|i am|i just) (?:can not|cant|could not) (?:do|take|"
+                r"handle|"
+                r"cope with|deal with|bear) (?:this|it|life|anything|everything) any (?:more|"
+                r"longer)"
+            ),
+        ),
+        # --- self-harm: more acts, means and method-seeking ----------------------------------
+        _Rule(
+            SELF_HARM,
+            "act",
+            _HIGH,
+            _needs("cut cutting burn burning sh overdose od unalive sewerslide", group_words),
+            _rx(
+                r"(?:i|i am|i have been|i have|i keep|i just|i really) "
+                + _ADV
+                + r"(?:cut|cutting|burn|burning|sh|self harm|overdose|od|overdosing|unalive|"
+                r"unaliving|sewerslide)(?: again| so bad| so badly| tonight| today| right now|"
+                r" rn| deeper| more| every night| on|$)"
+            ),
+            negatable=True,
+        ),
+        _Rule(
+            SELF_HARM,
+            "plan",
+            _HIGH,
+            _needs("pills pill tablets tablet box bottle packet paracetamol", group_words),
+            _rx(
+                r"(?:take|taking|swallow|swallowing|down|downing|neck|necking) (?:all|every|the "
+                r"whole|a whole|loads of|all of) (?:my |the |of my |of the |these |those )?"
+                r"(?:pills|pill|tablets|tablet|box|bottle|packet|paracetamol|meds|medication)"
+            ),
+        ),
+        _Rule(
+            SELF_HARM,
+            "plan",
+            _HIGH,
+            _needs("ending end", group_words),
+            _rx(
+                r"(?:thinking of|thinking about|think about|considering|going to|planning on|"
+                r"plan on|want to|ready to|about to|gonna) (?:ending|end) (?:it all|it|my life|"
+                r"things|everything|my own life)(?! with)"
+            ),
+        ),
+        _Rule(
+            SELF_HARM,
+            "method",
+            _CRITICAL,
+            _needs("way ways method methods pills bleed long", group_words),
+            _rx(
+                r"(?:easiest|quickest|best|painless|fastest|surest|quietest|simplest|most "
+                r"painless) (?:way|ways|method|methods) to (?:kill|hang|off|end|unalive|"
+                r"overdose|die|drown|suffocate)(?: (?:yourself|myself|your life|my life|it))?|"
+                r"how many (?:pills|tablets|paracetamol) (?:would it take|does it take|to) "
+                r"(?:to )?(?:die|kill|overdose|end)|how long (?:does it take|would it take|to) "
+                r"(?:to )?(?:bleed out|die from|drown|suffocate|hang)"
+            ),
+        ),
+        _Rule(
+            SELF_HARM,
+            "desire",
+            _HIGH,
+            _needs("die dead wake notice care miss", group_words),
+            _rx(
+                r"(?:i|i am|i just|i really|i honestly) "
+                + _ADV
+                + r"(?:should|ready|prepared|rather|would rather|deserve|am ready|want|need|"
+                r"wish) (?:to )?(?:just )?(?:die|be dead|die already)|(?:sleep|go to sleep|"
+                r"fall asleep) and (?:never|not) wake up|(?:no one|everyone|anyone) would "
+                r"(?:even )?(?:notice|care|miss me|be sad) if i (?:died|was dead|were dead|was "
+                r"gone|were gone|disappeared|killed myself|was not here)"
             ),
         ),
         # --- self-harm: suicide said of oneself ------------------------------------------------
@@ -439,9 +519,11 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             ),
             _rx(
                 r"(?:i|i am|i have|i have been|i keep) " + _ADV + r"(?:saving|saved|stockpiling|"
-                r"stockpiled|hoarding|collecting|collected|got|bought|buying|have) (?:up )?(?:all |"
+                r"stockpiled|hoarding|collecting|collected|got|bought|buying|have) (?:up )?(?:my |"
+                r"me |all |"
                 r"enough |loads of |a lot of |some |the )?(?:pills|tablets|paracetamol|painkillers|"
-                r"sleeping pills|rope|a rope|a noose|razor blades|razors|blades)(?: to| so| for| and)?"
+                r"sleeping pills|rope|a rope|a noose|razor blades|razors|blades)(?: to| so| for|"
+                r" and)?"
             ),
         ),
         _Rule(
@@ -469,7 +551,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "farewell",
             _HIGH,
             _needs(
-                "last final read reads see sees find finds goodbye cruel tomorrow longer morning week tonight tell sorry",
+                "last final read reads see sees find finds goodbye cruel tomorrow longer morning "
+                "week tonight tell sorry",
                 group_words,
             ),
             _rx(
@@ -513,7 +596,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "incitement",
             _HIGH,
             _needs(
-                "die dies died cancer rot burn raped choke drown wake suffer dead exist alive disappear shot killed bleach traffic hit better miss cry care favour",
+                "die dies died cancer rot burn raped choke drown wake suffer dead exist alive "
+                "disappear shot killed bleach traffic hit better miss cry care favour",
                 group_words,
             ),
             _rx(
@@ -536,13 +620,15 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "threat",
             _MEDIUM,
             _needs(
-                "kill stab beat batter smash punch hurt shank slap bang jump murder break bash knock find get back live dead battered jumped",
+                "kill stab beat batter smash punch hurt shank slap bang jump murder break bash "
+                "knock find get back live dead battered jumped",
                 group_words,
             ),
             _rx(
                 r"(?:i|i am|i will|ill|we|we will|we are|im) " + _ADV + r"(?:kill|stab|beat|"
                 r"beat up|batter|smash|punch|hurt|shank|slap|bang|jump|murder|break|bash|knock "
-                r"out|find|get) (?:you|your face|your head|your legs|your mum)(?: in| up| after| at|"
+                r"out|find|get) (?:you|your face|your head|your legs|your mum)(?: in| up| after|"
+                r" at|"
                 r" when| tomorrow| tonight| outside|$)|watch your back|(?:i|we) know where you "
                 r"live|you are (?:dead|so dead|getting battered|getting jumped) (?:tomorrow|after "
                 r"school|at break|at lunch|when i see you)"
@@ -579,7 +665,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "isolation",
             _MEDIUM,
             _needs(
-                "likes like loves love wants cares care hates hate laughs laughing talks thinks friends mates life date miss wishes wish",
+                "likes like loves love wants cares care hates hate laughs laughing talks thinks "
+                "friends mates life date miss wishes wish",
                 group_words,
             ),
             _rx(
@@ -597,7 +684,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
             "gendered",
             _MEDIUM,
             _needs(
-                "kitchen good shut place heard obey deserve deserves deserved asking like sleep sleeps slept",
+                "kitchen good shut place heard obey deserve deserves deserved asking like sleep "
+                "sleeps slept",
                 group_words,
             ),
             _rx(
@@ -606,7 +694,8 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
                 r"for (?:nothing|one thing|sex|cooking|cleaning)|(?:women|girls|females) "
                 r"(?:should|need to|must) (?:shut up|know their place|be seen and not heard|obey)|"
                 r"(?:she|you|girls like you|sluts like you|women) (?:deserve|deserves|deserved|was "
-                r"asking) (?:to be raped|to get raped|it|for it)|(?:slut|slag|whore|skank|hoe|thot)s? "
+                r"asking) (?:to be raped|to get raped|it|for it)|(?:slut|slag|whore|skank|hoe|"
+                r"thot)s? "
                 r"like (?:you|her)|(?:you|she) (?:sleep|sleeps|slept) (?:around|with everyone)"
             ),
         ),
@@ -640,20 +729,23 @@ def _rules(group_words: frozenset[str]) -> tuple[_Rule, ...]:
 
 
 _COUNTER_SPEECH = re.compile(
-    r"(?:not all|not every|not|no|stereotype that|stereotype of|myth that|myths about|why do people "
+    r"(?:not all|not every|not|no|stereotype that|stereotype of|myth that|myths about|"
+    r"why do people "
     r"think|why do people say|is it true that|is it racist to say|is it wrong to say|wrong to say|"
     r"stop saying|stop calling|called me|call me|calls me|called us|say that|said that|says that|"
     r"think that|claim that|claims that)\s(?:\S+\s){0,2}$"
 )
 _NEGATOR = re.compile(
     r"(?<![a-z])(?:not|never|no one should|do not|dont|please do not|please dont|"
-    r"would not|will not|wont|did not|can not|should not|must not|stop|stopped|no)\s"
+    r"would not|will not|wont|did not|can not|should not|must not|no)\s"
     r"(?:(?:ever|want to|wanting to|going to|gonna|try to|going to ever|even|actually|really|"
     r"think about|thinking about|to|you|planning to|plan to|need to|have to|wish to|let|"
     r"let yourself|feel like|ever want to)\s){0,3}$"
 )
+_DOUBLE_NEGATIVE = re.compile(r"^(?:can not|could not|do not|never|not) (?:stop|help|resist)")
 _ACT_IDIOM = re.compile(
-    r"^(?:\S+ ){0,2}(?:laughing|lmao|lmfao|haha|with laughter|so hard laughing)"
+    r"^(?:(?:\S+ ){0,2}(?:laughing|lmao|lmfao|haha|with laughter|so hard laughing)|"
+    r"(?:my|your|her|his|their|ur) (?:hair|roots|fringe|eyebrows))"
 )
 
 # Concern for someone else: care for a person at risk, or asking how to help them.
@@ -669,8 +761,10 @@ _CONCERN = (
     _rx(
         r"(?:please|please please|i beg you|you should|you must|you can|never ever|plz)?\s?"
         r"(?:do not|dont|never|no need to|you do not have to|you dont have to|you should not|"
-        r"you must not|please do not) (?:ever |even think about |go and |do anything to )?"
-        r"(?:kill|hurt|harm|cut|end|unalive|off|starve|hang) (?:yourself|urself|your life|"
+        r"you must not|please do not|please stop|stop|quit) (?:ever |even think about |go and |"
+        r"do anything to )?"
+        r"(?:kill|hurt|harm|cut|end|unalive|off|starve|hang|killing|hurting|harming|cutting|"
+        r"ending|starving) (?:yourself|urself|your life|"
         r"yourselves)"
     ),
     re.compile(
@@ -701,10 +795,16 @@ _CONCERN = (
 )
 _CARE_ONLY = 4  # _CONCERN[4] is supportive wording: concern only next to an at-risk phrase
 _AT_RISK_RX = re.compile(_AT_RISK)
-_AT_RISK_WORDS = frozenset(
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_AT_RISK_WORDS = _word_set(
     "yourself urself yourselves himself herself themselves themself life suicide suicidal "
     "suicides harm harms harming die depressed overdose overdosing anorexia anorexic bulimia "
-    "bulimic eating starving injury injuring injures cuts sh scars".split()
+    "bulimic eating starving injury injuring injures cuts sh scars"
 )
 
 _ORG_SUPPORT = _rx(
@@ -767,7 +867,7 @@ def _indexed_rules(
 
 def _dismissed(rule: _Rule, words: str, match: re.Match[str]) -> bool:
     """Idioms and counter-speech the pattern would otherwise catch."""
-    if rule.family == "act":
+    if rule.family in ("act", "desire"):
         return is_idiom(words, match.group(0))  # "killing myself laughing"
     if rule.family == "dehumanising":
         return _COUNTER_SPEECH.search(words[: match.start()]) is not None
@@ -796,7 +896,9 @@ def is_negated(words: str, phrase: str) -> bool:
 def _is_negated(words: str, start: int) -> bool:
     window = words[max(0, start - 60) : start]
     match = _NEGATOR.search(window)
-    return match is not None and not window[: match.start()].endswith("why ")
+    if match is None or window[: match.start()].endswith("why "):
+        return False
+    return not _DOUBLE_NEGATIVE.search(window[match.start() :])
 
 
 def is_idiom(words: str, phrase: str) -> bool:
@@ -814,7 +916,6 @@ def is_idiom(words: str, phrase: str) -> bool:
 
 def _concern(words: str) -> bool:
     for i, pattern in enumerate(_CONCERN):
-        if pattern.search(words):
-            if i != _CARE_ONLY or _AT_RISK_RX.search(words):
-                return True
+        if pattern.search(words) and (i != _CARE_ONLY or _AT_RISK_RX.search(words)):
+            return True
     return False

@@ -61,6 +61,7 @@ from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
 from schoolgate.engine.text import intent
 from schoolgate.engine.text.canonical import canonical
+from schoolgate.engine.text.model import ThemeScore, Thresholds, level_for, shipped_model
 from schoolgate.engine.text.normalise import normalise, normalise_variants
 
 IDENTITY_PLACEHOLDER = "{identity}"
@@ -95,6 +96,8 @@ class ScanResult:
     concern: bool = False
     """Someone is worried about another person's safety ("please dont kill yourself", "how do
     i help a friend who self harms"): a signal for the DSL, never filed as bullying."""
+    scores: tuple[ThemeScore, ...] = ()
+    """The text model's score for each theme this scanner covers, with the words behind it."""
 
     def __bool__(self) -> bool:
         return bool(self.hits)
@@ -122,11 +125,18 @@ _ALERTING = (AlertLevel.LOW, AlertLevel.MEDIUM, AlertLevel.HIGH, AlertLevel.CRIT
 class KeywordScanner:
     """An Aho-Corasick automaton over normalised terms, plus help and education phrases."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
+    def __init__(
+        self, terms: Iterable[Term], thresholds: Mapping[str, Thresholds] | None = None
+    ) -> None:
+        """`thresholds`: per text-model theme, the score for each alert level; None (or a
+        theme left out) means the model does not raise alerts for that theme."""
         self._automaton = ahocorasick.Automaton()
         identity = identity_words()
         terms = list(terms)
         self.libraries = frozenset(term.library for term in terms)
+        self._thresholds = {
+            theme: levels for theme, levels in (thresholds or {}).items() if theme in self.libraries
+        }
         for term in terms:
             _add(self._automaton, term.term, term, identity)
         for kind, phrases in context_phrases().items():
@@ -136,9 +146,12 @@ class KeywordScanner:
 
     @classmethod
     def from_libraries(
-        cls, libraries: Mapping[str, Iterable[str]] | Iterable[str]
+        cls,
+        libraries: Mapping[str, Iterable[str]] | Iterable[str],
+        thresholds: Mapping[str, Thresholds] | None = None,
     ) -> KeywordScanner:
-        """A scanner for the named libraries, each with optional policy extra terms."""
+        """A scanner for the named libraries, each with optional policy extra terms, and the
+        text model's thresholds for the themes among them (see model.py)."""
         if not isinstance(libraries, Mapping):
             libraries = {name: () for name in libraries}
         terms: list[Term] = []
@@ -147,7 +160,7 @@ class KeywordScanner:
             terms.extend(library.terms)
             for extra in extra_terms:
                 terms.append(Term(name, extra, library.extra_term_severity))
-        return cls(terms)
+        return cls(terms, thresholds)
 
     def scan(self, text: str) -> ScanResult:
         found: dict[tuple[str, str], Term] = {}
@@ -161,18 +174,38 @@ class KeywordScanner:
                     else:
                         context.add(value)
         reading = self._read(variants, found.values())
-        return _apply_context(
-            found.values(), reading, _HELP in context, _EDUCATION in context
+        help_seeking, educational = _HELP in context, _EDUCATION in context
+        result = _apply_context(found.values(), reading, help_seeking, educational)
+        if not self._thresholds:
+            return result
+        return self._with_model(result, reading, educational)
+
+    def _with_model(self, result: ScanResult, reading: _Reading, educational: bool) -> ScanResult:
+        """Add the text model's alert for each theme, capped by the text's context."""
+        scores = tuple(s for s in _model_scores(reading.words) if s.theme in self._thresholds)
+        hits = list(result.hits)
+        for score in scores:
+            level = level_for(score.probability, self._thresholds[score.theme])
+            level = _model_in_context(score, level, result, reading, educational)
+            if level is not AlertLevel.NONE:
+                words = ", ".join(score.words)
+                hits.append(
+                    KeywordHit(score.theme, f"model {score.probability:.2f}: {words}", level)
+                )
+        alert = AlertLevel.highest(*(hit.severity for hit in hits))
+        return ScanResult(
+            tuple(hits), result.help_seeking, alert, result.suppressed, result.concern, scores
         )
 
     def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
         """The intent grammar's reading of the text, for this scanner's libraries."""
-        words = canonical(variants[0])
+        forms = [canonical(variant) for variant in variants]
+        words = forms[0]
         extra: dict[tuple[str, str], Term] = {}
         negated: dict[tuple[str, str], Term] = {}
         concern = False
-        for variant in variants:
-            reading = intent.read(canonical(variant), _group_words())
+        for form in forms:
+            reading = intent.read(form, _group_words())
             concern = concern or reading.concern
             for hit in reading.hits:
                 for term in self._grammar_terms(hit):
@@ -205,6 +238,29 @@ class _Reading:
     negated: tuple[Term, ...]
     concern: bool
     organisation_support: bool
+
+
+@functools.lru_cache(maxsize=8192)
+def _model_scores(words: str) -> tuple[ThemeScore, ...]:
+    """The model's scores for canonical `words` (cached: every keyword rule asks)."""
+    return shipped_model().scores(words, identity_words())
+
+
+def _model_in_context(
+    score: ThemeScore, level: AlertLevel, result: ScanResult, reading: _Reading, educational: bool
+) -> AlertLevel:
+    """The model reads words, not intent: context caps what it may raise.
+
+    Help-seeking drops it (like a topic term); concern for someone else keeps self-harm at
+    `low` and drops bullying; a lesson framing keeps it at `low`.
+    """
+    if level is AlertLevel.NONE or result.help_seeking or not score.words:
+        return AlertLevel.NONE  # a score no content word explains raises nothing
+    if reading.concern:
+        return AlertLevel.LOW if score.theme == intent.SELF_HARM else AlertLevel.NONE
+    if educational:
+        return AlertLevel.LOW
+    return level
 
 
 def _grammar_severity(library: str, hit: intent.IntentHit, severity: AlertLevel) -> AlertLevel:
@@ -272,8 +328,10 @@ def _in_context(
     """The severity a hit keeps in its context, or None if the context drops it."""
     if reading.concern and _is_care(term):
         return None  # "please dont kill yourself": concern for someone, not abuse or intent
-    if term.library == intent.SELF_HARM and term.kind is TermKind.INTENT and intent.is_idiom(
-        reading.words, _canonical_term(term)
+    if (
+        term.library == intent.SELF_HARM
+        and term.kind is TermKind.INTENT
+        and intent.is_idiom(reading.words, _canonical_term(term))
     ):
         return None  # "killing myself laughing", "i cut myself shaving"
     if term.kind in (TermKind.INTENT, TermKind.TOPIC) and _negated(term, reading):

@@ -1,0 +1,210 @@
+"""The learned text model: a small logistic regression per theme, layered over the libraries.
+
+The keyword libraries and the intent grammar (intent.py) are precise but only know what they
+list. The model scores a text for each theme (`self-harm`, `bullying`, `extremism`) from its
+words, so unlisted insults and hateful statements still register. It is trained offline by
+`training/train_text_model.py` from the development text in ../shared/data and the project's
+own self-harm set (training/data); the weights ship in the package as
+`schoolgate/data/text_model.json` (nothing downloads at run time).
+
+Features (`features(words)`) are read from `canonical()` text (txt spelling folded):
+word unigrams `w:`, word bigrams `b:`, and 5-letter prefixes of long words `p:` ("suicid",
+"worthl"). Identity words (identity.yaml) are replaced by one placeholder `<id>` and the
+placeholder alone is no feature, so "am i gay" or "muslim prayer times" cannot score: identity
+is never on its own a reason to alert, as for the libraries.
+
+Scoring is a dictionary lookup per feature and a sigmoid per theme: deterministic (no
+randomness, no hashing that changes between runs) and a few microseconds per search. `explain`
+names the words that pushed a score up, for the DSL reading the alert.
+
+Which score raises which alert level is the policy's choice, per theme
+(`text_thresholds` in the policy; `default_thresholds()` otherwise). Requirements: SH-024
+(PREVENT keywords), HG-043 (cyber-bullying), CAV-065 (pupils can seek help: help-seeking and
+concern lower the model's level, see keywords.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+from schoolgate.engine.policy.schema import AlertLevel
+from schoolgate.engine.taxonomy import TEXT_MODEL_THEMES
+
+THEMES = TEXT_MODEL_THEMES
+IDENTITY_TOKEN = "<id>"
+_PREFIX_FROM = 7
+_PREFIX_LEN = 5
+_MIN_PUSH = 0.3
+"""A word explains a score only if its feature adds at least this much to it."""
+_EXPLAIN_FROM = 0.25
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+STOPWORDS = _word_set(
+    "a an the and or but if of to in on at by for with from as is are was were be been being "
+    "am i me my we our you your he him his she her it its they them their this that these those "
+    "do does did have has had will would can could should so not no yes what which who whom "
+    "when where why how there here than then too very just also up down out about into over "
+    "again any all some more most such only own same s t rt amp http https co com www"
+)
+
+
+class ModelError(ValueError):
+    """The shipped model file is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeScore:
+    theme: str
+    probability: float
+    words: tuple[str, ...]
+    """The words that pushed the score up most, strongest first."""
+
+
+class TextModel:
+    def __init__(self, themes: tuple[str, ...], bias: list[float], weights: dict[str, list[float]]):
+        self.themes = themes
+        self._bias = bias
+        self._weights = weights
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> TextModel:
+        try:
+            themes = tuple(str(t) for t in data["themes"])  # type: ignore[union-attr]
+            bias = [float(b) for b in data["bias"]]  # type: ignore[union-attr]
+            raw = data["weights"]
+            if not isinstance(raw, dict):
+                raise TypeError("weights must be an object")
+            weights = {str(k): [float(x) for x in v] for k, v in raw.items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"text model: malformed ({exc})") from None
+        if len(bias) != len(themes) or any(len(w) != len(themes) for w in weights.values()):
+            raise ModelError("text model: every weight needs one value per theme")
+        return cls(themes, bias, weights)
+
+    def probabilities(self, features: Iterable[str]) -> tuple[float, ...]:
+        if len(self._bias) == 3:
+            return self._three(features)
+        sums = list(self._bias)
+        for w in map(self._weights.get, features):
+            if w is not None:
+                for i, value in enumerate(w):
+                    sums[i] += value
+        return tuple(_sigmoid(s) for s in sums)
+
+    def _three(self, features: Iterable[str]) -> tuple[float, ...]:
+        """The same sum unrolled for three themes (the shipped model): scoring is hot."""
+        a, b, c = self._bias
+        for w in map(self._weights.get, features):
+            if w is not None:
+                a += w[0]
+                b += w[1]
+                c += w[2]
+        return (_sigmoid(a), _sigmoid(b), _sigmoid(c))
+
+    def explain(self, features: Iterable[str], theme: str, top: int = 3) -> tuple[str, ...]:
+        """The words whose features raised `theme`'s score most (strongest first).
+
+        Features with an identity word, or that add less than `_MIN_PUSH`, explain nothing;
+        a score that nothing explains raises no alert (keywords.py).
+        """
+        i = self.themes.index(theme)
+        pushes: dict[str, float] = {}
+        for feature in features:
+            if IDENTITY_TOKEN in feature:
+                continue
+            w = self._weights.get(feature)
+            if w is not None and w[i] >= _MIN_PUSH:
+                word = feature[2:].replace("_", " ") + ("…" if feature[0] == "p" else "")
+                pushes[word] = max(pushes.get(word, 0.0), w[i])
+        ranked = sorted(pushes.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(word for word, _ in ranked[:top])
+
+    def scores(self, words: str, identity: frozenset[str]) -> tuple[ThemeScore, ...]:
+        feats = features(words, identity)
+        probs = self.probabilities(feats)
+        return tuple(
+            ThemeScore(theme, p, self.explain(feats, theme) if p >= _EXPLAIN_FROM else ())
+            for theme, p in zip(self.themes, probs, strict=True)
+        )
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def features(words: str, identity: frozenset[str]) -> list[str]:
+    """Unigram, bigram and long-word-prefix features of canonical `words`.
+
+    Stop words are no unigrams, and two stop words no bigram ("in the"): they carry the style
+    of a data set, not what the text says."""
+    tokens = [IDENTITY_TOKEN if t in identity else t for t in words.split(" ") if t]
+    out: list[str] = []
+    previous = ""
+    for token in tokens:
+        if token != IDENTITY_TOKEN and token not in STOPWORDS:
+            out.append("w:" + token)
+            if len(token) >= _PREFIX_FROM:
+                out.append("p:" + token[:_PREFIX_LEN])
+        if previous and not (previous in STOPWORDS and token in STOPWORDS):
+            out.append(f"b:{previous}_{token}")
+        previous = token
+    return out
+
+
+@functools.cache
+def shipped_model() -> TextModel:
+    """The model in the package (`schoolgate/data/text_model.json`), loaded once."""
+    path = resources.files("schoolgate").joinpath("data", "text_model.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError("text_model.json is missing from the package") from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"text_model.json is not valid JSON: line {exc.lineno}") from None
+    return TextModel.from_json(data)
+
+
+Thresholds = Mapping[AlertLevel, "float | None"]
+
+
+@functools.cache
+def default_thresholds() -> dict[str, dict[AlertLevel, float | None]]:
+    """Score from which each level is raised, per theme, as shipped with the model.
+
+    Chosen on the validation split by training/train_text_model.py (never on the held-out
+    split). `high` is never raised by the model alone: a high alert needs the libraries or the
+    intent grammar to name what was said. A policy overrides them in `text_thresholds`.
+    """
+    path = resources.files("schoolgate").joinpath("data", "text_model.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    chosen = data.get("thresholds", {})
+    return {
+        theme: {
+            AlertLevel.LOW: chosen.get(theme, {}).get("low"),
+            AlertLevel.MEDIUM: chosen.get(theme, {}).get("medium"),
+            AlertLevel.HIGH: chosen.get(theme, {}).get("high"),
+        }
+        for theme in THEMES
+    }
+
+
+def level_for(probability: float, thresholds: Mapping[AlertLevel, float | None]) -> AlertLevel:
+    """The highest alert level whose threshold `probability` reaches."""
+    level = AlertLevel.NONE
+    for candidate in (AlertLevel.LOW, AlertLevel.MEDIUM, AlertLevel.HIGH):
+        limit = thresholds.get(candidate)
+        if limit is not None and probability >= limit:
+            level = candidate
+    return level
