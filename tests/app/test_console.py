@@ -259,10 +259,13 @@ def test_dashboard_counts_charts_and_gateway_health(people, files):
             }
         )
     )
+    client = signed_in(people["network-manager"])
     try:
-        page = signed_in(people["network-manager"]).get(reverse("console-dashboard"))
+        page = client.get(reverse("console-dashboard"))
     finally:
         listening.close()
+    month = client.get(reverse("console-dashboard"), {"range": "30d"}).context["summary"]
+    assert (month.total, month.blocked, len(month.buckets)) == (4, 2, 31)  # day rollups
     text = page.content.decode()
     summary = page.context["summary"]
     assert (summary.total, summary.blocked, summary.warned) == (4, 2, 1)

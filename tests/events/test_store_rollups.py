@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schoolgate.events.schema import Event
-from schoolgate.events.store import EventStore
+from schoolgate.events.store import DAY_US, EventStore
 
 from .pg import fresh_database
 
@@ -72,13 +72,19 @@ def test_rollups_equal_counting_the_events(store) -> None:
     for e in decisions:
         by_group[e.group] = by_group.get(e.group, 0) + 1
     assert dict(store.rollup_counts("group_id", since, before)) == by_group
+    days = store.hourly_totals(
+        T0.replace(hour=0), T0.replace(hour=0) + timedelta(days=1), grain=DAY_US
+    )
+    assert [d.total for d in days] == [sum(e.kind == "decision" for e in events)]
     with pytest.raises(ValueError, match="no rollup by 'user_name'"):
         store.rollup_counts("user_name", since, before)
 
 
 def test_rebuild_gives_the_same_rollups(store) -> None:
     store.append(_events(300))
-    cells = "SELECT hour_us, dim, value, action, n FROM event_counts ORDER BY 1, 2, 3, 4"
+    cells = (
+        "SELECT dim, grain_us, start_us, value, action, n FROM event_rollup ORDER BY 1, 2, 3, 4, 5"
+    )
     incremental = store._rows(cells)
     store.rebuild_rollups()
     assert store._rows(cells) == incremental
@@ -98,7 +104,7 @@ def test_a_store_written_before_the_rollups_gets_them_on_opening(tmp_path) -> No
         store.append(_events(100))
         expected = store.hourly_totals(T0, T0 + timedelta(hours=6))
     old = sqlite3.connect(path)
-    old.execute("DROP TABLE event_counts")
+    old.execute("DROP TABLE event_rollup")
     old.commit()
     old.close()
     with EventStore.open(path) as reopened:

@@ -90,13 +90,15 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS events_address_at ON events (address, at_us)",
     "CREATE INDEX IF NOT EXISTS events_target ON events (target)",
     "CREATE INDEX IF NOT EXISTS events_host_at ON events (host, at_us)",
-    """CREATE TABLE IF NOT EXISTS event_counts (
-        hour_us BIGINT NOT NULL,
+    "DROP TABLE IF EXISTS event_counts",  # the first rollup layout (hours only), never used
+    """CREATE TABLE IF NOT EXISTS event_rollup (
         dim TEXT NOT NULL,
+        grain_us BIGINT NOT NULL,
+        start_us BIGINT NOT NULL,
         value TEXT NOT NULL,
         action TEXT NOT NULL,
         n BIGINT NOT NULL,
-        PRIMARY KEY (hour_us, dim, value, action)
+        PRIMARY KEY (dim, grain_us, start_us, value, action)
     )""",
     "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
@@ -181,27 +183,29 @@ class HourCount:
     blocked: int
 
 
-# Hourly rollups for the console's dashboard (issue 13): one row per hour, dimension, value and
-# action, kept in the same transaction as the events, so a dashboard over 10 million events
-# sums a few thousand rows instead of scanning millions. Only decisions are counted. Blocked
-# devices and hosts are rolled up for blocks only (what the dashboard ranks); categories,
-# groups and the totals for every action.
+# Rollups for the console's dashboard (issue 13): one row per dimension, grain (hour or day,
+# UTC), start, value and action, kept in the same transaction as the events, so a dashboard over
+# 10 million events sums thousands of rows instead of scanning millions: hours for the last day,
+# days for a week or a month. Only decisions are counted. Blocked devices and hosts are rolled
+# up for blocks only (what the dashboard ranks); categories, groups and totals for every action.
 ROLLUP_DIMENSIONS = ("total", "category", "group_id", "address", "host")
 _BLOCK_ONLY = frozenset({"address", "host"})
+DAY_US = 24 * HOUR_US
+GRAINS = (HOUR_US, DAY_US)
 
 
-def rollup_keys(row: Sequence[Any]) -> list[tuple[int, str, str, str]]:
-    """The (hour, dimension, value, action) cells one `event_row` adds 1 to."""
+def rollup_keys(row: Sequence[Any]) -> list[tuple[str, int, int, str, str]]:
+    """The (dimension, grain, start, value, action) cells one `event_row` adds 1 to."""
     if row[2] != "decision":
         return []
-    hour = row[0] // HOUR_US * HOUR_US
     action = row[9] or ""
     values = {"total": "", "category": row[10], "group_id": row[5], "address": row[3],
               "host": row[7]}  # fmt: skip
     return [
-        (hour, dim, value or "", action)
+        (dim, grain, row[0] // grain * grain, value or "", action)
         for dim, value in values.items()
         if dim not in _BLOCK_ONLY or (action == "block" and value)
+        for grain in GRAINS
     ]
 
 
@@ -275,7 +279,7 @@ class EventStore:
         with self._transaction() as cursor:
             for statement in _SCHEMA:
                 cursor.execute(statement.format(id=id_type))
-        has_counts = self._rows("SELECT 1 FROM event_counts LIMIT 1")
+        has_counts = self._rows("SELECT 1 FROM event_rollup LIMIT 1")
         if not has_counts and self._rows("SELECT 1 FROM events LIMIT 1"):
             self.rebuild_rollups()  # a store written before the rollups existed
 
@@ -322,16 +326,15 @@ class EventStore:
     def _add_counts(self, cursor: Any, counts: Counter) -> None:
         cursor.executemany(
             self._sql(
-                "INSERT INTO event_counts (hour_us, dim, value, action, n) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (hour_us, dim, value, action) "
-                "DO UPDATE SET n = event_counts.n + excluded.n"
+                "INSERT INTO event_rollup (dim, grain_us, start_us, value, action, n) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dim, grain_us, start_us, value, action) "
+                "DO UPDATE SET n = event_rollup.n + excluded.n"
             ),
             [(*key, n) for key, n in counts.items()],
         )
 
     def rebuild_rollups(self) -> None:
         """Recount the hourly rollups from the events (after a bulk load or an upgrade)."""
-        hour = f"(at_us / {HOUR_US}) * {HOUR_US}"
         selects = {
             "total": "''",
             "category": "COALESCE(category, '')",
@@ -340,15 +343,16 @@ class EventStore:
             "host": "host",
         }
         with self._transaction() as cursor:
-            cursor.execute("DELETE FROM event_counts")
+            cursor.execute("DELETE FROM event_rollup")
             for dim, value in selects.items():
                 only = f" AND action = 'block' AND {value} IS NOT NULL AND {value} <> ''"
-                cursor.execute(
-                    f"INSERT INTO event_counts (hour_us, dim, value, action, n) "
-                    f"SELECT {hour}, '{dim}', {value}, COALESCE(action, ''), COUNT(*) "
-                    f"FROM events WHERE kind = 'decision'{only if dim in _BLOCK_ONLY else ''} "
-                    f"GROUP BY 1, 3, 4"
-                )
+                for grain in GRAINS:
+                    cursor.execute(
+                        f"INSERT INTO event_rollup (dim, grain_us, start_us, value, action, n) "
+                        f"SELECT '{dim}', {grain}, (at_us / {grain}) * {grain}, {value}, "
+                        f"COALESCE(action, ''), COUNT(*) FROM events WHERE kind = 'decision'"
+                        f"{only if dim in _BLOCK_ONLY else ''} GROUP BY 3, 4, 5"
+                    )
 
     def _save_position(self, cursor: Any, name: str, value: str) -> None:
         cursor.execute(
@@ -374,10 +378,10 @@ class EventStore:
                 self._sql("DELETE FROM events WHERE at_us < ?"), (to_micros(older_than),)
             )
             purged = cursor.rowcount
-            # Whole hours before the cut go from the rollups too (a partial hour keeps its count).
+            # Whole hours and days before the cut leave the rollups too (a partial one stays).
             cursor.execute(
-                self._sql("DELETE FROM event_counts WHERE hour_us + ? <= ?"),
-                (HOUR_US, to_micros(older_than)),
+                self._sql("DELETE FROM event_rollup WHERE start_us + grain_us <= ?"),
+                (to_micros(older_than),),
             )
             return purged
 
@@ -469,14 +473,17 @@ class EventStore:
         )
         return [(value, int(n)) for value, n in self._rows(sql, params)]
 
-    def hourly_totals(self, since: datetime, before: datetime) -> list[HourCount]:
-        """Decisions and blocks per hour from the rollups (`since`, `before` on the hour)."""
+    def hourly_totals(
+        self, since: datetime, before: datetime, *, grain: int = HOUR_US
+    ) -> list[HourCount]:
+        """Decisions and blocks per hour (or per day: `grain=DAY_US`) from the rollups; `since`
+        and `before` are on the grain's boundaries (UTC)."""
         sql = (
-            "SELECT hour_us, SUM(n), SUM(CASE WHEN action = 'block' THEN n ELSE 0 END) "
-            "FROM event_counts WHERE dim = 'total' AND hour_us >= ? AND hour_us < ? "
-            "GROUP BY hour_us ORDER BY hour_us"
+            "SELECT start_us, SUM(n), SUM(CASE WHEN action = 'block' THEN n ELSE 0 END) "
+            "FROM event_rollup WHERE dim = 'total' AND grain_us = ? AND start_us >= ? "
+            "AND start_us < ? GROUP BY start_us ORDER BY start_us"
         )
-        rows = self._rows(sql, (to_micros(since), to_micros(before)))
+        rows = self._rows(sql, (grain, to_micros(since), to_micros(before)))
         return [HourCount(from_micros(int(h)), int(t), int(b or 0)) for h, t, b in rows]
 
     def rollup_counts(
@@ -487,29 +494,32 @@ class EventStore:
         *,
         action: str | None = None,
         limit: int = 10,
+        grain: int = HOUR_US,
     ) -> list[tuple[str | None, int]]:
-        """The largest values of `dim` (see ROLLUP_DIMENSIONS) over whole hours; `address` and
-        `host` are counted for blocks only. An empty value (no category, no group) is None."""
+        """The largest values of `dim` (see ROLLUP_DIMENSIONS) over whole hours or days;
+        `address` and `host` are counted for blocks only. An empty value is None."""
         if dim not in ROLLUP_DIMENSIONS:
             raise ValueError(f"no rollup by {dim!r}")
-        where = "dim = ? AND hour_us >= ? AND hour_us < ?"
-        params: list[Any] = [dim, to_micros(since), to_micros(before)]
+        where = "dim = ? AND grain_us = ? AND start_us >= ? AND start_us < ?"
+        params: list[Any] = [dim, grain, to_micros(since), to_micros(before)]
         if action is not None:
             where += " AND action = ?"
             params.append(action)
         sql = (
-            f"SELECT value, SUM(n) AS total FROM event_counts WHERE {where} "
+            f"SELECT value, SUM(n) AS total FROM event_rollup WHERE {where} "
             f"GROUP BY value ORDER BY total DESC, value LIMIT ?"
         )
         return [(v or None, int(n)) for v, n in self._rows(sql, [*params, int(limit)])]
 
-    def actions_between(self, since: datetime, before: datetime) -> dict[str, int]:
-        """Decisions by action over whole hours, from the rollups."""
+    def actions_between(
+        self, since: datetime, before: datetime, *, grain: int = HOUR_US
+    ) -> dict[str, int]:
+        """Decisions by action over whole hours (or days), from the rollups."""
         sql = (
-            "SELECT action, SUM(n) FROM event_counts WHERE dim = 'total' "
-            "AND hour_us >= ? AND hour_us < ? GROUP BY action"
+            "SELECT action, SUM(n) FROM event_rollup WHERE dim = 'total' AND grain_us = ? "
+            "AND start_us >= ? AND start_us < ? GROUP BY action"
         )
-        rows = self._rows(sql, (to_micros(since), to_micros(before)))
+        rows = self._rows(sql, (grain, to_micros(since), to_micros(before)))
         return {a or "none": int(n) for a, n in rows}
 
     def top_blocked_hosts(

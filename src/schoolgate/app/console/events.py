@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from schoolgate.events.schema import Event
-from schoolgate.events.store import EventStore, from_micros, to_micros
+from schoolgate.events.store import DAY_US, HOUR_US, EventStore, from_micros, to_micros
 
 _lock = threading.Lock()
 _stores: dict[str, EventStore] = {}
@@ -66,40 +66,35 @@ class Summary:
 
 
 def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False) -> Summary:
+    """Hour buckets for `since`..`before`; with `daily`, whole UTC days from the day `since`
+    falls in (the store's day rollups), so a month costs what a day does."""
     events = store()
-    hours = {h.hour: h for h in events.hourly_totals(since, before)}
+    grain = DAY_US if daily else HOUR_US
+    if daily:
+        since = from_micros(to_micros(since) // DAY_US * DAY_US)
+    found_by_start = {h.hour: h for h in events.hourly_totals(since, before, grain=grain)}
     buckets = []
     moment = since
     while moment < before:
-        found = hours.get(moment)
+        found = found_by_start.get(moment)
         buckets.append(
             HourBucket(moment, found.total if found else 0, found.blocked if found else 0)
         )
-        moment += timedelta(hours=1)
-    if daily:
-        buckets = _by_day(buckets)
-    actions = events.actions_between(since, before)
+        moment += timedelta(microseconds=grain)
+    actions = events.actions_between(since, before, grain=grain)
     return Summary(
         buckets=buckets,
         total=sum(b.total for b in buckets),
         blocked=actions.get("block", 0),
         warned=actions.get("warn", 0),
-        top_blocked_hosts=events.rollup_counts("host", since, before, action="block"),
-        blocked_categories=events.rollup_counts("category", since, before, action="block"),
-        groups=events.rollup_counts("group_id", since, before),
-        devices=events.rollup_counts("address", since, before, action="block"),
+        top_blocked_hosts=events.rollup_counts("host", since, before, action="block", grain=grain),
+        blocked_categories=events.rollup_counts(
+            "category", since, before, action="block", grain=grain
+        ),
+        groups=events.rollup_counts("group_id", since, before, grain=grain),
+        devices=events.rollup_counts("address", since, before, action="block", grain=grain),
         alert_themes=_alert_themes(since),
     )
-
-
-def _by_day(buckets: list[HourBucket]) -> list[HourBucket]:
-    days: dict[datetime, HourBucket] = {}
-    for bucket in buckets:
-        day = bucket.hour.replace(hour=0)
-        merged = days.setdefault(day, HourBucket(day, 0, 0))
-        merged.total += bucket.total
-        merged.blocked += bucket.blocked
-    return list(days.values())
 
 
 def _alert_themes(since: datetime) -> list[tuple[str, int]]:

@@ -46,7 +46,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     span = span if span in RANGES else "24h"
     before = _next_hour(datetime.now(UTC))
     since = before - RANGES[span]
-    summary = events.dashboard_summary(since, before, daily=span == "30d")
+    summary = events.dashboard_summary(since, before, daily=span != "24h")
     buckets = [
         charts.Bucket(_bucket_label(b.hour, span), b.total, b.blocked) for b in summary.buckets
     ]
