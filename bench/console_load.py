@@ -233,9 +233,8 @@ def main() -> int:
         print(f"round {round_number + 1} done, load {os.getloadavg()}", flush=True)
     print(f"\n{args.events:,} events, {args.store.split('://')[0]}, {args.rounds} rounds × "
           f"{args.requests} requests per view; load average {os.getloadavg()}")  # fmt: skip
-    print(
-        "| view | min ms | p50 ms | p95 ms | max ms | p95 per round (ms) |\n|---|---|---|---|---|---|"
-    )
+    print("| view | min ms | p50 ms | p95 ms | max ms | p95 per round (ms) |")
+    print("|---|---|---|---|---|---|")
     for name, samples in times.items():
         p95 = statistics.quantiles(samples, n=20)[18]
         rounds = " / ".join(f"{v:.0f}" for v in per_round[name])
