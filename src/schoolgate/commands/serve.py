@@ -4,9 +4,10 @@ Compiles the policy with its lists into `var/snapshot.sgs` (watched: `schoolgate
 a new one there and every service picks it up), then runs the DNS resolver, the HTTP proxy, the
 block/agreement pages and, if the staff application is installed, its development server — until
 Ctrl-C. Devices and their groups come from `var/gateway/bindings.json` (the console publishes it;
-re-read within a second); the journal is copied into the event store `var/events.sqlite3` every
-two seconds for the console's dashboard and query log; the services' addresses are announced in
-`var/gateway/services.json` for the console's health panel.
+re-read within a second); the monitor copies the journal into the event store `var/events.sqlite3`
+(the console's dashboard and query log), applies the policy's alert rules and sends alerts by
+email, webhook and to the staff app (`schoolgate.monitor.live`); the services' addresses are
+announced in `var/gateway/services.json` for the console's health panel.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schoolgate.commands._snapshots import (
@@ -34,8 +35,6 @@ from schoolgate.commands._snapshots import (
 )
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
-from schoolgate.events.journal_ingest import JournalIngester
-from schoolgate.events.store import EventStore
 from schoolgate.files import write_atomically
 from schoolgate.gateway.dns.safesearch import SafeSearch
 from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
@@ -44,6 +43,7 @@ from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import build_gateway, join_host_port
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import BlockPage, ProxySiteSettings, parse_host_port
+from schoolgate.monitor.live import start_live_monitor
 
 DEFAULT_POLICY = Path("policies/st-thomas-more.yaml")
 
@@ -96,6 +96,9 @@ class ServeOptions:
     """Create the staff app's demo users (public passwords): only `schoolgate demo` does."""
     on_ready: Callable[[str], None] | None = None
     """Called (in a thread) with the proxy's address once every service is up: the demo's tour."""
+    alert_token: str = ""
+    """The bearer token the monitor uses for the staff app's alert API (made per run)."""
+    monitor_lines: list[str] = field(default_factory=list)
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
@@ -167,38 +170,23 @@ def run(args: argparse.Namespace) -> int:
 def serve_snapshot(options: ServeOptions, snapshot_path: Path) -> int:
     holder = SnapshotHolder(snapshot_path)
     journal = JournalWriter(options.var / "journal")
-    stop_ingest = threading.Event()
-    ingest = threading.Thread(
-        target=_ingest_journal, args=(options.var, stop_ingest), name="journal-ingest", daemon=True
+    options.alert_token = options.alert_token or secrets.token_urlsafe(24)
+    app_url = f"http://{join_host_port(options.address, options.ports['app'])}"
+    monitor = start_live_monitor(
+        holder.decider.policy,
+        options.var,
+        app_url=app_url if options.app else None,
+        app_token=options.alert_token,
+        demo_mail=options.demo_users,
     )
-    ingest.start()
+    options.monitor_lines = monitor.lines
     try:
         asyncio.run(_serve(options, holder, journal))
     finally:
         holder.stop()
         journal.close()
-        stop_ingest.set()
-        ingest.join(5)
+        monitor.stop()
     return 0
-
-
-def _ingest_journal(var: Path, stop: threading.Event, interval: float = 2.0) -> None:
-    """Copy the decision journal into the event store the console reads (resumes where it was)."""
-    try:
-        store = EventStore.open(var / "events.sqlite3")
-    except Exception as exc:  # the gateway filters on without a dashboard
-        print(f"Event store not opened, no dashboard data: {exc}", file=sys.stderr, flush=True)
-        return
-    ingester = JournalIngester(var / "journal", store)
-    with store:
-        while True:
-            try:
-                ingester.run_once()
-            except Exception as exc:  # keep filtering; say why the dashboard is behind
-                print(f"Journal not copied to the event store: {exc}", file=sys.stderr, flush=True)
-            if stop.wait(interval):
-                ingester.run_once()
-                return
 
 
 def announce_services(state_dir: Path, services: dict[str, str]) -> None:
@@ -283,6 +271,9 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
         "SCHOOLGATE_POLICY": str(options.policy.resolve()),
         "SCHOOLGATE_VAR": str(options.var.resolve()),
         "SCHOOLGATE_SECURE_COOKIES": os.environ.get("SCHOOLGATE_SECURE_COOKIES", "0"),
+        "SCHOOLGATE_ALERT_TOKENS": ",".join(
+            t for t in (os.environ.get("SCHOOLGATE_ALERT_TOKENS", ""), options.alert_token) if t
+        ),
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--noinput"],
@@ -355,6 +346,7 @@ def print_addresses(
         f"  Snapshot          {holder.path} (reloaded without a restart after",
         f"                    schoolgate policy compile {options.policy}{lists} -o {holder.path})",
         f"  Decision journal  {options.var / 'journal'}",
+        *options.monitor_lines,
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,10 +18,16 @@ from typing import Any
 
 
 class MailSink:
-    def __init__(self, host: str = "127.0.0.1", folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        folder: Path | None = None,
+        on_message: Callable[[EmailMessage, list[str]], None] | None = None,
+    ) -> None:
         self.host = host
         self.port = 0
         self.folder = folder
+        self.on_message = on_message
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
         self._arrived = threading.Condition()
@@ -72,6 +79,8 @@ class MailSink:
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / f"{number:05d}.eml").write_bytes(envelope.content)
+        if self.on_message is not None:
+            self.on_message(message, list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:

@@ -5,7 +5,10 @@ Each decision event is read in order (pure: no clock, no I/O; times are the even
 1. **Illegal content** (a category the taxonomy marks illegal): theme `illegal-content`, the
    policy's `filtering.illegal_alert` (critical), told at once (STM-167, STM-173).
 2. **Keyword hits** in search terms (the event's `keywords`, alert above `none`): the theme is
-   the keyword library of the rule that fired (`self-harm`, `extremism`, …) (STM-040).
+   the keyword library of the rule that fired (`self-harm`, `extremism`, …) (STM-040). A search
+   the gateway refused before scanning it (agreement not signed, walled garden) is scanned here
+   with the policy's keyword rules for the user's group: a child who has not signed the
+   agreement and searches for how to end their life must still reach the DSL.
 3. **Circumvention** (VPN, proxy, DoH categories): theme `circumvention`, at least the policy's
    `filtering.circumvention_alert` (STM-316, STM-325).
 4. Any other event the policy rated (`alert` above `none`): theme = its first category.
@@ -29,8 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schoolgate.engine.alerting import Routing, routing
-from schoolgate.engine.policy.schema import AlertLevel, Policy
+from schoolgate.engine.policy.schema import ALL_GROUPS, AlertLevel, Policy
 from schoolgate.engine.taxonomy import CIRCUMVENTION_CATEGORIES, ILLEGAL_CATEGORIES
+from schoolgate.engine.text.keywords import KeywordScanner
 from schoolgate.events.schema import Event, format_time
 
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -125,6 +129,7 @@ class AlertRules:
         moment the monitor handles the alert; otherwise at the event's own time (replay)."""
         self.window = timedelta(minutes=policy.monitoring.dedupe_minutes)
         self._libraries = {rule.id: rule.library for rule in policy.keyword_rules}
+        self._scanners: dict[tuple[str, tuple[str, ...]], KeywordScanner] = {}
         self._open: dict[tuple[str, str], Alert] = {}
         self._recent: dict[str, deque[Event]] = {}
         self._blocks: dict[str, deque[datetime]] = {}
@@ -152,6 +157,8 @@ class AlertRules:
             found.append(("illegal-content", AlertLevel.highest(illegal, level)))
         elif event.keywords and level is not AlertLevel.NONE:
             found.append((self._libraries.get(event.rule or "", "search-terms"), level))
+        elif event.search and not event.keywords and (hit := self._scan(event)) is not None:
+            found.append(hit)
         elif categories & CIRCUMVENTION_CATEGORIES:
             floor = self.policy.filtering.circumvention_alert
             raised = AlertLevel.highest(floor, level)
@@ -164,6 +171,27 @@ class AlertRules:
         if event.action == "block" and self._repeated_blocks(subject, event.at):
             found.append(("repeated-blocks", self.policy.monitoring.repeated_blocks_level))
         return found
+
+    def _scan(self, event: Event) -> tuple[str, AlertLevel] | None:
+        """The policy's keyword rules over a search the gateway did not scan."""
+        best: tuple[str, AlertLevel] | None = None
+        for rule in self.policy.keyword_rules:
+            if ALL_GROUPS not in rule.groups and event.group not in rule.groups:
+                continue
+            key = (rule.library, tuple(rule.extra_terms))
+            if key not in self._scanners:
+                self._scanners[key] = KeywordScanner.from_libraries({key[0]: list(key[1])})
+            result = self._scanners[key].scan(event.search or "")
+            if not result.hits or result.alert is AlertLevel.NONE:
+                continue
+            level = (
+                AlertLevel.LOW
+                if result.alert is AlertLevel.LOW
+                else AlertLevel.highest(rule.alert, result.alert)
+            )
+            if best is None or level.rank > best[1].rank:
+                best = (rule.library, level)
+        return best
 
     def _repeated_blocks(self, subject: str, at: datetime) -> bool:
         monitoring = self.policy.monitoring
