@@ -18,6 +18,7 @@ from schoolgate.app.alerts.models import Alert
 from schoolgate.app.cases.models import Case
 from schoolgate.events.journal import JournalWriter
 from schoolgate.events.store import EventStore
+from schoolgate.gateway.agreement_state import AgreementState, CompleteAgreement
 from schoolgate.gateway.identity import Identity
 from schoolgate.monitor.delivery import DeliverySettings
 from schoolgate.monitor.mailsink import MailSink
@@ -48,6 +49,14 @@ def _wait(condition, timeout: float) -> bool:
             pass
         time.sleep(0.05)
     return False
+
+
+def _both_signed(proxy, decider) -> None:
+    """Both pupils and their parents signed the KS2 agreement (the staff app publishes it)."""
+    gate = proxy.pages.agreements.gate(decider, "pupil-ks2")
+    complete = CompleteAgreement(gate.version, datetime.now(UTC), None)
+    entries = {f"user:{p}": {gate.agreement_id: complete} for p in ("amy-ks2", "ben-ks2")}
+    proxy.pages.agreements.state = AgreementState(None, entries)
 
 
 def _to(sink: MailSink, address: str) -> int:
@@ -94,10 +103,7 @@ def test_ten_self_harm_searches_reach_the_dsl_once(
                 journal=journal,
             ) as proxy,
         ):
-            for pupil in ("amy-ks2", "ben-ks2"):  # both have signed the KS2 agreement
-                proxy.pages.signatures.sign(
-                    f"user:{pupil}", "pupil-aua-ks2", decider.local_time(None)
-                )
+            _both_signed(proxy, decider)
             started = time.monotonic()
             for _ in range(10):
                 status, _, _ = proxy.get(SEARCH)
