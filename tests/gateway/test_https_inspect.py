@@ -13,8 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from schoolgate.commands.demo import SEARCH
-from schoolgate.engine.decide import Decider
+from schoolgate.engine.decide import Decider, Subject
+from schoolgate.engine.policy.loader import parse_policy
 from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.events.schema import Event
+from schoolgate.monitor.rules import AlertRules
 from tests.gateway.https_support import (
     HTTPS_POLICY,
     ORIGIN_NAMES,
@@ -75,6 +78,12 @@ def test_inspected_search_is_decided_on_its_terms_alerts_and_gets_safe_search(wo
     assert event["alert"] in ("high", "critical")
     assert event["rule"] == "search-self-harm"
     assert event["target"].startswith("https://www.google.com/search?")
+    # The monitor reads the same journal: the inspected search raises a self-harm alert.
+    rules = AlertRules(parse_policy(HTTPS_POLICY, "test-academy.yaml"))
+    for record in read_events(journal_dir):
+        rules.feed(Event.from_record(record))
+    assert [(a.theme, a.level.value) for a in rules.alerts] == [("self-harm", event["alert"])]
+    assert rules.alerts[0].target == event["target"]
 
 
 def test_never_inspect_host_is_tunnelled_untouched(world):
@@ -155,3 +164,26 @@ def test_blocked_never_inspect_host_is_refused_without_decrypting(tmp_path: Path
         with pytest.raises(OSError, match="403"):
             conn.request("GET", "/")
         conn.close()
+
+
+def test_agreement_first_over_https_redirects_to_the_agreement(tmp_path: Path):
+    certs = make_certificates(tmp_path)
+    decider = Decider(https_snapshot())
+    inspector = make_inspector(certs, decider)
+    with running_proxy(
+        tmp_path,
+        lambda: decider,
+        identify=lambda address: Subject(group="newcomers"),
+        inspector=inspector,
+    ) as proxy:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", proxy.port, timeout=10, context=client_context(certs.school)
+        )
+        conn.set_tunnel("plain.test", 443)  # not inspected, but refused: the page is shown
+        conn.request("GET", "/lesson?x=1")
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+    assert response.status == 302
+    location = response.getheader("Location")
+    assert location.startswith("http://gate.test/agreement?next=https%3A%2F%2Fplain.test%2Flesson")

@@ -99,3 +99,34 @@ def _ecdsa(algorithm):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     return ec.ECDSA(algorithm)
+
+
+def test_proxy_without_its_ca_says_how_to_make_one(tmp_path: Path):
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schoolgate",
+            "proxy",
+            "--policy",
+            "policies/cavendish.yaml",
+            "--tls-ca",
+            str(tmp_path / "ca"),
+            "--listen",
+            "127.0.0.1:0",
+            "--pages-listen",
+            "127.0.0.1:0",
+            "--state",
+            str(tmp_path / "state"),
+            "--journal",
+            str(tmp_path / "journal"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert started.returncode == 1
+    assert "school-ca.key: cannot read the school CA" in started.stderr
+    assert "schoolgate ca init" in started.stderr
