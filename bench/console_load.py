@@ -140,7 +140,7 @@ def fill(store: EventStore, total: int, days: int) -> float:
     store.rebuild_rollups()
     if store.dialect == "postgres":
         store._connection.execute("VACUUM ANALYZE events")
-        store._connection.execute("VACUUM ANALYZE event_counts")
+        store._connection.execute("VACUUM ANALYZE event_rollup")
     else:
         store._connection.execute("ANALYZE")
     print(f"filled {total:,} events in {loaded:.0f} s, rollups in "
@@ -212,7 +212,7 @@ def main() -> int:
     have = store._rows("SELECT COUNT(*) FROM events")[0][0]
     if have != args.events:
         store._connection.execute("DELETE FROM events")
-        store._connection.execute("DELETE FROM event_counts")
+        store._connection.execute("DELETE FROM event_rollup")
         fill(store, args.events, args.days)
     paths = views(store)
     store.close()

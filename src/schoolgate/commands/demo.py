@@ -123,8 +123,9 @@ def tour(proxy: str, decider: Decider, devices: list[DemoDevice], options: Serve
             f"The demo just searched “how to kill myself” from {pupil.name} ({pupil.address}):",
             f"  the gateway recorded it with a {alert} alert for the safeguarding team.",
             f"  Query log:     {app}/console/queries/?address={pupil.address}  (sign in: netman)",
-            f"  Alerts:        {app}/alerts/  (sign in: dsl)",
         ]
+        if _answers(options.address, options.ports["app"], "/alerts/"):
+            lines.append(f"  Alerts:        {app}/alerts/  (sign in: dsl)")
     print("\n".join(lines) + "\n", flush=True)
 
 
@@ -139,6 +140,18 @@ def tour_url(decider: Decider, device: DemoDevice) -> str:
             if decider.decide(Subject(device.group), candidate).action is Action.BLOCK:
                 return "http://" + candidate.split("://", 1)[1]
     return "http://" + ALLOWED_CANDIDATES[0].split("://", 1)[1]
+
+
+def _answers(host: str, port: int, path: str) -> bool:
+    """Whether the staff app has a page at `path` (the alerts inbox arrives with issue 13)."""
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        conn.request("GET", path)
+        status = conn.getresponse().status
+        conn.close()
+    except OSError:
+        return False
+    return status != 404
 
 
 def _fetch_from(source: str, host: str, port: int, url: str) -> None:
