@@ -6,10 +6,13 @@ from datetime import date
 
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
 
+from schoolgate.app.alerts.models import Alert
 from schoolgate.app.cases import workflow
 from schoolgate.app.cases.models import Case, Source
 from schoolgate.app.concerns import workflow as concern_workflow
+from schoolgate.app.concerns.models import ExclusionProposal
 from schoolgate.app.roles import Role
 
 from .conftest import signed_in
@@ -57,7 +60,13 @@ MATRIX = [
     ("notifications", None, "get", EVERYONE),
     # Only the named second reviewer, in their own session; not even the DSL who recorded it.
     ("review-confirm", "review", "get", {"deputy-dsl"}),
-    ("alert-history", "username", "get", SAFEGUARDING),  # issue 8's monitoring history
+    ("alert-history", "username", "get", SAFEGUARDING),
+    ("alert-inbox", None, "get", DSL),
+    ("alert-detail", "alert", "get", DSL),
+    ("alert-triage", "alert", "post", DSL),
+    ("alert-assign", "alert", "post", DSL),
+    ("exclusion-list", None, "get", DSL),
+    ("exclusion-decide", "exclusion", "post", DSL),  # issue 8's monitoring history
 ]
 # URLs checked by their own tests below or elsewhere (object checks, not role checks).
 CHECKED_ELSEWHERE = {
@@ -102,7 +111,26 @@ def records(people, others_case) -> dict[str, list[object]]:
             "conclusion": "c",
         },
     )
+    moment = timezone.now()
+    alert = Alert.objects.create(
+        subject=people["pupil-2"].username,
+        user=people["pupil-2"].username,
+        person=people["pupil-2"],
+        theme="bullying",
+        level="medium",
+        first=moment,
+        last=moment,
+    )
+    proposal = ExclusionProposal.objects.create(
+        kind="term",
+        value="a harmless phrase",
+        reason="false positive",
+        proposed_by=people["deputy-dsl"],
+        proposed_at=moment,
+    )
     return {
+        "alert": [alert.pk],
+        "exclusion": [proposal.pk],
         "review": [review.pk],
         "case": [others_case.pk],
         "concern": [concern.pk],

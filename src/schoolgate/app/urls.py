@@ -4,7 +4,7 @@ from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
 from schoolgate.app.cases import views as cases
-from schoolgate.app.concerns import chronology, notifications
+from schoolgate.app.concerns import chronology, inbox, notifications
 from schoolgate.app.concerns import views as concerns
 from schoolgate.app.console import views as console
 from schoolgate.app.people import picker, signin
@@ -50,6 +50,12 @@ urlpatterns = [
     path("concerns/<int:pk>/referral/", concerns.add_referral, name="concern-referral"),
     path("concerns/<int:pk>/note/", concerns.add_note, name="concern-note"),
     path("concerns/<int:pk>/close/", concerns.close, name="concern-close"),
+    path("inbox/", inbox.alert_inbox, name="alert-inbox"),
+    path("inbox/alerts/<int:pk>/", inbox.alert_detail, name="alert-detail"),
+    path("inbox/alerts/<int:pk>/triage/", inbox.triage_alert, name="alert-triage"),
+    path("inbox/alerts/<int:pk>/assign/", inbox.assign_alert, name="alert-assign"),
+    path("inbox/exclusions/", inbox.exclusion_list, name="exclusion-list"),
+    path("inbox/exclusions/<int:pk>/", inbox.decide_exclusion, name="exclusion-decide"),
     path("pupils/<int:pk>/chronology/", chronology.pupil_chronology, name="pupil-chronology"),
     path("people/find/", picker.find_people, name="find-people"),
     path("notifications/", notifications.notification_list, name="notifications"),

@@ -102,6 +102,7 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
     "case.parent-informed": lambda d: (
         f"Informed {d.get('parent', 'a parent / carer')} ({d.get('method', '')})"
     ),
+    "case.handed-over": lambda d: _with("Closed: not an ICT incident", d.get("outcome", "")),
     "case.note": lambda d: _with("Note", d.get("text", "")),
     "case.close": lambda d: _with("Closed", d.get("outcome", "")),
     "evidence.add": lambda d: f"Added evidence {d.get('filename', '')}",
@@ -122,6 +123,12 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
     "concern.note": lambda d: _with("Note", d.get("text", "")),
     "concern.close": lambda d: _with("Closed", d.get("outcome", "")),
     "concern.alert-attached": lambda d: f"Monitoring alert {d.get('alert', '')} attached",
+    "alert.triage": lambda d: _with(
+        "Triaged as a true positive"
+        if d.get("verdict") == "true-positive"
+        else "Triaged as a false positive",
+        d.get("reason", ""),
+    ),
     "concern.view-refused": lambda d: "Tried to open this concern without access (refused)",
 }
 

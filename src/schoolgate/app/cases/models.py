@@ -34,6 +34,12 @@ class Source(models.TextChoices):
     ALERT = "alert", "Monitoring alert"
 
 
+HANDLED_AS = [
+    ("concern", "Recorded as a safeguarding concern"),
+    ("false-positive", "False-positive monitoring alert"),
+]
+
+
 class Case(models.Model):
     reported_at = models.DateTimeField(db_index=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +62,10 @@ class Case(models.Model):
     alert = models.JSONField(null=True, blank=True)
     outcome = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Issue 13: a case opened for a monitoring alert that the DSL found to be a safeguarding
+    # concern, or a false positive, is not an ICT-misuse incident: it is closed as such and
+    # left out of the incident logs and the governors' incident figures.
+    handled_as = models.CharField(max_length=16, choices=HANDLED_AS, blank=True)
 
     class Meta:
         ordering = ["-id"]

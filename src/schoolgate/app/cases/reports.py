@@ -52,7 +52,7 @@ def _term(request: HttpRequest) -> Term:
 def _cases(term: Term) -> QuerySet[Case]:
     start, end = term.bounds()
     return (
-        Case.objects.filter(reported_at__gte=start, reported_at__lt=end)
+        Case.objects.filter(reported_at__gte=start, reported_at__lt=end, handled_as="")
         .select_related("reporter")
         .prefetch_related(
             Prefetch(
@@ -215,9 +215,9 @@ def governor_figures(term: Term) -> dict[str, Any]:
     Exact counts; `governor_view` suppresses the small ones before anyone sees them.
     """
     start, end = term.bounds()
-    rows = Case.objects.filter(reported_at__gte=start, reported_at__lt=end).values_list(
-        "incident_type", "reported_at", "year_group", "illegal", "status"
-    )
+    rows = Case.objects.filter(
+        reported_at__gte=start, reported_at__lt=end, handled_as=""
+    ).values_list("incident_type", "reported_at", "year_group", "illegal", "status")
     by_type: Counter[str] = Counter()
     by_month: Counter[str] = Counter()
     by_year: Counter[str] = Counter()

@@ -380,3 +380,21 @@ def closing_problems(
         elif not any(r.is_confirmed for r in reviews):
             problems.append("the second reviewer has not yet confirmed the review (STM-168)")
     return problems
+
+
+def close_as_not_an_incident(
+    case: Case, actor: User, handled_as: str, outcome: str, request: Any = None
+) -> bool:
+    """Close a case the monitor opened for an alert that the DSL found to be a safeguarding
+    concern or a false positive (issue 13), so it is not counted as an ICT incident. Only an
+    untouched case: once actions or a review are recorded it is an incident in its own right.
+    True if it was closed."""
+    if case.is_closed or case.actions.exists() or case.reviews.exists():
+        return False
+    case.status = Status.CLOSED
+    case.handled_as = handled_as
+    case.outcome = outcome
+    case.closed_at = timezone.now()
+    case.save(update_fields=["status", "handled_as", "outcome", "closed_at"])
+    record(actor, "case.handed-over", case, {"as": handled_as, "outcome": outcome}, request)
+    return True

@@ -22,6 +22,7 @@ from schoolgate.app.audit.models import AuditEntry
 from schoolgate.app.audit.trail import record
 from schoolgate.app.audit.words import describe
 from schoolgate.app.cases.models import Case
+from schoolgate.app.concerns.inbox import alert_history
 from schoolgate.app.concerns.models import Concern
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import find_concern_category
@@ -61,6 +62,10 @@ def chronology(pupil: User) -> list[Item]:
             ref, url = f"{case.reference} (ICT incident)", reverse("case-detail", args=[case.pk])
         what = describe(entry.action, entry.detail)
         items.append(Item(entry.at, entry.object_type, ref, url, entry.actor_name, what))
+    items += [
+        Item(at, "alert", ref, url, "Schoolgate monitoring", what)
+        for at, ref, url, what in alert_history(pupil)
+    ]
     return sorted(items, key=lambda item: item.at)
 
 

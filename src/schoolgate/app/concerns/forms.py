@@ -8,7 +8,13 @@ from django import forms
 from django.utils import timezone
 
 from schoolgate.app.cases.widgets import FastSelect
-from schoolgate.app.concerns.models import ConcernStatus, Priority
+from schoolgate.app.concerns.models import (
+    Concern,
+    ConcernStatus,
+    ExclusionKind,
+    Priority,
+    Verdict,
+)
 from schoolgate.app.people.models import User
 from schoolgate.app.people.picker import PeopleField
 from schoolgate.app.policy import concern_categories
@@ -99,3 +105,66 @@ class NoteForm(forms.Form):
 
 class CloseForm(forms.Form):
     outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Outcome")
+
+
+class AlertTriageForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=Verdict.choices, widget=forms.RadioSelect, label="Is this a real concern?"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="Why (kept with the alert)"
+    )
+    attach_to = forms.ModelChoiceField(
+        queryset=Concern.objects.none(),
+        required=False,
+        label="Attach to an open concern about this pupil",
+        empty_label="— open a new concern —",
+    )
+    category = forms.ChoiceField(required=False, label="New concern's category", widget=FastSelect)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    assigned_to = LeadChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Who deals with it",
+        empty_label="— nobody yet —",
+    )
+    exclude_kind = forms.ChoiceField(
+        choices=[("", "— no exclusion —"), *ExclusionKind.choices],
+        required=False,
+        label="False positive: propose not alerting on this again (a second person approves)",
+    )
+    exclude_value = forms.CharField(max_length=300, required=False, label="Site or search term")
+
+    def __init__(self, *args: Any, open_concerns: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attach_to"].queryset = open_concerns
+        self.fields["category"].choices = [("", "— choose —"), *category_choices()]
+        self.fields["assigned_to"].queryset = _leads()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("verdict") == Verdict.TRUE_POSITIVE:
+            if not data.get("attach_to") and not data.get("category"):
+                self.add_error("category", "Choose the category for the new concern.")
+        elif data.get("exclude_kind") and not data.get("exclude_value", "").strip():
+            self.add_error("exclude_value", "Say which site or search term.")
+        return data
+
+
+class AlertAssignForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+    assigned_to = LeadChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Who deals with it",
+        empty_label="— nobody —",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = _leads()
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    note = forms.CharField(max_length=500, required=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
 USER = settings.AUTH_USER_MODEL
 
@@ -127,3 +128,74 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["user", "read_at", "-id"])]
+
+
+class Verdict(models.TextChoices):
+    TRUE_POSITIVE = "true-positive", "True positive — a real concern"
+    FALSE_POSITIVE = "false-positive", "False positive — no concern"
+
+
+class AlertWork(models.Model):
+    """The DSL's work on one monitoring alert (the alert itself is `alerts.Alert`, the
+    monitor's record): priority, who has it, and the triage verdict with its reason and the
+    concern it went to."""
+
+    alert = models.OneToOneField("alerts.Alert", on_delete=models.CASCADE, related_name="work")
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
+    assigned_to = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_alerts"
+    )
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    concern = models.ForeignKey(
+        Concern, null=True, blank=True, on_delete=models.PROTECT, related_name="alert_work"
+    )
+
+
+class ExclusionKind(models.TextChoices):
+    SITE = "site", "Site (host name)"
+    TERM = "term", "Search term"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second person"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class ExclusionProposal(models.Model):
+    """A false positive's proposed fix: stop alerting on a site or a search term. A second
+    person approves or rejects it (four eyes: never the proposer; a database check too).
+    Governance wires approved proposals into the policy; this is the record of who asked,
+    why, and who agreed."""
+
+    alert = models.ForeignKey(
+        "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=ExclusionKind.choices)
+    value = models.CharField(max_length=300)
+    theme = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="exclusion_four_eyes",
+            )
+        ]

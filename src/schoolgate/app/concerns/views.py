@@ -24,6 +24,7 @@ from schoolgate.app.concerns.models import (
     Priority,
     Task,
 )
+from schoolgate.app.concerns.triage import alerts_for_concern
 from schoolgate.app.policy import find_concern_category
 from schoolgate.app.roles import Capability, allows
 
@@ -139,6 +140,7 @@ def _detail_context(concern: Concern, user: Any, **forms_given: Any) -> dict[str
         "timeline": timeline("concern", concern.pk),
         "closing_problems": workflow.closing_problems(concern),
         "open_step": _open_step(concern, forms_given),
+        "linked_alerts": alerts_for_concern(concern),
         **defaults,
         **forms_given,
     }

@@ -23,7 +23,7 @@ class ConcernError(Exception):
     """A step the concern's state or the policy does not allow, with the reason."""
 
 
-def _name(user: User | None) -> str:
+def name_of(user: User | None) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
@@ -38,9 +38,9 @@ def _check_category(category_id: str) -> str:
     return category.title
 
 
-def _check_lead(person: User | None) -> None:
+def check_lead(person: User | None) -> None:
     if person is not None and person.role not in DSL_ROLES:
-        raise ConcernError(f"{_name(person)} is not a safeguarding lead and cannot see concerns")
+        raise ConcernError(f"{name_of(person)} is not a safeguarding lead and cannot see concerns")
 
 
 def open_concern(
@@ -56,7 +56,7 @@ def open_concern(
     pupils = list(pupils)
     for pupil in pupils:
         if pupil.role != Role.PUPIL:
-            raise ConcernError(f"{_name(pupil)} is not a pupil")
+            raise ConcernError(f"{name_of(pupil)} is not a pupil")
     with transaction.atomic():
         concern = Concern.objects.create(
             reported_at=timezone.now(), reported_by=reporter, source=source, **fields
@@ -90,7 +90,7 @@ def update(concern: Concern, actor: User, data: dict[str, Any], request: Any = N
     _check_category(data["category"])
     if data["status"] == ConcernStatus.CLOSED:
         raise ConcernError("use Close so that the outcome is recorded")
-    _check_lead(data.get("assigned_to"))
+    check_lead(data.get("assigned_to"))
     changed: dict[str, list[str]] = {}
     for name in ("category", "status", "priority"):
         if getattr(concern, name) != data[name]:
@@ -98,7 +98,7 @@ def update(concern: Concern, actor: User, data: dict[str, Any], request: Any = N
             setattr(concern, name, data[name])
     assignee = data.get("assigned_to")
     if concern.assigned_to_id != (assignee.pk if assignee else None):
-        changed["assigned_to"] = [_name(concern.assigned_to), _name(assignee)]
+        changed["assigned_to"] = [name_of(concern.assigned_to), name_of(assignee)]
         concern.assigned_to = assignee
     if not changed:
         raise ConcernError("nothing was changed")
@@ -114,7 +114,7 @@ def update(concern: Concern, actor: User, data: dict[str, Any], request: Any = N
         if "assigned_to" in changed and assignee is not None:
             notify(
                 [assignee],
-                f"{_name(actor)} assigned {concern.reference} to you",
+                f"{name_of(actor)} assigned {concern.reference} to you",
                 _url(concern),
                 exclude=actor,
             )
@@ -124,7 +124,7 @@ def add_task(
     concern: Concern, actor: User, title: str, assignee: User, due: date, request: Any = None
 ) -> Task:
     ensure_open(concern)
-    _check_lead(assignee)
+    check_lead(assignee)
     if not title.strip():
         raise ConcernError("say what the task is")
     with transaction.atomic():
@@ -143,7 +143,12 @@ def add_task(
             actor,
             "concern.task",
             concern,
-            {"task": task.pk, "title": task.title, "assigned_to": _name(assignee), "due": str(due)},
+            {
+                "task": task.pk,
+                "title": task.title,
+                "assigned_to": name_of(assignee),
+                "due": str(due),
+            },
             request=request,
         )
         notify(
