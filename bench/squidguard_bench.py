@@ -1,17 +1,23 @@
-"""Category lookups: Schoolgate against squidGuard on the same UT1 lists and the same requests.
+"""Decisions: Schoolgate against squidGuard on the same UT1 lists and the same requests.
 
-    .venv/bin/python bench/squidguard_bench.py [--requests 1000000] [--seed 2024]
+    .venv/bin/python bench/squidguard_bench.py [--requests 300000] [--rounds 3] [--seed 2024]
 
 Builds, in a temporary directory:
-- a 1,000,000-request mix (seeded): mostly unlisted hosts, some listed domains, subdomains of
-  listed domains and listed URLs, written as squid url_rewrite helper lines
-  (`URL ip/fqdn ident method`, what Debian's squidGuard 1.6 reads on stdin);
+- a request mix (seeded): mostly unlisted hosts, some listed domains, subdomains of listed
+  domains and listed URLs, written both as squid url_rewrite helper lines
+  (`URL ip/fqdn ident method`, what Debian's squidGuard 1.6 reads on stdin) and as the JSON lines
+  `schoolgate check --batch` reads;
 - squidGuard's Berkeley DB (`squidGuard -C all`) from a squidGuard.conf blocking the UT1 folders
   that the bench policy's rule blocks;
 - a Schoolgate snapshot of the same UT1 lists and that policy.
 
-Then runs each in its own process, one core (`taskset -c 0` when available), and reports
-start-up time, decisions per second and peak RSS, plus how often the two agree on block/allow.
+Then, for each of `--rounds` rounds (the order rotated each round, so a change in the machine's
+load falls on every contestant), runs in its own process pinned to one core (`taskset -c 0`):
+squidGuard; Schoolgate's category lookup alone (`mask`); Schoolgate's full `Decider.decide`
+(`decide`); and `schoolgate check --batch` end to end (JSON in, JSON out, start-up included),
+timed against squidGuard end to end (start-up included). Prints min / median / max of each figure
+and of each ratio to squidGuard within the same round, with the load average at each run, plus
+peak RSS and how often the filters agree on block/allow.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -182,47 +189,49 @@ def squidguard_config(work: Path) -> Path:
     return conf
 
 
-def _run_measured(argv: list[str], stdin: Path, stdout: Path) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of a child process.
+def _run_measured(argv: list[str], stdin: Path, stdout: Path, **kwargs) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and peak RSS (KiB) of a child process.
 
-    RSS comes from /usr/bin/time: a child forked straight from this (large) process would inherit
+    Measured by /usr/bin/time: a child forked straight from this (large) process would inherit
     its high-water mark, so measuring with `wait4` here would report our size, not the child's.
+    CPU time is the fairer figure on a shared, loaded machine: it does not count time spent
+    waiting for a core.
     """
-    rss_file = stdout.with_suffix(".rss")
+    usage_file = stdout.with_suffix(".usage")
     with stdin.open("rb") as fin, stdout.open("wb") as fout:
         started = time.perf_counter()
         process = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *argv], stdin=fin, stdout=fout
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", str(usage_file), *argv],
+            stdin=fin,
+            stdout=fout,
+            **kwargs,
         )
         elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{argv} exited with status {process.returncode}")
-    return elapsed, int(rss_file.read_text().split()[-1])
+    rss, user, system = usage_file.read_text().split()[-3:]
+    return elapsed, float(user) + float(system), int(rss)
 
 
 def _pinned(argv: list[str]) -> list[str]:
     return ["taskset", "-c", "0", *argv] if shutil.which("taskset") else argv
 
 
-def bench_squidguard(work: Path, requests: Path, count: int) -> dict[str, object]:
-    conf = squidguard_config(work)
-    started = time.perf_counter()
-    subprocess.run([SQUIDGUARD, "-c", str(conf), "-C", "all"], check=True)
-    build = time.perf_counter() - started
+def bench_squidguard_run(work: Path, requests: Path, count: int) -> dict[str, object]:
+    """One squidGuard run over every request (its database is built once, in `prepare`)."""
+    argv = _pinned([SQUIDGUARD, "-c", str(work / "squidGuard.conf")])
     one = work / "one-request.txt"
     one.write_text(requests.open().readline())
-    startup, _ = _run_measured(_pinned([SQUIDGUARD, "-c", str(conf)]), one, work / "sg-one.out")
-    elapsed, rss = _run_measured(
-        _pinned([SQUIDGUARD, "-c", str(conf)]), requests, work / "squidguard.out"
-    )
+    _, startup_cpu, _ = _run_measured(argv, one, work / "sg-one.out")
+    elapsed, cpu, rss = _run_measured(argv, requests, work / "squidguard.out")
     answers = (work / "squidguard.out").read_text().splitlines()
     if len(answers) != count:
         raise RuntimeError(f"squidGuard answered {len(answers)} of {count} requests")
     return {
-        "db_build_s": round(build, 2),
-        "startup_s": round(startup, 3),
+        "startup_cpu_s": round(startup_cpu, 3),
         "total_s": round(elapsed, 2),
-        "decisions_per_s": round(count / (elapsed - startup)),
+        "total_cpu_s": round(cpu, 2),
+        "decisions_per_cpu_s": round(count / max(cpu - startup_cpu, 1e-3)),
         "peak_rss_mib": round(rss / 1024, 1),
         "blocked": sum(a.startswith("OK rewrite-url") for a in answers),
     }
@@ -252,11 +261,11 @@ def worker(snapshot_path: Path, requests: Path, mode: str, out: Path) -> None:
     snapshot = load_snapshot(snapshot_path)
     decide = _decide_function(snapshot, mode)
     load = time.perf_counter() - started
-    started = time.perf_counter()
+    started = time.process_time()
     verdicts = [decide(url) for url in urls]
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     out.write_text("".join("B" if blocked else "." for blocked in verdicts))
-    print(json.dumps({"load_s": load, "decide_s": elapsed}))
+    print(json.dumps({"load_s": load, "decide_cpu_s": elapsed}))
 
 
 def _decide_function(snapshot, mode: str):
@@ -296,13 +305,12 @@ def bench_schoolgate(work: Path, requests: Path, count: int, mode: str) -> dict[
     out = work / f"schoolgate-{mode}.out"
     argv = [sys.executable, __file__, "--worker", str(snapshot), str(requests), mode, str(out)]
     timings_file = work / f"schoolgate-{mode}.json"
-    _, rss = _run_measured(_pinned(argv), Path(os.devnull), timings_file)
+    _, _, rss = _run_measured(_pinned(argv), Path(os.devnull), timings_file)
     timings = json.loads(timings_file.read_text())
     verdicts = out.read_text()
     return {
         "startup_s": round(timings["load_s"], 3),
-        "total_s": round(timings["decide_s"] + timings["load_s"], 2),
-        "decisions_per_s": round(count / timings["decide_s"]),
+        "decisions_per_cpu_s": round(count / timings["decide_cpu_s"]),
         "peak_rss_mib": round(rss / 1024, 1),
         "blocked": verdicts.count("B"),
     }
@@ -318,9 +326,29 @@ def agreement(work: Path, mode: str) -> float:
     return sum(a == b for a, b in zip(squid, ours, strict=True)) / len(ours)
 
 
+def bench_check_batch(work: Path, count: int) -> dict[str, object]:
+    """`schoolgate check --batch` end to end: start-up, JSON parsing, deciding, JSON output."""
+    argv = [
+        str(Path(sys.executable).with_name("schoolgate")),
+        "check", "--policy", str(work / "bench.yaml"), "--lists", str(UT1), "--batch",
+    ]  # fmt: skip
+    env = os.environ | {"SCHOOLGATE_CACHE": str(work / "cache")}
+    out = work / "check-batch.out"
+    elapsed, cpu, rss = _run_measured(_pinned(argv), work / "requests.jsonl", out, env=env)
+    answers = out.read_bytes().count(b"\n")
+    if answers != count:
+        raise RuntimeError(f"check --batch answered {answers} of {count} requests")
+    return {
+        "total_s": round(elapsed, 2),
+        "total_cpu_s": round(cpu, 2),
+        "peak_rss_mib": round(rss / 1024, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
@@ -331,33 +359,107 @@ def main() -> int:
         return 0
     work = Path(tempfile.mkdtemp(prefix="sg-bench-"))
     try:
-        report = run(work, args.requests, args.seed)
+        report = run(work, args.requests, args.seed, args.rounds)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report, indent=2))
+    print_summary(report)
     return 0
 
 
-def run(work: Path, count: int, seed: int) -> dict[str, object]:
+def prepare(work: Path, count: int, seed: int) -> dict[str, object]:
     started = time.perf_counter()
     mix = make_mix(count, seed)
-    requests = work / "requests.txt"
-    requests.write_text("".join(f"{url} 10.1.2.3/- - GET\n" for url in mix))
-    report: dict[str, object] = {
+    (work / "requests.txt").write_text("".join(f"{url} 10.1.2.3/- - GET\n" for url in mix))
+    (work / "requests.jsonl").write_text(
+        "".join(
+            json.dumps({"group": "pupils", "at": "2025-03-04T10:30", "target": url}) + "\n"
+            for url in mix
+        )
+    )
+    (work / "bench.yaml").write_text(
+        BENCH_POLICY.replace("CATEGORIES", ", ".join(BLOCKED_CATEGORIES))
+    )
+    mix_s = time.perf_counter() - started
+    compile_s = compile_bench_snapshot(work / "bench.snapshot")
+    conf = squidguard_config(work)
+    started = time.perf_counter()
+    subprocess.run([SQUIDGUARD, "-c", str(conf), "-C", "all"], check=True)
+    db_build_s = time.perf_counter() - started
+    warm = work / "one.jsonl"
+    warm.write_text((work / "requests.jsonl").open().readline())
+    env = os.environ | {"SCHOOLGATE_CACHE": str(work / "cache")}
+    started = time.perf_counter()
+    with warm.open("rb") as fin:  # fills check's snapshot cache, as any second run finds it
+        subprocess.run(
+            [str(Path(sys.executable).with_name("schoolgate")), "check", "--policy",
+             str(work / "bench.yaml"), "--lists", str(UT1), "--batch"],
+            stdin=fin, stdout=subprocess.DEVNULL, env=env, check=True,
+        )  # fmt: skip
+    return {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "requests": count,
         "seed": seed,
-        "mix_s": round(time.perf_counter() - started, 1),
-        "schoolgate_compile_s": round(compile_bench_snapshot(work / "bench.snapshot"), 2),
+        "mix_s": round(mix_s, 1),
+        "schoolgate_compile_s": round(compile_s, 2),
+        "check_first_run_compile_s": round(time.perf_counter() - started, 2),
         "snapshot_mib": round((work / "bench.snapshot").stat().st_size / 2**20, 1),
-        "squidguard": bench_squidguard(work, requests, count),
+        "squidguard_db_build_s": round(db_build_s, 2),
     }
-    for mode in ("mask", "decide"):
-        report[f"schoolgate_{mode}"] = bench_schoolgate(work, requests, count, mode)
-        report[f"agreement_{mode}"] = round(agreement(work, mode), 5)
+
+
+CONTESTANTS = ("squidguard", "schoolgate_mask", "schoolgate_decide", "check_batch")
+
+
+def run(work: Path, count: int, seed: int, rounds: int) -> dict[str, object]:
+    report: dict[str, object] = prepare(work, count, seed)
+    requests = work / "requests.txt"
+    runs: list[dict[str, dict[str, object]]] = []
+    for number in range(rounds):
+        order = CONTESTANTS[number % 4 :] + CONTESTANTS[: number % 4]
+        results: dict[str, dict[str, object]] = {}
+        for name in order:
+            load = round(os.getloadavg()[0], 2)
+            if name == "squidguard":
+                results[name] = bench_squidguard_run(work, requests, count)
+            elif name == "check_batch":
+                results[name] = bench_check_batch(work, count)
+            else:
+                mode = name.removeprefix("schoolgate_")
+                results[name] = bench_schoolgate(work, requests, count, mode)
+                results[name]["agreement"] = round(agreement(work, mode), 5)
+            results[name]["load_1min"] = load
+        runs.append(results)
+    report["rounds"] = runs
     return report
+
+
+def _stats(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:,.2f} / {statistics.median(ordered):,.2f} / {ordered[-1]:,.2f}"
+
+
+def print_summary(report: dict[str, object]) -> None:
+    runs = report["rounds"]
+    print(f"\n{report['requests']:,} requests, {len(runs)} interleaved rounds; min / median / max")
+    print("load (1 min) at each run:", _stats([r[n]["load_1min"] for r in runs for n in r]))
+    for name in ("squidguard", "schoolgate_mask", "schoolgate_decide"):
+        rates = [r[name]["decisions_per_cpu_s"] for r in runs]
+        print(f"{name:>20} decisions per CPU-second: {_stats(rates)}")
+    for name in ("schoolgate_mask", "schoolgate_decide"):
+        ratios = [
+            r[name]["decisions_per_cpu_s"] / r["squidguard"]["decisions_per_cpu_s"] for r in runs
+        ]
+        print(f"{name:>20} ÷ squidGuard: {_stats(ratios)}")
+    for name, label in (("squidguard", "squidGuard"), ("check_batch", "check --batch")):
+        print(f"{label:>20} end to end, CPU s: {_stats([r[name]['total_cpu_s'] for r in runs])}")
+        print(f"{label:>20} end to end, wall s: {_stats([r[name]['total_s'] for r in runs])}")
+    speed = [r["squidguard"]["total_cpu_s"] / r["check_batch"]["total_cpu_s"] for r in runs]
+    print(f"{'check --batch':>20} speed ÷ squidGuard, end to end (CPU): {_stats(speed)}")
+    for name in CONTESTANTS:
+        print(f"{name:>20} peak RSS MiB: {_stats([r[name]['peak_rss_mib'] for r in runs])}")
 
 
 if __name__ == "__main__":

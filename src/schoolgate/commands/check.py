@@ -67,34 +67,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+"""One encoder for the whole batch: `json.dumps` with options builds a new one per call."""
+
+
 def run_batch(decider: Decider, lines: TextIO, out: TextIO) -> int:
+    times: dict[str, datetime] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            result: dict[str, Any] = _decide_line(decider, line).to_dict()
+            result: dict[str, Any] = _decide_line(decider, line, times).to_dict()
         except Exception as error:  # one bad line must never stop the batch
             result = {"error": str(error) or type(error).__name__, "line": number}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(_ENCODER.encode(result) + "\n")
     out.flush()
     return 0
 
 
-def _decide_line(decider: Decider, line: str) -> Decision:
+def _decide_line(decider: Decider, line: str, times: dict[str, datetime]) -> Decision:
     request = json.loads(line)
     if not isinstance(request, dict):
         raise ValueError("each line must be a JSON object")
     target = request.get("target")
     if not isinstance(target, str) or not target:
         raise ValueError("missing or empty 'target'")
-    at = request.get("at")
     subject = Subject(
         group=request.get("group"),
         user=request.get("user"),
         agreement=_flag(request, "agreement", True),
         nominated=_flag(request, "nominated", False),
     )
-    return decider.decide(subject, target, _local_time(at) if at else None)
+    return decider.decide(subject, target, _batch_time(request.get("at"), times))
+
+
+def _batch_time(at: Any, times: dict[str, datetime]) -> datetime | None:
+    """Lines of a batch mostly share a few moments: each distinct one is parsed once."""
+    if not at:
+        return None
+    moment = times.get(at) if isinstance(at, str) else None
+    if moment is None:
+        moment = _local_time(at)
+        if len(times) < 10_000:
+            times[at] = moment
+    return moment
 
 
 def _flag(request: dict[str, Any], key: str, default: bool) -> bool:

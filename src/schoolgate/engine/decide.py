@@ -83,8 +83,22 @@ class Decision:
             "target": self.target,
             "search": self.search,
             "keywords": list(self.keywords),
-            "source": self.source.model_dump() if self.source else None,
+            "source": _source_dict(self.source) if self.source else None,
         }
+
+
+_SOURCE_DICTS: dict[int, tuple[Source, dict[str, Any]]] = {}
+
+
+def _source_dict(source: Source) -> dict[str, Any]:
+    """`source.model_dump()`, built once per source object (a policy has a few dozen; keeping
+    the object in the cache keeps its id from being reused). A shallow copy goes out."""
+    cached = _SOURCE_DICTS.get(id(source))
+    if cached is None or cached[0] is not source:
+        if len(_SOURCE_DICTS) > 4096:
+            _SOURCE_DICTS.clear()
+        cached = _SOURCE_DICTS[id(source)] = (source, source.model_dump())
+    return dict(cached[1])
 
 
 @dataclass(slots=True)
@@ -158,6 +172,9 @@ class Decider:
         ]
         self._routes = sorted(self.policy.alert_routes, key=lambda r: r.level.rank)
         self._thresholds = _text_thresholds(self.policy)
+        self._notify_by_level = {level: self._notify(level) for level in AlertLevel}
+        self._sorted_names: dict[int, tuple[str, ...]] = {}
+        self._quotes: dict[tuple[str, str], str] = {}
 
     @cached_property
     def default_group(self) -> str:
@@ -280,18 +297,25 @@ class Decider:
             and (keyword.action is Action.ALLOW)
         ):
             return keyword  # help and concern are recorded and never blocked
-        category = self._category_outcome(plan, subject, mask, when)
+        category = self._category_outcome(plan, subject, mask, when) if mask else None
+        if keyword is None and category is None:
+            return self._default_outcome
         candidates = [o for o in (keyword, category) if o is not None]
-        if candidates:
-            best = max(candidates, key=lambda o: (o.action.severity, o.alert.rank))
-            best.alert = AlertLevel.highest(*(o.alert for o in candidates))
-            if keyword is not None and best is not keyword:
-                best.keywords = keyword.keywords
-            return best
+        best = max(candidates, key=lambda o: (o.action.severity, o.alert.rank))
+        best.alert = AlertLevel.highest(*(o.alert for o in candidates))
+        if keyword is not None and best is not keyword:
+            best.keywords = keyword.keywords
+        return best
+
+    @cached_property
+    def _default_outcome(self) -> _Outcome:
+        """Shared by every decision no rule covers (outcomes are only changed while choosing
+        between a keyword and a category outcome, never this one)."""
+        filtering = self.policy.filtering
         return _Outcome(
-            policy.filtering.default_action,
+            filtering.default_action,
             "default",
-            policy.filtering.source,
+            filtering.source,
             explanation="no rule of the policy covers it",
         )
 
@@ -396,25 +420,44 @@ class Decider:
         search: str | None,
     ) -> Decision:
         alert = outcome.alert
-        for alert_mask, category_alert in self._category_alerts:
-            if mask & alert_mask:
-                alert = AlertLevel.highest(alert, category_alert.alert)
-        if mask & self._circumvention_mask:
-            alert = AlertLevel.highest(alert, self.policy.filtering.circumvention_alert)
-        categories = tuple(sorted(self.index.names(mask)))
+        if mask:  # most addresses are in no list: nothing below applies to them
+            for alert_mask, category_alert in self._category_alerts:
+                if mask & alert_mask:
+                    alert = AlertLevel.highest(alert, category_alert.alert)
+            if mask & self._circumvention_mask:
+                alert = AlertLevel.highest(alert, self.policy.filtering.circumvention_alert)
+        categories = self._sorted_names.get(mask)
+        if categories is None:
+            categories = self._sorted_names[mask] = tuple(sorted(self.index.names(mask)))
         return Decision(
             action=outcome.action,
             categories=categories,
             rule=outcome.rule,
-            reason=_reason(outcome, target),
+            reason=self._reason(outcome, target),
             alert=alert,
-            notify=self._notify(alert, outcome.concern),
+            notify=(
+                self._notify(alert, concern=True)
+                if outcome.concern
+                else self._notify_by_level[alert]
+            ),
             group=plan.group.id,
             target=target.url,
             search=search,
             source=outcome.source,
             keywords=outcome.keywords,
         )
+
+    def _reason(self, outcome: _Outcome, target: Target) -> str:
+        """The one-sentence explanation; the policy quote part is built once per source."""
+        sentence = f"{_HEADINGS[outcome.action]}: {target.host} because {outcome.explanation}"
+        source = outcome.source
+        if source is None:
+            return sentence + "."
+        key = (source.section, source.quote)  # str hashes are cached: a cheap key
+        quote = self._quotes.get(key)
+        if quote is None:
+            quote = self._quotes[key] = _quoted(source)
+        return sentence + quote
 
     def _notify(self, alert: AlertLevel, concern: bool = False) -> tuple[str, ...]:
         if alert is AlertLevel.NONE:
@@ -491,9 +534,6 @@ def _verb(action: Action) -> str:
     return _VERBS[action]
 
 
-def _reason(outcome: _Outcome, target: Target) -> str:
-    sentence = f"{_HEADINGS[outcome.action]}: {target.host} because {outcome.explanation}"
-    if outcome.source is not None:
-        quote = " ".join(outcome.source.quote.split()).rstrip(".")
-        sentence += f" (policy, {outcome.source.section}: “{quote}”)"
-    return sentence + "."
+def _quoted(source: Source) -> str:
+    quote = " ".join(source.quote.split()).rstrip(".")
+    return f" (policy, {source.section}: “{quote}”)."

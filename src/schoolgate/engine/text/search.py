@@ -144,9 +144,13 @@ _ENGINES: tuple[_Engine, ...] = (
 )
 
 
+_ANY_ENGINE_HOST = re.compile("|".join(f"(?:{engine.host.pattern})" for engine in _ENGINES))
+"""One match tells most hosts they are no search engine, instead of one match per engine."""
+
+
 def extract_search(target: Target) -> SearchQuery | None:
     """The search typed into a known search engine, or None if `target` is not a search."""
-    if target.is_ip:
+    if target.is_ip or not _ANY_ENGINE_HOST.match(target.host):
         return None
     path, _, _ = target.path.partition("?")
     for engine in _ENGINES:
