@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Coroutine, Iterable
@@ -144,8 +143,7 @@ class Resolver:
         target = Target(host=name)
         decision = self._decider.decide(subject, target)
         if decision.action is not Action.BLOCK and self._is_doh(target):
-            decision = dataclasses.replace(
-                decision,
+            decision = decision.replace(
                 action=Action.BLOCK,
                 categories=tuple(sorted({*decision.categories, "doh"})),
                 rule="doh-endpoint",
