@@ -48,7 +48,9 @@ def test_scores_are_deterministic_and_in_range() -> None:
     again = TextModel.from_json(
         json.loads(resources.files("schoolgate").joinpath("data", "text_model.json").read_text())
     ).scores(text, identity_words())
-    assert first == again
+    assert [(s.theme, s.probability, s.words) for s in first] == [
+        (s.theme, s.probability, s.words) for s in again
+    ]
     assert all(0.0 <= s.probability <= 1.0 for s in first)
 
 
@@ -87,7 +89,9 @@ def test_level_for_thresholds() -> None:
 
 def test_malformed_model_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="one value per theme"):
-        TextModel.from_json({"themes": ["a", "b"], "bias": [0, 0], "weights": {"w:x": [1]}})
+        TextModel.from_json({"themes": ["a", "b", "c"], "bias": [0, 0, 0], "weights": {"w:x": [1]}})
+    with pytest.raises(ModelError, match="expected 3 themes"):
+        TextModel.from_json({"themes": ["a"], "bias": [0], "weights": {}})
     with pytest.raises(ModelError, match="malformed"):
         TextModel.from_json({"themes": ["a"]})
 

@@ -61,7 +61,7 @@ from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
 from schoolgate.engine.text import intent
 from schoolgate.engine.text.canonical import canonical
-from schoolgate.engine.text.model import ThemeScore, Thresholds, level_for, shipped_model
+from schoolgate.engine.text.model import ThemeScore, Thresholds, shipped_model
 from schoolgate.engine.text.normalise import normalise, normalise_variants
 
 IDENTITY_PLACEHOLDER = "{identity}"
@@ -134,8 +134,10 @@ class KeywordScanner:
         identity = identity_words()
         terms = list(terms)
         self.libraries = frozenset(term.library for term in terms)
-        self._thresholds = {
-            theme: levels for theme, levels in (thresholds or {}).items() if theme in self.libraries
+        self._steps = {
+            theme: _steps(levels)
+            for theme, levels in (thresholds or {}).items()
+            if theme in self.libraries
         }
         for term in terms:
             _add(self._automaton, term.term, term, identity)
@@ -176,25 +178,33 @@ class KeywordScanner:
         reading = self._read(variants, found.values())
         help_seeking, educational = _HELP in context, _EDUCATION in context
         result = _apply_context(found.values(), reading, help_seeking, educational)
-        if not self._thresholds:
+        if not self._steps:
             return result
         return self._with_model(result, reading, educational)
 
     def _with_model(self, result: ScanResult, reading: _Reading, educational: bool) -> ScanResult:
         """Add the text model's alert for each theme, capped by the text's context."""
-        scores = tuple(s for s in _model_scores(reading.words) if s.theme in self._thresholds)
-        hits = list(result.hits)
+        scores = tuple(s for s in _model_scores(reading.words) if s.theme in self._steps)
+        raised: list[KeywordHit] = []
         for score in scores:
-            level = level_for(score.probability, self._thresholds[score.theme])
-            level = _model_in_context(score, level, result, reading, educational)
+            level = AlertLevel.NONE
+            for limit, candidate in self._steps[score.theme]:
+                if score.probability < limit:
+                    break
+                level = candidate
+            if level is not AlertLevel.NONE:
+                level = _model_in_context(score, level, result, reading, educational)
             if level is not AlertLevel.NONE:
                 words = ", ".join(score.words)
-                hits.append(
+                raised.append(
                     KeywordHit(score.theme, f"model {score.probability:.2f}: {words}", level)
                 )
-        alert = AlertLevel.highest(*(hit.severity for hit in hits))
+        hits = result.hits + tuple(raised)
+        alert = max((hit.severity for hit in raised), key=_RANK.__getitem__, default=result.alert)
+        if _RANK[result.alert] > _RANK[alert]:
+            alert = result.alert
         return ScanResult(
-            tuple(hits), result.help_seeking, alert, result.suppressed, result.concern, scores
+            hits, result.help_seeking, alert, result.suppressed, result.concern, scores
         )
 
     def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
@@ -238,6 +248,15 @@ class _Reading:
     negated: tuple[Term, ...]
     concern: bool
     organisation_support: bool
+
+
+_RANK = {level: level.rank for level in AlertLevel}
+
+
+def _steps(levels: Thresholds) -> tuple[tuple[float, AlertLevel], ...]:
+    """(score, level) pairs in rising order: the model raises the last one a score reaches."""
+    given = [(limit, level) for level, limit in levels.items() if limit is not None]
+    return tuple(sorted(given, key=lambda step: (step[0], _RANK[step[1]])))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -29,7 +29,6 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import resources
 
 from schoolgate.engine.policy.schema import AlertLevel
@@ -41,7 +40,6 @@ _PREFIX_FROM = 7
 _PREFIX_LEN = 5
 _MIN_PUSH = 0.3
 """A word explains a score only if its feature adds at least this much to it."""
-_EXPLAIN_FROM = 0.25
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -61,12 +59,32 @@ class ModelError(ValueError):
     """The shipped model file is missing or malformed."""
 
 
-@dataclass(frozen=True, slots=True)
 class ThemeScore:
-    theme: str
-    probability: float
-    words: tuple[str, ...]
-    """The words that pushed the score up most, strongest first."""
+    """One theme's score for a text; `words` explains it (worked out on demand: most scores
+    raise nothing and need no explanation). A plain slotted class: scoring is hot."""
+
+    __slots__ = ("_identity", "_text", "_words", "model", "probability", "theme")
+
+    def __init__(
+        self, theme: str, probability: float, text: str, identity: frozenset[str], model: TextModel
+    ) -> None:
+        self.theme = theme
+        self.probability = probability
+        self.model = model
+        self._text = text
+        self._identity = identity
+        self._words: tuple[str, ...] | None = None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words that pushed the score up most, strongest first."""
+        if self._words is None:
+            feats = features(self._text, self._identity)
+            self._words = self.model.explain(feats, self.theme)
+        return self._words
+
+    def __repr__(self) -> str:
+        return f"ThemeScore({self.theme!r}, {self.probability:.3f})"
 
 
 class TextModel:
@@ -74,6 +92,9 @@ class TextModel:
         self.themes = themes
         self._bias = bias
         self._weights = weights
+        self._word_vectors: dict[str, tuple[float, ...] | None] = {}
+        """token -> summed unigram and prefix weights (None: neither is known), filled as
+        tokens are first seen, so a score needs one lookup per word plus one per bigram."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> TextModel:
@@ -86,22 +107,14 @@ class TextModel:
             weights = {str(k): [float(x) for x in v] for k, v in raw.items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"text model: malformed ({exc})") from None
+        if len(themes) != 3:
+            raise ModelError(f"text model: expected 3 themes, found {len(themes)}")
         if len(bias) != len(themes) or any(len(w) != len(themes) for w in weights.values()):
             raise ModelError("text model: every weight needs one value per theme")
         return cls(themes, bias, weights)
 
     def probabilities(self, features: Iterable[str]) -> tuple[float, ...]:
-        if len(self._bias) == 3:
-            return self._three(features)
-        sums = list(self._bias)
-        for w in map(self._weights.get, features):
-            if w is not None:
-                for i, value in enumerate(w):
-                    sums[i] += value
-        return tuple(_sigmoid(s) for s in sums)
-
-    def _three(self, features: Iterable[str]) -> tuple[float, ...]:
-        """The same sum unrolled for three themes (the shipped model): scoring is hot."""
+        """Each theme's probability from a list of features (training and tests use it)."""
         a, b, c = self._bias
         for w in map(self._weights.get, features):
             if w is not None:
@@ -129,12 +142,56 @@ class TextModel:
         return tuple(word for word, _ in ranked[:top])
 
     def scores(self, words: str, identity: frozenset[str]) -> tuple[ThemeScore, ...]:
-        feats = features(words, identity)
-        probs = self.probabilities(feats)
-        return tuple(
-            ThemeScore(theme, p, self.explain(feats, theme) if p >= _EXPLAIN_FROM else ())
-            for theme, p in zip(self.themes, probs, strict=True)
+        """Each theme's score for canonical `words`: the same sum as
+        `probabilities(features(words, identity))`, computed without building the features."""
+        a, b, c = self._bias  # three themes, unrolled: scoring is hot
+        weights, vectors = self._weights, self._word_vectors
+        previous = ""
+        for token in words.split(" "):
+            if not token:
+                continue
+            if token in identity:
+                token = IDENTITY_TOKEN
+            else:
+                vector = vectors.get(token, _UNSEEN)
+                if vector is _UNSEEN:
+                    vector = self._word_vector(token)
+                if vector is not None:
+                    a += vector[0]
+                    b += vector[1]
+                    c += vector[2]
+            if previous and not (previous in STOPWORDS and token in STOPWORDS):
+                pair = weights.get(f"b:{previous}_{token}")
+                if pair is not None:
+                    a += pair[0]
+                    b += pair[1]
+                    c += pair[2]
+            previous = token
+        return (
+            ThemeScore(self.themes[0], _sigmoid(a), words, identity, self),
+            ThemeScore(self.themes[1], _sigmoid(b), words, identity, self),
+            ThemeScore(self.themes[2], _sigmoid(c), words, identity, self),
         )
+
+    def _word_vector(self, token: str) -> tuple[float, ...] | None:
+        found = [self._weights.get(f) for f in _word_features(token)]
+        known = [w for w in found if w is not None]
+        vector = tuple(map(sum, zip(*known, strict=True))) if known else None
+        if len(self._word_vectors) < _MAX_CACHED_WORDS:
+            self._word_vectors[token] = vector
+        return vector
+
+
+_UNSEEN = (0.0,)
+_MAX_CACHED_WORDS = 200_000
+
+
+def _word_features(token: str) -> list[str]:
+    if token in STOPWORDS:
+        return []
+    if len(token) >= _PREFIX_FROM:
+        return ["w:" + token, "p:" + token[:_PREFIX_LEN]]
+    return ["w:" + token]
 
 
 def _sigmoid(x: float) -> float:
