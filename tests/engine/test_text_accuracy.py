@@ -16,7 +16,11 @@ import pytest
 from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
 from schoolgate.engine.text.keywords import KeywordScanner
+from schoolgate.engine.text.model import default_thresholds
 from tests.conftest import DATA
+from training.text_data import davidson, nq, own_self_harm, split_of, stormfront
+
+SHARED = DATA.parent
 
 ABUSE_LIBRARIES = ["bullying", "extremism", "sexual"]
 
@@ -125,3 +129,65 @@ def test_scanning_costs_microseconds(everything: KeywordScanner) -> None:
         everything.scan(query)
     per_scan = (time.perf_counter() - start) / len(queries)
     assert per_scan < 200e-6, per_scan  # measured ~10 µs; generous for loaded CI machines
+
+
+# --- libraries + intent grammar + text model, on the held-out split ------------------------
+# Measured with bench/text_accuracy.py (docs/benchmarks.md, "Text detection"); floors sit a
+# little under the measured numbers. The held-out split is never trained on nor used to choose
+# the model's default thresholds (training/text_data.py).
+
+
+def _modelled(libraries: list[str]) -> KeywordScanner:
+    return KeywordScanner.from_libraries(libraries, default_thresholds())
+
+
+def _share(scanner: KeywordScanner, texts: list[str], floor: AlertLevel) -> float:
+    return sum(rate_at(scanner, texts, floor)) / max(len(texts), 1)
+
+
+def test_self_harm_heldout_at_risk_reach_high_and_supportive_do_not() -> None:
+    """Goal: at-risk recall at `high` >= 80 % with supportive text below 25 % (measured
+    80.0 % and 2.5 % on the project's 140-sentence held-out set)."""
+    rows = list(own_self_harm("self_harm_heldout.tsv"))
+    scanner = _modelled(["self-harm"])
+    at_risk = [e.text for e in rows if e.kind == "at-risk"]
+    supportive = [e.text for e in rows if e.kind == "supportive"]
+    assert _share(scanner, at_risk, AlertLevel.HIGH) >= 0.75
+    assert _share(scanner, supportive, AlertLevel.HIGH) <= 0.10
+    bullying = _modelled(["bullying"])
+    assert _share(bullying, supportive, AlertLevel.LOW) <= 0.10  # care is not bullying
+
+
+def test_bullying_heldout_recall_and_false_alerts_at_medium() -> None:
+    """Goal: recall >= 50 % at `medium` with <= 3 % false alerts on non-bullying text
+    (measured on Davidson held-out: recall 81.7 %; false alerts 3.6 % of "neither" tweets,
+    1.8 % of all non-bullying text incl. NQ and the self-harm set)."""
+    tweets = [e for e in davidson(SHARED) if split_of(e.text) == "heldout"]
+    scanner = _modelled(["bullying"])
+    abusive = [e.text for e in tweets if e.labels[1] == 1]
+    neither = [e.text for e in tweets if e.labels[1] == 0]
+    others = [e.text for e in nq(SHARED) if split_of(e.text) == "heldout"]
+    others += [e.text for e in own_self_harm("self_harm_heldout.tsv")]
+    assert _share(scanner, abusive, AlertLevel.MEDIUM) >= 0.75
+    assert _share(scanner, neither, AlertLevel.MEDIUM) <= 0.05
+    assert _share(scanner, neither + others, AlertLevel.MEDIUM) <= 0.03
+
+
+def test_benign_queries_raise_nothing_at_medium_with_the_model() -> None:
+    """Goal: 0 false alerts at `medium` on the 3,610 benign NQ queries (all seven libraries)."""
+    queries = nq_queries()
+    scanner = _modelled(list(KEYWORD_LIBRARIES))
+    assert sum(rate_at(scanner, queries, AlertLevel.MEDIUM)) == 0
+    assert sum(rate_at(scanner, queries, AlertLevel.LOW)) / len(queries) < 0.01
+
+
+def test_hate_heldout_precision_above_base_rate() -> None:
+    """Stormfront held-out: implicit hate is hard; the model lifts recall at `low` while keeping
+    precision well above the base rate (measured: see docs/benchmarks.md)."""
+    sentences = [e for e in stormfront(SHARED) if split_of(e.text) == "heldout"]
+    scanner = _modelled(["extremism"])
+    flagged = rate_at(scanner, [e.text for e in sentences], AlertLevel.LOW)
+    precision, recall = precision_recall(flagged, [e.labels[2] == 1 for e in sentences])
+    base_rate = sum(e.labels[2] == 1 for e in sentences) / len(sentences)
+    assert precision > 2 * base_rate, (precision, base_rate)
+    assert recall > 0.15, recall
