@@ -136,3 +136,15 @@ def test_append_after_close_is_an_error(tmp_path: Path) -> None:
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.append({"seq": 1})
+
+
+def test_hand_over_puts_events_in_the_file_before_any_fsync(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, flush_interval=60, batch_size=10**9)
+    writer.append({"seq": 0})
+    writer.append_payload(b'{"seq":1}')
+    assert list(read_events(tmp_path)) == []  # kept in memory until handed over
+    writer.hand_over()
+    assert [e["seq"] for e in read_events(tmp_path)] == [0, 1]  # a kill -9 now loses nothing
+    assert writer.written == 2 and writer.acknowledged == 0
+    assert writer.flush(timeout=10) and writer.acknowledged == 2
+    writer.close()

@@ -9,15 +9,17 @@ segment it was being written to. The reader checks every length and CRC; a torn 
 record is reported (`JournalReader.problems`) and skipped, and reading resumes at the next
 valid header (the `SG` magic plus a matching CRC), so one bad record costs only itself.
 
-Durability contract: `JournalWriter.append()` only puts the event in an in-memory buffer and
-returns at once; it never touches the disk, so it is safe on a request path (asyncio or threads).
-A background thread writes the buffer out and fsyncs it every `flush_interval` seconds (or as soon
-as `batch_size` events are waiting). An event is *acknowledged* once it has been written and
-fsynced: `acknowledged` counts them, `flush()` blocks until everything appended so far is
-acknowledged. After a `kill -9`, every acknowledged event reads back; events appended but not yet
-acknowledged may be lost. If the disk cannot keep up and more than `max_pending` events wait,
-new events are dropped and counted (`dropped`), and a `journal-dropped` event records how many,
-so the request path never waits on the disk.
+Durability contract (issue 8, "nothing answered is lost"): `append()` encodes the event and keeps
+the bytes in memory; `hand_over()` writes everything appended so far to the segment file with
+one `write()`. A gateway calls `hand_over()` before it sends the answer an event belongs to (the
+DNS resolver once per batch of datagrams, the proxy and pages per request), so every answered
+decision is in the operating system's page cache before the client sees the answer and survives
+a `kill -9` of the gateway. A background thread fsyncs on an interval (`flush_interval`) — the
+guard against power loss — and also hands over anything a caller left waiting, so writers that
+never call `hand_over()` still reach the disk within the interval. `acknowledged` counts events
+written and fsynced; `flush()` hands over and waits until everything appended is acknowledged.
+If nobody hands over and more than `max_pending` events wait, new events are dropped and
+counted (`dropped`), and a `journal-dropped` event records how many.
 """
 
 from __future__ import annotations
@@ -49,8 +51,15 @@ class JournalError(RuntimeError):
     """The journal cannot be written (closed, or the directory is unusable)."""
 
 
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def encode_record(event: dict[str, Any]) -> bytes:
-    payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return encode_payload(_to_json(event).encode())
+
+
+def encode_payload(payload: bytes) -> bytes:
+    """The record around an event already encoded as a compact JSON object."""
     if len(payload) > MAX_RECORD:
         raise JournalError(f"event of {len(payload)} bytes exceeds the {MAX_RECORD}-byte limit")
     return HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
@@ -76,7 +85,7 @@ def _segment_number(path: Path) -> int:
 
 
 class JournalWriter:
-    """Buffers events in memory and makes them durable from a background thread."""
+    """Encodes on the caller's thread, writes on `hand_over()`, fsyncs in the background."""
 
     def __init__(
         self,
@@ -96,25 +105,30 @@ class JournalWriter:
         self.max_pending = max_pending
         self.fsync = fsync
         self.appended = 0
+        self.written = 0
         self.acknowledged = 0
         self.dropped = 0
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[bytes] = []
         self._unreported_drops = 0
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._durable = threading.Condition(self._lock)
+        self._wake = threading.Condition(threading.Lock())
+        self._durable = threading.Condition(threading.Lock())
         self._closing = False
         self._failure: BaseException | None = None
-        self._file = None
+        self._fd = -1
         self._file_size = 0
+        self._retired: list[int] = []  # full segments still to be fsynced and closed
         self._open_new_segment()
-        self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="journal-sync", daemon=True)
         self._thread.start()
 
     # The request path -------------------------------------------------------------------------
 
     def append(self, event: dict[str, Any]) -> bool:
-        """Queue an event; returns False (and counts it) if it had to be dropped."""
+        """Encode and keep an event; returns False (and counts it) if it had to be dropped."""
+        return self._keep(self._encode(event))
+
+    def _keep(self, record: bytes) -> bool:
         with self._lock:
             if self._closing:
                 raise JournalError(f"journal {self.directory} is closed")
@@ -122,36 +136,69 @@ class JournalWriter:
                 self.dropped += 1
                 self._unreported_drops += 1
                 return False
-            self._pending.append(event)
+            self._pending.append(record)
             self.appended += 1
-            if len(self._pending) >= self.batch_size:
+            wake = len(self._pending) >= self.batch_size
+        if wake:
+            with self._wake:
                 self._wake.notify()
         return True
+
+    def append_payload(self, payload: bytes) -> bool:
+        """`append` for an event already encoded as JSON (the DNS resolver's fast path)."""
+        try:
+            record = encode_payload(payload)
+        except JournalError as exc:
+            record = self._encode(_journal_event("journal-unencodable", {"error": str(exc)}))
+        return self._keep(record)
+
+    def hand_over(self) -> None:
+        """Write every appended event to the segment file (one `write()`; no fsync)."""
+        if not self._pending:
+            return
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            drops, self._unreported_drops = self._unreported_drops, 0
+            if drops:
+                batch.append(self._encode(_journal_event("journal-dropped", {"count": drops})))
+            try:
+                self._write(batch)
+            except BaseException as exc:
+                self._failure = exc
+                log.exception("journal %s: write failed", self.directory)
+                raise JournalError(f"journal {self.directory}: write failed: {exc}") from exc
+            self.written += len(batch) - (1 if drops else 0)
 
     # Waiting for durability (not for the request path) --------------------------------------------
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until every event appended so far is acknowledged; False on timeout."""
-        with self._lock:
-            target = self.appended
+        """Hand over and block until every event appended so far is fsynced; False on timeout."""
+        self.hand_over()
+        target = self.appended
+        with self._wake:
             self._wake.notify()
+        with self._durable:
             done = self._durable.wait_for(
                 lambda: self.acknowledged >= target or self._failure is not None, timeout
             )
-            if self._failure is not None:
-                raise JournalError(f"journal {self.directory} failed") from self._failure
-            return done
+        if self._failure is not None:
+            raise JournalError(f"journal {self.directory} failed") from self._failure
+        return done
 
     def close(self, timeout: float | None = 10.0) -> None:
         with self._lock:
             if self._closing:
                 return
             self._closing = True
+        with self._wake:
             self._wake.notify()
         self._thread.join(timeout)
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
     def __enter__(self) -> JournalWriter:
         return self
@@ -159,53 +206,26 @@ class JournalWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # The background thread ---------------------------------------------------------------------
+    # Writing (under self._lock) -------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending and not self._closing:
-                    self._wake.wait(self.flush_interval)
-                batch, self._pending = self._pending, []
-                drops, self._unreported_drops = self._unreported_drops, 0
-                closing = self._closing
-            if drops:
-                batch.append(_journal_event("journal-dropped", {"count": drops}))
-            if batch:
-                self._write_batch(batch, counted=len(batch) - (1 if drops else 0))
-            if closing and not batch:
-                return
+    def _write(self, records: list[bytes]) -> None:
+        """One `write()` per segment touched (normally one): a segment ends past its size."""
+        start, size = 0, self._file_size
+        for index, record in enumerate(records):
+            size += len(record)
+            if size >= self.segment_bytes:
+                self._write_all(b"".join(records[start : index + 1]))
+                self._retired.append(self._fd)
+                self._open_new_segment()
+                start, size = index + 1, 0
+        if start < len(records):
+            self._write_all(b"".join(records[start:]))
+        self._file_size = size
 
-    def _write_batch(self, batch: list[dict[str, Any]], counted: int) -> None:
-        try:
-            chunk: list[bytes] = []
-            for event in batch:
-                record = self._encode(event)
-                chunk.append(record)
-                self._file_size += len(record)
-                if self._file_size >= self.segment_bytes:
-                    self._write_durably(b"".join(chunk))
-                    chunk = []
-                    self._file.close()
-                    self._open_new_segment()
-            if chunk:
-                self._write_durably(b"".join(chunk))
-        except BaseException as exc:
-            log.exception("journal %s: write failed", self.directory)
-            with self._lock:
-                self._failure = exc
-                self._durable.notify_all()
-            raise
-        with self._lock:
-            self.acknowledged += counted
-            self._durable.notify_all()
-
-    def _write_durably(self, data: bytes) -> None:
+    def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:  # unbuffered writes may be partial
-            view = view[self._file.write(view) :]
-        if self.fsync:
-            os.fsync(self._file.fileno())
+        while view:  # writes may be partial
+            view = view[os.write(self._fd, view) :]
 
     @staticmethod
     def _encode(event: dict[str, Any]) -> bytes:
@@ -225,7 +245,7 @@ class JournalWriter:
                 break
             except FileExistsError:  # another writer took this number
                 number += 1
-        self._file = os.fdopen(fd, "ab", buffering=0)
+        self._fd = fd
         self._file_size = 0
         self.segment = path
         self._sync_directory()
@@ -238,6 +258,40 @@ class JournalWriter:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    # The background thread: hand over what callers left, then fsync ------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._closing and len(self._pending) < self.batch_size:
+                    self._wake.wait(self.flush_interval)
+            closing = self._closing
+            try:
+                self.hand_over()
+                self._sync()
+            except BaseException as exc:
+                log.exception("journal %s: sync failed", self.directory)
+                self._failure = exc
+                with self._durable:
+                    self._durable.notify_all()
+                return
+            if closing:
+                return
+
+    def _sync(self) -> None:
+        with self._lock:
+            written, fd = self.written, self._fd
+            retired, self._retired = self._retired, []
+        for old in retired:
+            if self.fsync:
+                os.fsync(old)
+            os.close(old)
+        if self.fsync and written > self.acknowledged:
+            os.fsync(fd)
+        with self._durable:
+            self.acknowledged = max(self.acknowledged, written)
+            self._durable.notify_all()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import IO, Any, Literal
+from typing import IO, Literal
 from urllib.parse import quote, unquote
 
 from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupError
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
-from schoolgate.gateway.journal_events import decision_record
+from schoolgate.gateway.journal_events import EventSink, decision_record
 from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
 
@@ -99,7 +99,7 @@ class SquidHelper:
         *,
         users: dict[str, DirectoryUser] | None = None,
         identify: Callable[[str], Subject] | None = None,
-        journal: Any = None,
+        journal: EventSink | None = None,
         passes: WarnPasses | None = None,
         agreements: AgreementCheck | None = None,
     ) -> None:
@@ -187,6 +187,7 @@ class SquidHelper:
             extra={"method": request.method},
         )
         self.journal.append(event)
+        self.journal.hand_over()  # in the OS before Squid hears the answer
 
     def run(self, stdin: IO[str], stdout: IO[str]) -> None:
         """Answer until Squid closes stdin. Squid reads answers in order per helper process."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
@@ -27,7 +28,6 @@ from typing import Any
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action, AlertLevel
 from schoolgate.engine.urls import Target
-from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.dns import wire
@@ -35,7 +35,7 @@ from schoolgate.gateway.dns.safesearch import Rewrite, SafeSearch
 from schoolgate.gateway.dns.tcp_slots import TcpSlots
 from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
 from schoolgate.gateway.identity import Identity
-from schoolgate.gateway.journal_events import decision_record
+from schoolgate.gateway.journal_events import DecisionEncoder, EventSink
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import BlockPage
 
@@ -45,6 +45,9 @@ DOH_CANARY = "use-application-dns.net"
 _DECISION_CACHE_LIMIT = 200_000
 _TCP_IDLE_SECONDS = 10.0
 _PORT_ATTEMPTS = 20
+_UDP_BATCH = 64
+"""Datagrams read per wake-up: their events are written together, then their answers sent."""
+_UDP_MAX = 65535
 
 
 def load_doh_domains(paths: Iterable[Path]) -> frozenset[str]:
@@ -67,7 +70,7 @@ class Resolver:
         upstream: Upstream,
         *,
         identity: Identity | None = None,
-        journal: JournalWriter | None = None,
+        journal: EventSink | None = None,
         block_page: BlockPage | None = None,
         block_ttl: int = 60,
         safe_search: SafeSearch | None = None,
@@ -88,6 +91,7 @@ class Resolver:
         self.journal_allowed = journal_allowed
         self.stats = {"queries": 0, "blocked": 0, "rewritten": 0, "forwarded": 0, "errors": 0}
         self._decisions = DecisionCache(_DECISION_CACHE_LIMIT)
+        self._encoder = DecisionEncoder("dns")
         self._policy_state(holder.decider)
         holder.on_reload(lambda snapshot, decider: self._policy_state(decider))
 
@@ -102,6 +106,11 @@ class Resolver:
         self._decisions.clear()
 
     # The request path ---------------------------------------------------------------------------
+
+    def hand_over(self) -> None:
+        """Give the journal's waiting events to the OS; transports call it before they answer."""
+        if self.journal is not None:
+            self.journal.hand_over()
 
     def handle(self, data: bytes, client: str) -> bytes | Coroutine[Any, Any, bytes | None] | None:
         """An answer now, None to stay silent, or a coroutine when the upstream must be asked."""
@@ -240,17 +249,14 @@ class Resolver:
     ) -> None:
         if self.journal is None:
             return
-        extra: dict[str, Any] = {"qtype": query.qtype}
-        if rewrite is not None:
-            extra["safe_search"] = rewrite.value
-        self.journal.append(
-            decision_record(
+        self.journal.append_payload(
+            self._encoder.encode(
                 decision,
-                source="dns",
                 address=client,
                 user=subject.user,
                 target=query.name,
-                extra=extra,
+                qtype=query.qtype,
+                safe_search=None if rewrite is None else rewrite.value,
             )
         )
 
@@ -270,29 +276,49 @@ def _make_query(name_wire: bytes, qtype: int) -> wire.Query:
 # Transports -----------------------------------------------------------------------------------
 
 
-class _UdpServer(asyncio.DatagramProtocol):
-    def __init__(self, resolver: Resolver) -> None:
+class _UdpServer:
+    """Reads every waiting datagram in one go, hands the batch's events to the journal with one
+    `write()`, then sends the answers: an answer never leaves before its event is in the OS."""
+
+    def __init__(self, resolver: Resolver, sock: socket.socket) -> None:
         self.resolver = resolver
-        self.transport: asyncio.DatagramTransport | None = None
+        self.sock = sock
         self.pending: set[asyncio.Future[None]] = set()
+        self._loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        self._loop.add_reader(sock.fileno(), self._readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def close(self) -> None:
+        self._loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        try:
-            result = self.resolver.handle(data, addr[0])
-        except Exception:  # one bad packet must never stop the server
-            log.exception("DNS query from %s failed", addr[0])
-            return
-        if result is None:
-            return
-        if isinstance(result, bytes):
-            self._send(result, data, addr)
-        else:
-            task = asyncio.ensure_future(self._later(result, data, addr))
-            self.pending.add(task)
-            task.add_done_callback(self.pending.discard)
+    def _readable(self) -> None:
+        answers: list[tuple[bytes, bytes, Any]] = []
+        recvfrom = self.sock.recvfrom
+        handle = self.resolver.handle
+        for _ in range(_UDP_BATCH):
+            try:
+                data, addr = recvfrom(_UDP_MAX)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # e.g. an ICMP error queued on the socket: skip it
+                continue
+            try:
+                result = handle(data, addr[0])
+            except Exception:  # one bad packet must never stop the server
+                log.exception("DNS query from %s failed", addr[0])
+                continue
+            if result is None:
+                continue
+            if isinstance(result, bytes):
+                answers.append((result, data, addr))
+            else:
+                task = self._loop.create_task(self._later(result, data, addr))
+                self.pending.add(task)
+                task.add_done_callback(self.pending.discard)
+        self.resolver.hand_over()
+        for answer, data, addr in answers:
+            self._send(answer, data, addr)
 
     async def _later(self, pending: Coroutine[Any, Any, bytes | None], data: bytes, addr) -> None:
         try:
@@ -301,6 +327,7 @@ class _UdpServer(asyncio.DatagramProtocol):
             log.exception("DNS query from %s failed", addr[0])
             return
         if answer is not None:
+            self.resolver.hand_over()
             self._send(answer, data, addr)
 
     def _send(self, answer: bytes, data: bytes, addr: tuple) -> None:
@@ -308,10 +335,21 @@ class _UdpServer(asyncio.DatagramProtocol):
             query = wire.parse_query(data)
             if len(answer) > query.max_udp:
                 answer = wire.truncated(query)
-        self.transport.sendto(answer, addr)
+        with contextlib.suppress(OSError):  # a full send buffer: UDP clients ask again
+            self.sock.sendto(answer, addr)
 
-    def error_received(self, exc: Exception) -> None:
-        pass
+
+def _udp_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class DnsServer:
@@ -319,37 +357,34 @@ class DnsServer:
 
     def __init__(self, resolver: Resolver, tcp_slots: TcpSlots | None = None) -> None:
         self.resolver = resolver
-        self.udp: list[asyncio.DatagramTransport] = []
+        self.udp: list[_UdpServer] = []
         self.tcp: list[asyncio.Server] = []
         self.tcp_slots = tcp_slots or TcpSlots()
 
     async def start(self, listen: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Returns the bound (address, port) pairs; port 0 picks a free port (same for TCP)."""
-        loop = asyncio.get_running_loop()
         bound = []
         for host, port in listen:
             for attempt in range(_PORT_ATTEMPTS if port == 0 else 1):
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _UdpServer(self.resolver), local_addr=(host, port)
-                )
-                actual = transport.get_extra_info("sockname")[1]
+                sock = _udp_socket(host, port)
+                actual = sock.getsockname()[1]
                 try:
                     tcp = await asyncio.start_server(self._tcp_client, host, actual)
                 except OSError:
                     # Port 0 chose a free UDP port whose TCP twin is taken: try another.
-                    transport.close()
+                    sock.close()
                     if attempt == _PORT_ATTEMPTS - 1 or port != 0:
                         raise
                     continue
                 break
-            self.udp.append(transport)
+            self.udp.append(_UdpServer(self.resolver, sock))
             self.tcp.append(tcp)
             bound.append((host, actual))
         return bound
 
     async def close(self) -> None:
-        for transport in self.udp:
-            transport.close()
+        for udp in self.udp:
+            udp.close()
         for server in self.tcp:
             server.close()
             with contextlib.suppress(Exception):
@@ -372,6 +407,7 @@ class DnsServer:
                     answer = await answer
                 if answer is None:
                     break  # a packet we drop ends the connection
+                self.resolver.hand_over()
                 writer.write(len(answer).to_bytes(2, "big") + answer)
                 await writer.drain()
                 self.tcp_slots.touch(writer)

@@ -266,6 +266,7 @@ class _Session:
         journal = self.server.journal
         if journal is not None:
             journal.append(_certificate_event(self.visitor, url, exc.problem))
+            journal.hand_over()  # in the OS before the page goes out
         message = (
             f"The school's filter did not open {url} because {exc.problem}. Someone could be "
             "pretending to be this site, or it is set up wrongly, so nothing was sent to it. "

@@ -21,7 +21,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import Target, TargetError, parse_target
 from schoolgate.gateway.decision_cache import DecisionCache
-from schoolgate.gateway.journal_events import decision_record
+from schoolgate.gateway.journal_events import EventSink, decision_record
 from schoolgate.gateway.proxy.http import (
     Framing,
     HttpError,
@@ -40,7 +40,7 @@ from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.pages import PageResponse
 from schoolgate.gateway.proxy.upstream import Connection, HostOverrides, UpstreamPool
 from schoolgate.gateway.proxy.users import Authenticator, parse_basic_credentials
-from schoolgate.gateway.proxy.webapp import EventSink, GatewayPages, Visitor
+from schoolgate.gateway.proxy.webapp import GatewayPages, Visitor
 
 if TYPE_CHECKING:
     from schoolgate.gateway.proxy.inspect import HttpsInspector
@@ -181,6 +181,7 @@ class ProxyServer:
                 extra={"method": method},
             )
             self.journal.append(event)
+            self.journal.hand_over()  # in the OS before the answer goes out
         return decision
 
     async def _visitor(self, request: Request, address: str) -> Visitor | PageResponse:

@@ -22,7 +22,7 @@ from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.agreement_state import AgreementState
-from schoolgate.gateway.journal_events import decision_record, happening_record
+from schoolgate.gateway.journal_events import EventSink, decision_record, happening_record
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
     PageResponse,
@@ -35,13 +35,6 @@ from schoolgate.gateway.proxy.pages import (
     warn_page,
 )
 from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
-
-
-class EventSink:
-    """Anything with `append(dict)`, e.g. `schoolgate.events.journal.JournalWriter`."""
-
-    def append(self, event: dict[str, Any]) -> bool:  # pragma: no cover - protocol
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +177,7 @@ class GatewayPages:
                     decision, source="pages", address=visitor.address, user=visitor.user, target=url
                 )
             )
+            self.journal.hand_over()
         response = self.response_for(decision, url, visitor)
         if response is None:
             return message_page(
@@ -419,6 +413,7 @@ class GatewayPages:
                 extra=extra,
             )
         )
+        self.journal.hand_over()
 
 
 _WAITING_FOR_PARENT = (

@@ -1,0 +1,90 @@
+"""Gateway journal records are `schoolgate.events.schema.Event` records (issue 8, docs/events.md);
+the DNS resolver's fast encoder writes exactly what `decision_record` would."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from schoolgate.engine.decide import Decision
+from schoolgate.engine.policy.schema import Action, AlertLevel
+from schoolgate.events.schema import Event
+from schoolgate.gateway.journal_events import DecisionEncoder, decision_record, happening_record
+
+BLOCK = Decision(
+    action=Action.BLOCK,
+    categories=("games", "social"),
+    rule="no-games",
+    reason="Games on n1.games.example are blocked for pupils — “quoted”.",
+    alert=AlertLevel.HIGH,
+    notify=("dsl",),
+    group="pupil-ks2",
+    target="n1.games.example",
+    keywords=("self-harm",),
+    search="how to",
+)
+
+
+def test_decision_record_reads_back_as_an_event() -> None:
+    record = decision_record(
+        BLOCK, source="proxy", address="10.0.0.7", user="p.pupil", target="http://x.example/"
+    )
+    event = Event.from_record(record)
+    assert (event.source, event.kind, event.action, event.alert) == (
+        "proxy",
+        "decision",
+        "block",
+        "high",
+    )
+    assert event.target == "http://x.example/" and event.group == "pupil-ks2"
+
+
+def test_happening_record_reads_back_as_an_event() -> None:
+    record = happening_record(
+        "agreement-signed", source="pages", address="10.0.0.7", user=None, extra={"agreement": "a"}
+    )
+    assert Event.from_record(record).extra == {"agreement": "a"}
+
+
+def test_the_dns_fast_encoder_writes_exactly_the_event_record() -> None:
+    encoder = DecisionEncoder("dns")
+    allow = Decision(Action.ALLOW, (), "default", "Allowed.", AlertLevel.NONE, (), "staff", "a.b")
+    now = time.time()
+    for decision, user, safe in (
+        (BLOCK, "p.pupil", None),
+        (allow, None, "safe.example"),
+        (BLOCK, None, None),
+    ):
+        payload = encoder.encode(
+            decision,
+            address="::1",
+            user=user,
+            target="n1.games.example",
+            qtype=28,
+            safe_search=safe,
+            at=now,
+        )
+        extra = {"qtype": 28} | ({} if safe is None else {"safe_search": safe})
+        expected = decision_record(
+            decision,
+            source="dns",
+            address="::1",
+            user=user,
+            target="n1.games.example",
+            extra=extra,
+            at=now,
+        )
+        assert json.loads(payload) == expected
+        assert list(json.loads(payload)) == list(expected)  # same key order as to_record
+
+
+def test_the_fast_encoders_times_match_the_schemas_to_the_microsecond() -> None:
+    encoder = DecisionEncoder("dns")
+    for at in (0.0, 1.9999995, 1764763200.123456, 1764763200.9999996, time.time()):
+        payload = json.loads(
+            encoder.encode(BLOCK, address="a", user=None, target="t", qtype=1, at=at)
+        )
+        assert (
+            payload["at"]
+            == decision_record(BLOCK, source="dns", address="a", user=None, at=at)["at"]
+        )
