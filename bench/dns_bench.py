@@ -1,24 +1,30 @@
-"""Schoolgate's DNS resolver beside dnsmasq, both loaded with the same UT1 blocks, under dnsperf.
+"""Schoolgate's DNS resolver beside dnsmasq and unbound, all loaded with the same UT1 blocks.
 
-    .venv/bin/python bench/dns_bench.py [--policy policies/st-thomas-more.yaml]
-        [--lists ../shared/data/ut1] [--seconds 20]
+    .venv/bin/python bench/dns_bench.py [--rounds 3] [--names 40000] [--rate 5000]
+        [--servers dnsmasq,unbound,schoolgate,schoolgate-no-journal]
+        [--policy policies/st-thomas-more.yaml] [--lists ../shared/data/ut1]
 
-One run, everything on 127.0.0.1:
-1. compile the policy with the UT1 lists; every UT1 domain the policy blocks for the default group
-   becomes a dnsmasq `address=/domain/0.0.0.0` line (covers subdomains, like Schoolgate);
-2. a local upstream (a second dnsmasq answering `*.bench.test` from memory, TTL 3600) serves the
-   allowed names, so nothing leaves the machine;
-3. a query file mixes blocked names (half of them as `www.` subdomains) and allowed names;
-4. dnsmasq and then Schoolgate (each pinned to CPU 0 with taskset; dnsperf and the upstream on
-   CPU 1) get `dnsperf -l SECONDS` flat out (-q 100 outstanding), then a second run limited to
-   half of dnsmasq's rate (`-Q`), the goal's "at that rate"; latency percentiles come from
-   dnsperf's per-query latencies (`-v`).
+Everything on 127.0.0.1; nothing leaves the machine:
+1. compile the policy with the UT1 lists; every UT1 domain the policy blocks for the default
+   group becomes a dnsmasq `address=/domain/0.0.0.0` line and an unbound `local-zone: redirect`
+   with `local-data: A 0.0.0.0` (both cover subdomains, as Schoolgate does; Schoolgate answers
+   the block page's address, 127.0.0.1 by default);
+2. an authoritative stub (dnsmasq, `address=/#/192.0.2.1`: it answers every name) is the upstream
+   of every server, so allowed names are forwarded but never leave the machine;
+3. query files of DISTINCT names, so no cache can carry the result: half are blocked (`qN.` in
+   front of a UT1-blocked domain), half are not listed (`qN.siteM.bench.test`); every name is
+   asked once (`dnsperf -n 1`), and each server process is fresh for each run;
+4. per round, each server in turn (interleaved: peer, Schoolgate, peer, ...) is started pinned to
+   CPU 0 (dnsperf and the stub on CPU 1), gets one flat-out run (`-q 100`) and one run limited to
+   `--rate` queries/s (the p99 goal), and its resident memory is read after both;
+5. after `--rounds` rounds: min / median / max of each figure, with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -39,19 +45,28 @@ from schoolgate.engine.policy.schema import Action  # noqa: E402
 from schoolgate.engine.urls import Target  # noqa: E402
 
 PYTHON = REPO / ".venv" / "bin" / "python"
+SERVERS = ("dnsmasq", "unbound", "schoolgate", "schoolgate-no-journal")
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free for both UDP and TCP."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            try:
+                socket.create_server(("127.0.0.1", port)).close()
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 def pinned(cpu: int, command: list[str]) -> list[str]:
     return (["taskset", "-c", str(cpu)] if shutil.which("taskset") else []) + command
 
 
-def wait_for_answers(port: int, timeout: float = 60) -> float:
+def wait_for_answers(port: int, timeout: float = 120) -> float:
     """Seconds until the server answers a query (its start-up time)."""
     query = (
         bytes.fromhex("abcd01000001000000000000")
@@ -70,6 +85,11 @@ def wait_for_answers(port: int, timeout: float = 60) -> float:
     raise RuntimeError(f"nothing answered on port {port}")
 
 
+def resident_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+
 def dnsmasq(port: int, *options: str) -> list[str]:
     return [
         "dnsmasq",
@@ -84,132 +104,203 @@ def dnsmasq(port: int, *options: str) -> list[str]:
     ]
 
 
-def dnsperf(port: int, queries: Path, seconds: int, rate: int | None = None) -> dict:
+def unbound_conf(work: Path, port: int, upstream: int, zones: Path) -> Path:
+    conf = work / f"unbound-{port}.conf"
+    conf.write_text(
+        "server:\n"
+        f"  interface: 127.0.0.1\n  port: {port}\n  do-ip6: no\n"
+        "  access-control: 127.0.0.0/8 allow\n  num-threads: 1\n"
+        '  do-daemonize: no\n  use-syslog: no\n  logfile: ""\n  chroot: ""\n  username: ""\n'
+        f'  directory: "{work}"\n  pidfile: ""\n  module-config: "iterator"\n'
+        "  do-not-query-localhost: no\n  qname-minimisation: no\n  verbosity: 0\n"
+        "  msg-cache-size: 32m\n  rrset-cache-size: 64m\n"
+        f'  include: "{zones}"\n'
+        'forward-zone:\n  name: "."\n'
+        f"  forward-addr: 127.0.0.1@{upstream}\n"
+    )
+    return conf
+
+
+def dnsperf(port: int, queries: Path, rate: int | None = None) -> dict:
     command = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries)]
-    command += ["-l", str(seconds), "-v"]
+    command += ["-n", "1", "-t", "2", "-v"]
     if rate:
         command += ["-Q", str(rate)]
     out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
     latencies = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([0-9.]+)$", out, re.M))
     qps = float(re.search(r"Queries per second:\s+([0-9.]+)", out).group(1))
-    lost = re.search(r"Queries lost:\s+(\d+)", out).group(1)
-    codes = re.search(r"Response codes:\s+(.*)", out).group(1)
+    lost = int(re.search(r"Queries lost:\s+(\d+)", out).group(1))
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
 
     return {
-        "command": " ".join(command),
         "qps": round(qps),
-        "lost": int(lost),
-        "codes": codes,
-        "avg_ms": round(statistics.fmean(latencies) * 1000, 3),
+        "lost": lost,
         "p50_ms": round(pct(50), 3),
-        "p90_ms": round(pct(90), 3),
         "p99_ms": round(pct(99), 3),
-        "max_ms": round(latencies[-1] * 1000, 3),
     }
 
 
-def build_inputs(args: argparse.Namespace, work: Path) -> tuple[Path, Path, Path, dict]:
+def build_inputs(args: argparse.Namespace, work: Path) -> dict:
     started = time.perf_counter()
     snapshot = cached_snapshot(args.policy, args.lists)
-    snapshot_path = work / "school.sgs"
-    snapshot.save(snapshot_path)
+    snapshot.save(work / "school.sgs")
     decider = Decider(snapshot)
     subject = Subject()
-    compiled = time.perf_counter() - started
-    started = time.perf_counter()
     blocked = [
         d
         for d in snapshot.index.domains
         if decider.decide(subject, Target(host=d)).action is Action.BLOCK
     ]
-    decided = time.perf_counter() - started
-    conf = work / "blocks.conf"
-    conf.write_text("".join(f"address=/{d}/0.0.0.0\n" for d in blocked))
+    prepared = time.perf_counter() - started
+    (work / "dnsmasq-blocks.conf").write_text("".join(f"address=/{d}/0.0.0.0\n" for d in blocked))
+    (work / "unbound-blocks.conf").write_text(
+        "".join(f'local-zone: "{d}." redirect\nlocal-data: "{d}. A 0.0.0.0"\n' for d in blocked)
+    )
     rng = random.Random(42)
-    sample = rng.sample(blocked, min(args.blocked, len(blocked)))
-    names = [("www." + d if i % 2 else d) for i, d in enumerate(sample)]
-    names += [f"host{i}.bench.test" for i in range(args.allowed)]
-    rng.shuffle(names)
-    queries = work / "queries.txt"
-    queries.write_text("".join(f"{n} A\n" for n in names))
-    info = {
+    counter = iter(range(10**9))
+
+    def distinct_names(count: int) -> list[str]:
+        names = []
+        for _ in range(count // 2):
+            names.append(f"q{next(counter)}.{rng.choice(blocked)}")
+            names.append(f"q{next(counter)}.site{rng.randrange(1000)}.bench.test")
+        rng.shuffle(names)
+        return names
+
+    for round_ in range(args.rounds):
+        for server in args.servers:
+            for kind, count in (("full", args.names), ("rate", args.rate * args.rate_seconds)):
+                path = work / f"q-{round_}-{server}-{kind}.txt"
+                path.write_text("".join(f"{n} A\n" for n in distinct_names(count)))
+    return {
         "list_domains": len(snapshot.index.domains),
         "blocked_domains_loaded": len(blocked),
-        "query_names": len(names),
-        "blocked_query_names": len(sample),
-        "compile_or_load_s": round(compiled, 2),
-        "classify_all_domains_s": round(decided, 2),
+        "names_per_full_run": args.names,
+        "names_per_rate_run": args.rate * args.rate_seconds,
+        "prepare_s": round(prepared, 1),
     }
-    return snapshot_path, conf, queries, info
+
+
+def start(server: str, work: Path, upstream: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    if server == "dnsmasq":
+        command = dnsmasq(
+            port,
+            f"--conf-file={work / 'dnsmasq-blocks.conf'}",
+            f"--server=127.0.0.1#{upstream}",
+            "--cache-size=10000",
+        )
+    elif server == "unbound":
+        conf = unbound_conf(work, port, upstream, work / "unbound-blocks.conf")
+        command = ["unbound", "-d", "-c", str(conf)]
+    else:
+        command = [str(PYTHON), "-m", "schoolgate", "dns", "--snapshot", str(work / "school.sgs")]
+        command += ["--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream}"]
+        if server == "schoolgate":
+            shutil.rmtree(work / "journal", ignore_errors=True)
+            command += ["--journal", str(work / "journal")]
+        else:
+            command += ["--no-journal"]
+    proc = subprocess.Popen(
+        pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return proc, port
+
+
+def one_run(server: str, work: Path, upstream: int, round_: int, rate: int) -> dict:
+    proc, port = start(server, work, upstream)
+    try:
+        startup = wait_for_answers(port)
+        full = dnsperf(port, work / f"q-{round_}-{server}-full.txt")
+        limited = dnsperf(port, work / f"q-{round_}-{server}-rate.txt", rate=rate)
+        rss = resident_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "startup_s": round(startup, 2),
+        "qps": full["qps"],
+        "lost": full["lost"] + limited["lost"],
+        "p50_ms_full": full["p50_ms"],
+        "p99_ms_full": full["p99_ms"],
+        "qps_at_rate": limited["qps"],
+        "p99_ms_at_rate": limited["p99_ms"],
+        "rss_mib": round(rss, 1),
+        "load": round(os.getloadavg()[0], 1),
+    }
+
+
+def summary(runs: list[dict]) -> dict:
+    return {
+        key: {
+            "min": min(r[key] for r in runs),
+            "median": statistics.median(r[key] for r in runs),
+            "max": max(r[key] for r in runs),
+        }
+        for key in runs[0]
+    }
 
 
 def run(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix="dns-bench-"))
-    snapshot, conf, queries, info = build_inputs(args, work)
-    processes: list[subprocess.Popen] = []
-    results: dict = {"inputs": info}
+    upstream_proc = None
     try:
-        upstream_port = free_port()
-        upstream = dnsmasq(upstream_port, "--address=/bench.test/192.0.2.1", "--local-ttl=3600")
-        processes.append(subprocess.Popen(pinned(1, upstream), stderr=subprocess.DEVNULL))
-        wait_for_answers(upstream_port)
-
-        port = free_port()
-        tested = dnsmasq(
-            port, f"--conf-file={conf}", f"--server=127.0.0.1#{upstream_port}", "--cache-size=10000"
-        )
-        proc = subprocess.Popen(pinned(0, tested), stderr=subprocess.DEVNULL)
-        processes.append(proc)
-        startup = wait_for_answers(port)
-        full = dnsperf(port, queries, args.seconds)
-        results["dnsmasq"] = {"startup_s": round(startup, 2), "full_speed": full}
-        proc.terminate()
-        proc.wait()
-
-        target_rate = full["qps"] // 2
-        port = free_port()
-        command = [str(PYTHON), "-m", "schoolgate", "dns", "--snapshot", str(snapshot)]
-        command += ["--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream_port}"]
-        command += ["--journal", str(work / "journal")]
-        proc = subprocess.Popen(pinned(0, command), stdout=subprocess.DEVNULL)
-        processes.append(proc)
-        startup = wait_for_answers(port)
-        full = dnsperf(port, queries, args.seconds)
-        at_rate = dnsperf(port, queries, args.seconds, rate=target_rate)
-        results["schoolgate"] = {
-            "startup_s": round(startup, 2),
-            "full_speed": full,
-            "at_half_dnsmasq_rate": at_rate,
-        }
-        journal_bytes = sum(p.stat().st_size for p in (work / "journal").glob("*.jnl"))
-        results["schoolgate"]["journal_mb"] = round(journal_bytes / 1e6, 1)
-        results["goal"] = {
-            "half_of_dnsmasq_qps": target_rate,
-            "qps_ratio": round(full["qps"] / results["dnsmasq"]["full_speed"]["qps"], 3),
-            "met_qps": full["qps"] >= target_rate,
-            "met_p99_under_5ms_at_rate": at_rate["p99_ms"] < 5 and at_rate["lost"] == 0,
-        }
+        results: dict = {"inputs": build_inputs(args, work)}
+        upstream = free_port()
+        stub = dnsmasq(upstream, "--address=/#/192.0.2.1", "--local-ttl=3600")
+        upstream_proc = subprocess.Popen(pinned(1, stub), stderr=subprocess.DEVNULL)
+        wait_for_answers(upstream)
+        runs: dict[str, list[dict]] = {server: [] for server in args.servers}
+        for round_ in range(args.rounds):
+            for server in args.servers:
+                outcome = one_run(server, work, upstream, round_, args.rate)
+                runs[server].append(outcome)
+                print(f"round {round_ + 1} {server}: {json.dumps(outcome)}", file=sys.stderr)
+        results["runs"] = runs
+        results["summary"] = {server: summary(r) for server, r in runs.items()}
+        results["ratios_of_medians"] = ratios(results["summary"])
+        results["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     finally:
-        for proc in processes:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+        if upstream_proc is not None:
+            upstream_proc.terminate()
+            upstream_proc.wait()
         shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def ratios(summaries: dict) -> dict:
+    def median(server: str, key: str) -> float | None:
+        return summaries[server][key]["median"] if server in summaries else None
+
+    out = {}
+    ours = median("schoolgate", "qps")
+    for peer in ("dnsmasq", "unbound", "schoolgate-no-journal"):
+        theirs = median(peer, "qps")
+        if ours and theirs:
+            out[f"schoolgate_qps_over_{peer}"] = round(ours / theirs, 2)
+    ours_rss, unbound_rss = median("schoolgate", "rss_mib"), median("unbound", "rss_mib")
+    if ours_rss and unbound_rss:
+        out["schoolgate_rss_over_unbound"] = round(ours_rss / unbound_rss, 2)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", type=Path, default=REPO / "policies" / "st-thomas-more.yaml")
     parser.add_argument("--lists", type=Path, action="append")
-    parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--blocked", type=int, default=5000)
-    parser.add_argument("--allowed", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--names", type=int, default=40_000, help="names per flat-out run")
+    parser.add_argument("--rate", type=int, default=5000, help="queries/s of the limited run")
+    parser.add_argument("--rate-seconds", type=int, default=5)
+    parser.add_argument("--servers", default=",".join(SERVERS))
     args = parser.parse_args()
     args.lists = args.lists or [REPO.parent / "shared" / "data" / "ut1"]
+    args.servers = [s for s in args.servers.split(",") if s]
+    unknown = set(args.servers) - set(SERVERS)
+    if unknown:
+        parser.error(f"unknown servers {sorted(unknown)}; choose from {list(SERVERS)}")
     print(json.dumps(run(args), indent=2))
 
 
