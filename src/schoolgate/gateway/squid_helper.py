@@ -32,6 +32,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupErr
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name
 from schoolgate.gateway.journal_events import EventSink, decision_record
 from schoolgate.gateway.proxy.records import WarnPasses
 from schoolgate.gateway.proxy.users import DirectoryUser
@@ -111,6 +112,7 @@ class SquidHelper:
         self.users = users or {}
         self.identify = identify
         self.journal = journal
+        self._fail_mode = CLOSED
 
     def subject(self, request: SquidRequest, decider: Decider) -> Subject:
         """Who is asking, with whether their agreement is complete (`agreement_check.py`)."""
@@ -137,14 +139,23 @@ class SquidHelper:
             request = parse_line(line, self.mode)
         except HelperInputError as exc:
             return f"{prefix}BH message={quoted(str(exc))}"
-        decider = self.decider()
         url = target_url(request)
+        unfiltered = None
+        subject = None
         try:
+            decider = self.decider()
+            self._fail_mode = decider.policy.filtering.fail_mode
             subject = self.subject(request, decider)
             decision = decider.decide(subject, parse_target(url))
         except (TargetError, UnknownGroupError) as exc:
             return f"{prefix}BH message={quoted(f'cannot decide on {url[:200]}: {exc}')}"
-        self._record(request, url, decision)
+        except Exception as exc:  # filtering failed: the policy's fail_mode decides
+            log.exception("squid helper: cannot decide on a request from %s", request.address)
+            decision = failure_decision(self._fail_mode, subject, url, failure_name(exc))
+            unfiltered = failure_name(exc) if self._fail_mode == OPEN else None
+        self._record(request, url, decision, unfiltered)
+        if subject is None:
+            return prefix + self._verdict(request, url, decision, False)
         passed = self._has_warn_pass(request, subject, decision)
         return prefix + self._verdict(request, url, decision, passed)
 
@@ -175,7 +186,9 @@ class SquidHelper:
         path = "/warn" if decision.action is Action.WARN else "/blocked"
         return f"{self.pages_url}{path}?url={quote(url, safe='')}&group={quote(decision.group)}"
 
-    def _record(self, request: SquidRequest, url: str, decision: Decision) -> None:
+    def _record(
+        self, request: SquidRequest, url: str, decision: Decision, unfiltered: str | None = None
+    ) -> None:
         if self.journal is None:
             return
         event = decision_record(
@@ -184,7 +197,8 @@ class SquidHelper:
             address=request.address,
             user=request.user,
             target=url,
-            extra={"method": request.method},
+            extra={"method": request.method}
+            | ({"unfiltered": unfiltered} if unfiltered else {}),
         )
         self.journal.append(event)
         self.journal.hand_over()  # in the OS before Squid hears the answer

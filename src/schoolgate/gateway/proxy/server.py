@@ -21,6 +21,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import Target, TargetError, parse_target
 from schoolgate.gateway.decision_cache import DecisionCache
+from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name
 from schoolgate.gateway.journal_events import EventSink, decision_record
 from schoolgate.gateway.proxy.http import (
     Framing,
@@ -94,6 +95,7 @@ class ProxyServer:
         self.journal = journal
         self.pool = UpstreamPool(HostOverrides(settings.hosts))
         self.decisions = DecisionCache(DECISION_CACHE_ENTRIES)
+        self._fail_mode = CLOSED
         pages_parts = urlsplit(settings.pages_url)
         self.pages_authority = (pages_parts.netloc or "").lower()
         self._listener = Listener(self._serve_client)
@@ -163,14 +165,16 @@ class ProxyServer:
         return await self._forward(request, reader, writer, host, port, authority, path)
 
     def _decide(self, visitor: Visitor, url: str, method: str, address: str) -> Decision:
-        decider = self.decider()
-        subject = self.pages.subject(visitor, decider)
-        if len(url) <= CACHED_URL_CHARS:
-            decision = self.decisions.lookup(
-                decider, (subject, url), lambda: _fresh_decision(decider, subject, url)
-            )
-        else:
-            decision = _fresh_decision(decider, subject, url)
+        extra: dict[str, str] = {"method": method}
+        try:
+            decision = self._policy_decision(visitor, url)
+        except HttpError:
+            raise
+        except Exception as exc:  # filtering failed: the policy's fail_mode decides
+            log.exception("proxy: cannot decide on a request from %s", address)
+            decision = failure_decision(self._fail_mode, None, url, failure_name(exc))
+            if self._fail_mode == OPEN:
+                extra["unfiltered"] = failure_name(exc)
         if self.journal is not None:
             event = decision_record(
                 decision,
@@ -178,11 +182,21 @@ class ProxyServer:
                 address=address,
                 user=visitor.user,
                 target=url,
-                extra={"method": method},
+                extra=extra,
             )
             self.journal.append(event)
             self.journal.hand_over()  # in the OS before the answer goes out
         return decision
+
+    def _policy_decision(self, visitor: Visitor, url: str) -> Decision:
+        decider = self.decider()
+        self._fail_mode = decider.policy.filtering.fail_mode
+        subject = self.pages.subject(visitor, decider)
+        if len(url) <= CACHED_URL_CHARS:
+            return self.decisions.lookup(
+                decider, (subject, url), lambda: _fresh_decision(decider, subject, url)
+            )
+        return _fresh_decision(decider, subject, url)
 
     async def _visitor(self, request: Request, address: str) -> Visitor | PageResponse:
         credentials = parse_basic_credentials(request.head.get("proxy-authorization"))
