@@ -45,7 +45,7 @@ def test_student_without_signed_agreement_gets_no_internet_cav_029_cav_s01(decid
 def test_student_and_parent_both_sign_each_year_cav_031_cav_071(policy):
     agreement = next(a for a in policy.agreements if a.id == "student-aua")
     assert sorted(agreement.required_signatories) == ["parent", "user"]
-    assert agreement.renew == "yearly"
+    assert agreement.renew == "school-year"  # from the start of each school year (CAV-071)
     assert "I will not attempt to bypass the internet filtering system" in agreement.statements
 
 

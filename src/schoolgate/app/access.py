@@ -55,6 +55,11 @@ _NAV = [
     ("Reporting log", "reporting-log", Capability.EXPORT_LOGS),
     ("Governors' report", "governor-report", Capability.GOVERNOR_REPORT),
     ("People", "directory", Capability.VIEW_DIRECTORY),
+    ("My children", "parent-home", Capability.PARENT_PAGE),
+    ("My agreement", "my-agreement", Capability.SIGN_AGREEMENT),
+    ("Agreements", "agreement-register", Capability.AGREEMENT_REGISTER),
+    ("Publish check", "publish-check", Capability.PUBLISH_CHECK),
+    ("Training", "training", Capability.MANAGE_TRAINING),
     ("Audit trail", "audit-list", Capability.VIEW_AUDIT),
 ]
 

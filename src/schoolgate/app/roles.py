@@ -72,6 +72,14 @@ class Capability(StrEnum):
     TRIAGE_ALERTS = "alert.triage"
     CONFIRM_REVIEW = "case.review-confirm"
     FIND_PEOPLE = "people.find"
+    # Issue 11: agreements, consents and training.
+    SIGN_AGREEMENT = "agreement.sign"
+    PARENT_PAGE = "agreement.parent"
+    AGREEMENT_REGISTER = "agreement.register"
+    REMIND_PARENTS = "agreement.remind"
+    RECORD_CONSENTS = "consent.record"
+    PUBLISH_CHECK = "consent.publish-check"
+    MANAGE_TRAINING = "training.manage"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -105,6 +113,17 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.CONFIRM_REVIEW: STAFF_ROLES,
     # The people picker on report forms: staff look up pupils and staff by name.
     Capability.FIND_PEOPLE: STAFF_ROLES,
+    # Issue 11. Everyone signs their own agreement; only parents and carers countersign, and
+    # only for their own children (object-checked). Teachers see who in their class has not
+    # signed (STM-S01) and check a photo before it goes out (STM-S07, SH-S06); consents and
+    # the training log are kept by the safeguarding and network leads (STM-286).
+    Capability.SIGN_AGREEMENT: EVERYONE - {Role.PARENT},
+    Capability.PARENT_PAGE: frozenset({Role.PARENT}),
+    Capability.AGREEMENT_REGISTER: STAFF_ROLES,
+    Capability.REMIND_PARENTS: ADMIN_ROLES,
+    Capability.RECORD_CONSENTS: ADMIN_ROLES,
+    Capability.PUBLISH_CHECK: STAFF_ROLES,
+    Capability.MANAGE_TRAINING: ADMIN_ROLES,
 }
 
 

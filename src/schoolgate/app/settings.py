@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "schoolgate.app.audit",
     "schoolgate.app.people",
     "schoolgate.app.cases",
+    "schoolgate.app.agreements",
     "schoolgate.app.alerts",
     "schoolgate.app.console",
     "schoolgate.app.concerns",
@@ -150,6 +151,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 SCHOOLGATE_POLICY = Path(
     os.environ.get("SCHOOLGATE_POLICY", REPO / "policies" / "st-thomas-more.yaml")
+)
+# Issue 11: where the app publishes complete agreements for the gateway (its state folder).
+SCHOOLGATE_AGREEMENT_STATE = Path(
+    os.environ.get("SCHOOLGATE_AGREEMENT_STATE", VAR / "gateway" / "agreement-state.json")
 )
 SCHOOLGATE_ALERT_TOKENS = [
     t for t in os.environ.get("SCHOOLGATE_ALERT_TOKENS", "").split(",") if t.strip()

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from schoolgate.app.agreements import views as agreements
 from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
@@ -71,4 +72,16 @@ urlpatterns = [
     path("console/devices/<int:pk>/delete/", console.device_delete, name="console-device-delete"),
     path("console/requests/", console.request_list, name="console-requests"),
     path("console/requests/<int:pk>/", console.request_detail, name="console-request"),
+    path("agreement/", agreements.my_agreement, name="my-agreement"),
+    path("parent/", agreements.parent_home, name="parent-home"),
+    path("parent/<int:child_pk>/sign/", agreements.parent_sign, name="parent-sign"),
+    path("parent/<int:child_pk>/consents/", agreements.parent_consents, name="parent-consents"),
+    path("parent/link/<str:token>/", agreements.parent_link, name="parent-link"),
+    path("agreements/", agreements.register, name="agreement-register"),
+    path("agreements/register.csv", agreements.register_csv, name="agreement-register-csv"),
+    path("agreements/remind/", agreements.remind, name="agreement-remind"),
+    path("consents/<int:child_pk>/", agreements.child_consents, name="child-consents"),
+    path("publish-check/", agreements.publish_check, name="publish-check"),
+    path("training/", agreements.training, name="training"),
+    path("training/needs.csv", agreements.training_csv, name="training-csv"),
 ]

@@ -169,6 +169,7 @@ _HOME_BY_ROLE = {
     Role.TEACHER: "case-list",
     Role.NETWORK_MANAGER: "console-dashboard",
     Role.GOVERNOR: "governor-report",
+    Role.PARENT: "parent-home",
 }
 
 
