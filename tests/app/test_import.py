@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -88,3 +89,36 @@ def test_staff_and_parents_linked_to_children(people) -> None:
     ]
     orphan = csv_import.read_csv("parents", PARENTS.replace("A1234", "Z1234"))
     assert "no pupil with UPN" in orphan.bad_rows[0].errors[0]
+
+
+def test_several_carers_per_child_and_children_per_carer_stm_230(people) -> None:
+    """Issue 11: countersignatures and consents come from the carers linked here."""
+    pupils = PUPILS.strip() + "\n"
+    assert csv_import.apply(csv_import.read_csv("pupils", pupils))
+    upns = list(User.objects.filter(role="pupil").exclude(upn=None).values_list("upn", flat=True))
+    first, second = upns[0], upns[1]
+    text = (
+        "Contact Forename,Contact Surname,Email,Child UPN\n"
+        f"Pat,Smith,pat@home.example,{first}\n"
+        f"Sam,Smith,sam@home.example,{first}\n"
+        f"Pat,Smith,pat@home.example,{second}\n"
+    )
+    preview = csv_import.read_csv("parents", text)
+    assert preview.ok and preview.counts()["new"] == 3
+    csv_import.apply(preview)
+    child = User.objects.get(upn=first)
+    assert sorted(child.parents.values_list("email", flat=True)) == [
+        "pat@home.example",
+        "sam@home.example",
+    ]
+    assert User.objects.get(email="pat@home.example").children.count() == 2
+    again = csv_import.read_csv("parents", text)
+    assert again.counts() == {"new": 0, "update": 0, "same": 3}
+    bad = csv_import.read_csv(
+        "parents",
+        text + f"Pat,Smith,pat@home.example,{first}\nPatricia,Jones,sam@home.example,{second}\n",
+    )
+    errors = {r.line: r.errors for r in bad.bad_rows}
+    assert "also on line 2" in errors[5][0] and "'Sam Smith' on line 3" in errors[6][0]
+    with pytest.raises(csv_import.ImportError_):
+        csv_import.apply(bad)  # all or nothing

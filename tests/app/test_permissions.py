@@ -67,13 +67,26 @@ MATRIX = [
     ("alert-assign", "alert", "post", DSL),
     ("exclusion-list", None, "get", DSL),
     ("exclusion-decide", "exclusion", "post", DSL),  # issue 8's monitoring history
+    # Issue 11: agreements, consents, training. "child" is the parent's own child.
+    ("my-agreement", None, "get", EVERYONE - {"parent"}),
+    ("parent-home", None, "get", {"parent"}),
+    ("parent-sign", "child", "post", {"parent"}),
+    ("parent-consents", "child", "post", {"parent"}),
+    ("agreement-register", None, "get", STAFF),
+    ("agreement-register-csv", None, "get", STAFF),
+    ("agreement-remind", None, "post", ADMIN),
+    ("child-consents", "pupil", "get", ADMIN),
+    ("publish-check", None, "get", STAFF),
+    ("training", None, "get", ADMIN),
+    ("training-csv", None, "get", ADMIN),
 ]
 # URLs checked by their own tests below or elsewhere (object checks, not role checks).
 CHECKED_ELSEWHERE = {
     "case-evidence-file",  # test_evidence_download_only_for_safeguarding
     "notification-open",  # test_concerns: only your own
 }
-OPEN = {"home", "login", "logout", "otp-enrol", "otp-verify", "api-alerts"}
+# parent-link checks its own signed token (test_agreements: a tampered link opens nothing).
+OPEN = {"home", "login", "logout", "otp-enrol", "otp-verify", "api-alerts", "parent-link"}
 
 
 @pytest.fixture
@@ -136,6 +149,7 @@ def records(people, others_case) -> dict[str, list[object]]:
         "concern": [concern.pk],
         "task": [concern.pk, task.pk],
         "pupil": [people["pupil-2"].pk],
+        "child": [people["pupil"].pk],
         "username": [people["pupil-2"].username],
     }
 

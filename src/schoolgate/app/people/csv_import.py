@@ -208,6 +208,7 @@ def _key(kind: str, row: dict[str, str]) -> str:
 
 def _flag_duplicate_keys(kind: str, rows: list[RowResult]) -> None:
     if kind == "parents":  # one row per child: the same parent may be on several
+        _flag_parent_rows(rows)
         return
     first_seen: dict[str, int] = {}
     for row in rows:
@@ -218,6 +219,24 @@ def _flag_duplicate_keys(kind: str, rows: list[RowResult]) -> None:
             row.errors.append(f"{KINDS[kind]['key']} {key} is also on line {first_seen[key]}")
         else:
             first_seen[key] = row.line
+
+
+def _flag_parent_rows(rows: list[RowResult]) -> None:
+    """Several parents per child and several children per parent are fine; the same pair twice,
+    or one e-mail address under two names, is a mistake in the export."""
+    pairs: dict[tuple[str, str], int] = {}
+    names: dict[str, tuple[str, int]] = {}
+    for row in rows:
+        email, child = _key("parents", row.values), row.values.get("child_upn", "").upper()
+        if not email:
+            continue
+        name = f"{row.values.get('first_name', '')} {row.values.get('last_name', '')}".strip()
+        if (email, child) in pairs:
+            row.errors.append(f"{email} and child {child} are also on line {pairs[email, child]}")
+        pairs.setdefault((email, child), row.line)
+        seen = names.setdefault(email, (name, row.line))
+        if seen[0].lower() != name.lower():
+            row.errors.append(f"{email} is {seen[0]!r} on line {seen[1]} but {name!r} here")
 
 
 def _fields(kind: str, row: dict[str, str]) -> dict[str, Any]:
@@ -262,6 +281,8 @@ def _classify(kind: str, rows: list[RowResult]) -> None:
             continue
         fields = _fields(kind, row.values)
         same = all(getattr(user, k) == v for k, v in fields.items())
+        if kind == "parents":  # a new link to a child is a change too
+            same = same and user.children.filter(upn=row.values["child_upn"].upper()).exists()
         row.change = "same" if same else "update"
 
 
