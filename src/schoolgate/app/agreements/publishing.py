@@ -125,7 +125,7 @@ def _problem(caption: str, child: User, how: str, naming: str) -> CaptionProblem
     suggestion = name_as(child, naming)
     return CaptionProblem(
         found,
-        f"write “{suggestion}”" if suggestion else "leave the name out",
+        f"Write “{suggestion}” instead" if suggestion else "Leave the name out",
         _REASONS.get(naming, ""),
     )
 
