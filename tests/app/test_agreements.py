@@ -349,3 +349,37 @@ def test_published_state_is_what_the_gateway_reads(db, school):
     assert publish_now() == 1
     state = AgreementState.load(_state_path())
     assert state.is_satisfied(f"user:{pupil.username}", "pupil-aua", timezone.now())
+
+
+def test_republishing_keeps_the_demo_devices_entries(db, school):
+    school("st-thomas-more")
+    from schoolgate.gateway.agreement_state import publish_demo_agreements
+
+    demo = {"version": "v", "complete_at": "2026-09-01T00:00:00+00:00", "valid_until": None}
+    publish_demo_agreements(
+        _state_path(), {"address:127.0.0.2": {"pupil-aua-ks2": demo | {"demo": True}}}
+    )
+    publish_now()
+    assert "address:127.0.0.2" in json.loads(_state_path().read_text())["subjects"]
+
+
+def test_training_reminders_go_once_a_week_and_review_dates_reach_the_osc_stm_s35(
+    db, school, people
+):
+    policy = school("st-thomas-more")
+    from schoolgate.app.agreements.training import send_training_reminders
+
+    newcomer = make_user("teacher", "new-r", policy_group="staff", email="new-r@example.org")
+    User.objects.filter(pk=newcomer.pk).update(date_joined=timezone.now() - timedelta(days=20))
+    User.objects.filter(pk=people["online-safety-coordinator"].pk).update(email="osc@example.org")
+    TrainingNeed.objects.create(
+        group="Teaching staff",
+        identified_need="Filtering roles",
+        review_date=date(2027, 3, 1),
+        recorded_by=people["online-safety-coordinator"],
+    )
+    sent = send_training_reminders(policy, date(2027, 3, 1))
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert "new-r@example.org" in recipients and "osc@example.org" in recipients
+    assert sent == len(mail.outbox)
+    assert send_training_reminders(policy, date(2027, 3, 1)) == 0  # not again the same week

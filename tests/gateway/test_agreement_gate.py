@@ -187,3 +187,25 @@ def test_accept_at_each_logon_not_once_a_day_tm_054_tm_s01(tmp_path):
     assert not check.apply(amy, "10.1.2.3", decider).agreement
     signatures.sign("user:amy", "pupil-aup", local_now - timedelta(minutes=9))
     assert check.apply(amy, "10.1.2.3", decider).agreement
+
+
+def test_demo_devices_have_complete_agreements_even_where_a_parent_must_sign(tmp_path):
+    """`schoolgate demo`: the Year 5 laptop gets through St Thomas More's KS2 gate (STM-230)."""
+    from schoolgate.commands.demo import sign_agreements
+    from schoolgate.engine.policy.loader import load_policy
+    from schoolgate.engine.snapshot import compile_snapshot
+    from schoolgate.gateway.demo_devices import demo_devices
+
+    policy_path = Path(__file__).resolve().parents[2] / "policies" / "st-thomas-more.yaml"
+    decider = Decider(compile_snapshot(load_policy(policy_path), []))
+    devices = demo_devices(decider.policy)
+    sign_agreements(tmp_path, decider, devices)
+    check = AgreementCheck(
+        AgreementState.load(tmp_path / "agreement-state.json"),
+        SignatureStore(tmp_path / "signatures.jsonl"),
+    )
+    for device in devices:
+        subject = check.apply(Subject(group=device.group), device.address, decider)
+        assert subject.agreement, device
+    stranger = check.apply(Subject(group="pupil-ks2"), "127.0.0.9", decider)
+    assert not stranger.agreement

@@ -20,6 +20,7 @@ import http.client
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schoolgate.commands.serve import (
@@ -29,11 +30,17 @@ from schoolgate.commands.serve import (
     options_from,
     serve_snapshot,
 )
+from schoolgate.engine.agreements import (
+    agreement_for_group,
+    agreement_version,
+    needs_more_than_the_user,
+)
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.loader import PolicyError, load_policy
 from schoolgate.engine.policy.render import write_documents
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.snapshot import load_snapshot
+from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, publish_demo_agreements
 from schoolgate.gateway.demo_devices import DemoDevice, demo_devices
 from schoolgate.gateway.proxy.records import SignatureStore
 from schoolgate.gateway.proxy.webapp import GatewayPages
@@ -93,14 +100,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def sign_agreements(state_dir: Path, decider: Decider, devices: list[DemoDevice]) -> None:
-    """The demo devices have signed their groups' agreements (127.0.0.1 has not)."""
+    """The demo devices have signed their groups' agreements (127.0.0.1 has not). Where the
+    policy also needs a parent's countersignature (St Thomas More's pupils), the demo records the
+    device's agreement as complete in the published agreement state, marked `demo`."""
     signatures = SignatureStore(state_dir / "signatures.jsonl")
     now = decider.local_time(None)
+    complete: dict[str, dict] = {}
     for device in devices:
         agreement, renew = GatewayPages._agreement_of(decider, device.group)
         key = f"address:{device.address}"
         if agreement and not signatures.is_current(key, agreement, renew, now):
             signatures.sign(key, agreement, now, group=device.group, demo=True)
+        full = agreement_for_group(decider.policy, device.group)
+        if full is not None and needs_more_than_the_user(full):
+            complete[key] = {
+                full.id: {
+                    "version": agreement_version(full),
+                    "complete_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "valid_until": None,
+                    "demo": True,
+                }
+            }
+    if complete:
+        publish_demo_agreements(state_dir / AGREEMENT_STATE_FILE, complete)
 
 
 def tour(proxy: str, decider: Decider, devices: list[DemoDevice], options: ServeOptions) -> None:

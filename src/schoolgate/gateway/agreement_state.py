@@ -119,6 +119,23 @@ class AgreementState:
             return True
 
 
+def publish_demo_agreements(path: Path, subjects: dict[str, dict[str, Any]]) -> None:
+    """`schoolgate demo` only: add complete agreements for the demo devices (each entry marked
+    `"demo": true`; the staff app keeps such entries when it republishes)."""
+    from schoolgate.files import write_atomically
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        parse_state(data, str(path))
+    except (OSError, ValueError):
+        data = {"format": FORMAT, "version": FORMAT_VERSION, "subjects": {}}
+    for subject, agreements in subjects.items():
+        data["subjects"].setdefault(subject, {}).update(agreements)
+    data["published_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+
+
 def parse_state(data: Any, where: str) -> tuple[datetime | None, Entries]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise AgreementStateError(f"{where}: not a {FORMAT} file")

@@ -48,6 +48,8 @@ def build_state(now: datetime) -> dict:
             "complete_at": status.complete_at.isoformat(timespec="seconds"),
             "valid_until": until.isoformat(timespec="seconds") if until else None,
         }
+    for subject, agreements in _demo_entries().items():
+        subjects.setdefault(subject, {}).update(agreements)
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -55,6 +57,19 @@ def build_state(now: datetime) -> dict:
         "school": policy.school.id,
         "subjects": subjects,
     }
+
+
+def _demo_entries() -> dict[str, dict]:
+    """Entries `schoolgate demo` wrote for its demo devices (marked `demo`), kept as they are."""
+    try:
+        data = json.loads(state_path().read_text(encoding="utf-8"))
+        return {
+            subject: kept
+            for subject, agreements in data.get("subjects", {}).items()
+            if (kept := {k: v for k, v in agreements.items() if v.get("demo") is True})
+        }
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def publish_now(now: datetime | None = None) -> int:
