@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -109,10 +109,7 @@ def squid_common(line: str, context: LineContext) -> Event | None:
     if match is None:
         raise LogLineError('not in common log format (client ident user [time] "request" …)')
     address, _ident, user, when, method, url, status, _size, codes = match.groups()
-    try:
-        at = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
-    except ValueError:
-        raise LogLineError(f"time {when!r} is not dd/Mon/yyyy:HH:MM:SS +zone") from None
+    at = _common_time(when)
     extra = {"method": method, "status": status, **context.where}
     if codes:
         extra["squid"] = codes.split(":", 1)[0]
@@ -124,6 +121,30 @@ def squid_common(line: str, context: LineContext) -> Event | None:
         target=_squid_target(method, url),
         extra=extra,
     )
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _common_time(text: str) -> datetime:
+    """`24/Nov/2026:10:30:00 +0100` (strptime is five times slower on this path)."""
+    try:
+        day, month, rest = text.split("/", 2)
+        year, hour, minute, second_zone = rest.split(":", 3)
+        second, zone = second_zone.split(" ")
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * (int(zone[1:3]) * 60 + int(zone[3:5]))
+        local = datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+    except (ValueError, KeyError, IndexError):
+        raise LogLineError(f"time {text!r} is not dd/Mon/yyyy:HH:MM:SS +zone") from None
+    return local - timedelta(minutes=offset) if offset else local
 
 
 def _squid_target(method: str, url: str) -> str:
@@ -177,8 +198,10 @@ def _zeek_time(value: Any) -> datetime:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
-        if value.replace(".", "", 1).isdigit():
-            return _epoch(value)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (ValueError, OverflowError, OSError):
+            pass
         try:
             return parse_time(value)
         except EventError as exc:
@@ -186,33 +209,49 @@ def _zeek_time(value: Any) -> datetime:
     raise LogLineError(f"'ts' {value!r} is not a time")
 
 
+_ZEEK_FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "query",
+    "qtype_name",
+    "host",
+    "uri",
+    "method",
+    "status_code",
+    "server_name",
+)
+
+
 class ZeekTsv:
-    """Zeek's TSV: `#fields` names the columns, `-` is unset, `(empty)` an empty set."""
+    """Zeek's TSV: `#fields` names the columns, `-` is unset. Only the columns an event needs
+    are picked out of each row (by position, worked out once from the header)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.fields: list[str] | None = None
+        self.width = 0
+        self.columns: list[tuple[str, int]] | None = None
         self.unset = "-"
 
     def __call__(self, line: str, context: LineContext) -> Event | None:
-        if line.startswith("#"):
+        if line[0] == "#":
             self._header(line)
             return None
-        if self.fields is None:
+        if self.columns is None:
             raise LogLineError("a data line before the '#fields' header")
         cells = line.rstrip("\n").split("\t")
-        if len(cells) != len(self.fields):
-            raise LogLineError(f"{len(cells)} columns where '#fields' names {len(self.fields)}")
-        values = {
-            name: None if cell == self.unset else cell
-            for name, cell in zip(self.fields, cells, strict=True)
-        }
+        if len(cells) != self.width:
+            raise LogLineError(f"{len(cells)} columns where '#fields' names {self.width}")
+        unset = self.unset
+        values = {name: cells[i] for name, i in self.columns if cells[i] != unset}
         return zeek_event(self.kind, values, context)
 
     def _header(self, line: str) -> None:
         name, _, rest = line.rstrip("\n").partition("\t")
         if name == "#fields":
-            self.fields = rest.split("\t")
+            fields = rest.split("\t")
+            self.width = len(fields)
+            self.columns = [(f, i) for i, f in enumerate(fields) if f in _ZEEK_FIELDS]
         elif name == "#unset_field":
             self.unset = rest
 
