@@ -108,6 +108,6 @@ def test_only_safeguarding_roles_see_a_pupils_history(people) -> None:
         if role not in SAFEGUARDING:
             assert response.status_code == 403
     page = signed_in(people["dsl"]).get(url).content.decode()
-    assert "10 attempts" in page and "self-harm" in page
+    assert "10 attempts" in page and "Self harm" in page
     assert AuditEntry.objects.filter(action="alerts.history.view").exists()
     assert Client().get(url).status_code == 302  # signed out: to the sign-in page

@@ -14,6 +14,7 @@ from schoolgate.app.access import requires
 from schoolgate.app.alerts.models import Alert
 from schoolgate.app.audit.trail import record
 from schoolgate.app.roles import Capability
+from schoolgate.events.schema import EventError, parse_time
 from schoolgate.events.store import host_of
 
 
@@ -22,15 +23,39 @@ from schoolgate.events.store import host_of
 def person_history(request: HttpRequest, username: str) -> HttpResponse:
     alerts = list(Alert.objects.filter(user=username).select_related("case")[:200])
     record(request.user, "alerts.history.view", None, {"user": username}, request=request)
-    rows = [(alert, [_context_row(e) for e in alert.context.get("events", [])]) for alert in alerts]
+    rows = [
+        (
+            alert,
+            theme_label(alert.theme),
+            [_context_row(e) for e in alert.context.get("events", [])],
+        )
+        for alert in alerts
+    ]
     return render(request, "app/alert_history.html", {"username": username, "rows": rows})
 
 
-def _context_row(event: dict) -> dict[str, str]:
+THEMES = {
+    "illegal-content": "Attempt to reach illegal content",
+    "circumvention": "Trying to get round the filter",
+    "repeated-blocks": "Repeated blocked attempts",
+    "search-terms": "Worrying search terms",
+}
+ACTIONS = {"allow": "Allowed", "warn": "Warned", "block": "Blocked"}
+
+
+def theme_label(theme: str) -> str:
+    return THEMES.get(theme, theme.replace("-", " ").capitalize())
+
+
+def _context_row(event: dict) -> dict[str, object]:
+    try:
+        at = parse_time(str(event.get("at", "")))
+    except EventError:
+        at = None
     return {
-        "at": str(event.get("at", ""))[:19].replace("T", " "),
-        "action": str(event.get("action") or ""),
+        "at": at,
+        "action": ACTIONS.get(str(event.get("action")), "—"),
         "host": host_of(event.get("target")) or "",
         "search": str(event.get("search") or ""),
-        "categories": ", ".join(event.get("categories") or []),
+        "categories": ", ".join(c.replace("-", " ") for c in event.get("categories") or []),
     }
