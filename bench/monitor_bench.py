@@ -174,9 +174,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--alerts", type=int, default=200)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
+        if args.latency_only:
+            report_latency(tmp, args.alerts)
+            return
         files = prepare(tmp)
         cpu: dict[str, list[float]] = {k: [] for k in files}
         wall: dict[str, list[float]] = {k: [] for k in files}
@@ -198,16 +202,20 @@ def main() -> None:
             replay_rates.append(rate)
         print(f"replay squid native (parse+attribute+decide+rules): {events:,} lines, "
               f"{spread(replay_rates)} lines/CPU-s; load {os.getloadavg()}")  # fmt: skip
-        latencies = measure_latency(tmp, args.alerts)
-        if latencies:
-            p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-            print(
-                f"Event-to-email latency, {len(latencies)}/{args.alerts} alerts mailed: "
-                f"median {statistics.median(latencies):.3f} s, p95 {p95:.3f} s, "
-                f"max {latencies[-1]:.3f} s; load {os.getloadavg()}"
-            )
-        else:
-            print("Event-to-email latency: no mail arrived")
+        report_latency(tmp, args.alerts)
+
+
+def report_latency(tmp: Path, alerts: int) -> None:
+    latencies = measure_latency(tmp, alerts)
+    if latencies:
+        p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+        print(
+            f"Event-to-email latency, {len(latencies)}/{alerts} alerts mailed: "
+            f"median {statistics.median(latencies):.3f} s, p95 {p95:.3f} s, "
+            f"max {latencies[-1]:.3f} s; load {os.getloadavg()}"
+        )
+    else:
+        print("Event-to-email latency: no mail arrived")
 
 
 if __name__ == "__main__":

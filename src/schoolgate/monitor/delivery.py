@@ -91,28 +91,66 @@ def email_message(
     return {"subject": subject[:200], "body": "\n".join(lines)}
 
 
-def send_email(settings: DeliverySettings, to: str, payload: dict[str, str], key: str) -> None:
-    if not to:
-        raise DeliveryError(f"no email address for role {payload.get('role')!r}", permanent=True)
-    if not settings.smtp_host:
-        raise DeliveryError("no mail server configured (SCHOOLGATE_SMTP)")
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = to
-    message["Subject"] = payload["subject"]
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="schoolgate.invalid")
-    message["X-Schoolgate-Alert"] = key
-    message.set_content(payload["body"])
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT) as smtp:
+class MailSession:
+    """One SMTP connection for a round of sends, opened on first use; a failure closes it, so
+    the next message opens a fresh one (a mail server that went away mid-round)."""
+
+    def __init__(self, settings: DeliverySettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> MailSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            settings = self.settings
+            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT)
             if settings.smtp_starttls:
                 smtp.starttls()
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(f"mail to {to} via {settings.smtp_host}: {exc}") from None
+            self._smtp = smtp
+        return self._smtp
+
+    def send(self, to: str, payload: dict[str, str], key: str) -> None:
+        settings = self.settings
+        if not to:
+            raise DeliveryError(
+                f"no email address for role {payload.get('role')!r}", permanent=True
+            )
+        if not settings.smtp_host:
+            raise DeliveryError("no mail server configured (SCHOOLGATE_SMTP)")
+        message = EmailMessage()
+        message["From"] = settings.mail_from
+        message["To"] = to
+        message["Subject"] = payload["subject"]
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="schoolgate.invalid")
+        message["X-Schoolgate-Alert"] = key
+        message.set_content(payload["body"])
+        try:
+            self._connection().send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise DeliveryError(f"mail to {to} via {settings.smtp_host}: {exc}") from None
+
+
+def send_email(settings: DeliverySettings, to: str, payload: dict[str, str], key: str) -> None:
+    """One message on its own connection."""
+    with MailSession(settings) as session:
+        session.send(to, payload, key)
 
 
 # HTTP: webhooks and the staff app -------------------------------------------------------------

@@ -33,9 +33,9 @@ from schoolgate.events.store import EventStore
 from schoolgate.monitor.delivery import (
     DeliveryError,
     DeliverySettings,
+    MailSession,
     email_message,
     post_json,
-    send_email,
 )
 from schoolgate.monitor.outbox import Delivery, Outbox
 from schoolgate.monitor.rules import Alert, AlertRules, Change
@@ -180,23 +180,25 @@ class Monitor:
 
     def deliver_due(self) -> int:
         sent = 0
-        for delivery in self.outbox.due(time.time()):
-            try:
-                self._send(delivery)
-            except DeliveryError as exc:
-                self.outbox.failed(delivery, str(exc), time.time(), permanent=exc.permanent)
-                log.warning(
-                    "monitor: %s delivery %d not sent: %s", delivery.channel, delivery.id, exc
-                )
-                continue
-            self.outbox.delivered(delivery, time.time())
-            sent += 1
+        with MailSession(self.settings) as mail:
+            for delivery in self.outbox.due(time.time()):
+                sent += self._deliver(delivery, mail)
         return sent
 
-    def _send(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: Delivery, mail: MailSession) -> int:
+        try:
+            self._send(delivery, mail)
+        except DeliveryError as exc:
+            self.outbox.failed(delivery, str(exc), time.time(), permanent=exc.permanent)
+            log.warning("monitor: %s delivery %d not sent: %s", delivery.channel, delivery.id, exc)
+            return 0
+        self.outbox.delivered(delivery, time.time())
+        return 1
+
+    def _send(self, delivery: Delivery, mail: MailSession) -> None:
         if delivery.channel == "email":
             to = "" if delivery.destination.startswith("role:") else delivery.destination
-            send_email(self.settings, to, delivery.payload, delivery.message_key)
+            mail.send(to, delivery.payload, delivery.message_key)
         elif delivery.channel == "app":
             post_json(delivery.destination, delivery.payload, self.settings.app_token)
         else:
