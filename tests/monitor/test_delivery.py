@@ -95,7 +95,7 @@ def test_mail_waits_in_the_outbox_while_the_server_is_down(tmp_path, policy) -> 
     try:
         monitor.start()
         assert sink.wait_for(3, timeout=15)
-        time.sleep(0.3)
+        assert _wait(lambda: monitor.outbox.counts() == {"delivered": 3})
         assert sorted(r[0] for r in sink.recipients) == sorted(ADDRESSES.values())
         assert len(sink.messages) == 3  # one per contact, once: repeats are counted, not re-sent
         message = sink.messages[0]
@@ -217,6 +217,7 @@ def test_a_missed_deadline_escalates(tmp_path, policy) -> None:
     try:
         monitor.start()
         assert sink.wait_for(3 + len(escalations))
+        assert _wait(lambda: monitor.outbox.counts() == {"delivered": 3 + len(escalations)})
         assert monitor.outbox.latency()["missed"] == 3
     finally:
         monitor.stop()

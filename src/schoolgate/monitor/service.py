@@ -115,9 +115,10 @@ class Monitor:
     # Alerts into the outbox -----------------------------------------------------------------------
 
     def _on_events(self, events: list[Event]) -> None:
-        for event in events:
-            for change in self.rules.feed(event):
-                self.enqueue(change)
+        with self.outbox.transaction():  # a batch's messages reach the disk together
+            for event in events:
+                for change in self.rules.feed(event):
+                    self.enqueue(change)
 
     def enqueue(self, change: Change) -> None:
         alert, now = change.alert, time.time()
@@ -179,21 +180,28 @@ class Monitor:
     # Delivery -------------------------------------------------------------------------------------
 
     def deliver_due(self) -> int:
-        sent = 0
+        """Send what is due; the round's outcomes are recorded together afterwards (a crash in
+        between sends a message twice rather than never)."""
+        outcomes: list[tuple[Delivery, float, DeliveryError | None]] = []
         with MailSession(self.settings) as mail:
             for delivery in self.outbox.due(time.time()):
-                sent += self._deliver(delivery, mail)
-        return sent
-
-    def _deliver(self, delivery: Delivery, mail: MailSession) -> int:
-        try:
-            self._send(delivery, mail)
-        except DeliveryError as exc:
-            self.outbox.failed(delivery, str(exc), time.time(), permanent=exc.permanent)
-            log.warning("monitor: %s delivery %d not sent: %s", delivery.channel, delivery.id, exc)
-            return 0
-        self.outbox.delivered(delivery, time.time())
-        return 1
+                try:
+                    self._send(delivery, mail)
+                except DeliveryError as exc:
+                    log.warning(
+                        "monitor: %s delivery %d not sent: %s", delivery.channel, delivery.id, exc
+                    )
+                    outcomes.append((delivery, time.time(), exc))
+                    continue
+                outcomes.append((delivery, time.time(), None))
+        if outcomes:
+            with self.outbox.transaction():
+                for delivery, at, error in outcomes:
+                    if error is None:
+                        self.outbox.delivered(delivery, at)
+                    else:
+                        self.outbox.failed(delivery, str(error), at, permanent=error.permanent)
+        return sum(1 for _, _, error in outcomes if error is None)
 
     def _send(self, delivery: Delivery, mail: MailSession) -> None:
         if delivery.channel == "email":
