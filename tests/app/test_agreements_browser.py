@@ -100,6 +100,8 @@ def test_pupil_stays_gated_until_the_parent_countersigns_stm_228_stm_230(
         ).new_page()
         pupil.goto("http://homework.test/spelling")
         assert pupil.url.startswith("http://gate.test/agreement")
+        assert pupil.is_visible("#parent-note")
+        _shot(pupil, "agreement-gateway-page")
         pupil_app = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
         _sign_in(pupil_app, base, "amelia.smith")
         pupil_app.goto(f"{base}/agreement/")

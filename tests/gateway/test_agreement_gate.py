@@ -118,6 +118,8 @@ def test_pupils_click_does_not_unlock_where_a_parent_must_countersign_stm_230_sh
     ):
         status, headers, _ = proxy.get("http://allowed.test/homework")
         assert status == 302 and "/agreement?next=" in headers["Location"]
+        form = proxy.get("http://gate.test/agreement")[2]
+        assert "Your parent or carer must sign this agreement too" in form
         # The pupil signs on the gateway's page: recorded, but still gated.
         token = proxy.pages.links.token("user:amy", "form:/agreement")
         body = f"agreement=pupil-aup&agree=yes&form_token={token}"

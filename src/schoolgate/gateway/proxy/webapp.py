@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from schoolgate.engine.agreements import needs_more_than_the_user
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
@@ -230,7 +231,13 @@ class GatewayPages:
             "agreement.html",
             school=self.school,
             title="Acceptable use agreement",
-            raw={"statements": items or _DEFAULT_STATEMENT, "quote": quote},
+            raw={
+                "statements": items or _DEFAULT_STATEMENT,
+                "quote": quote,
+                "parent_note": _PARENT_NOTE
+                if agreement is not None and needs_more_than_the_user(agreement)
+                else "",
+            },
             agreement_title=title,
             sign_url=self.links.to("/agreement"),
             next=next_url,
@@ -415,6 +422,11 @@ class GatewayPages:
         )
         self.journal.hand_over()
 
+
+_PARENT_NOTE = (
+    '<p id="parent-note"><strong>Your parent or carer must sign this agreement too.</strong> '
+    "The school sends them a link; you can use the internet once you have both signed.</p>"
+)
 
 _WAITING_FOR_PARENT = (
     "Your signature is recorded. Your parent or carer must sign the agreement too before you can "
