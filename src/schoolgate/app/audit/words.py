@@ -37,6 +37,20 @@ def _status(value: str) -> str:
     return value
 
 
+def _alert_ref(d: Detail) -> str:
+    alert = d.get("alert")
+    return f"A-{alert:06d}" if isinstance(alert, int) else str(alert or "")
+
+
+def _day(iso: object) -> str:
+    from datetime import date
+
+    try:
+        return f"{date.fromisoformat(str(iso)):%d/%m/%Y}"
+    except ValueError:
+        return str(iso)
+
+
 def _with(text: str, extra: str) -> str:
     return f"{text}: {extra}" if extra else text
 
@@ -122,7 +136,7 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
     "concern.referral": lambda d: _with(f"Referred to {d.get('service', '')}", d.get("note", "")),
     "concern.note": lambda d: _with("Note", d.get("text", "")),
     "concern.close": lambda d: _with("Closed", d.get("outcome", "")),
-    "concern.alert-attached": lambda d: f"Monitoring alert {d.get('alert', '')} attached",
+    "concern.alert-attached": lambda d: f"Monitoring alert {_alert_ref(d)} attached",
     "alert.triage": lambda d: _with(
         "Triaged as a true positive"
         if d.get("verdict") == "true-positive"

@@ -212,7 +212,9 @@ def closing_problems(concern: Concern, outcome: str | None = None) -> list[str]:
         problems.append("record the outcome before closing")
     open_tasks = concern.tasks.filter(done_at=None).count()
     if open_tasks:
-        problems.append(f"{open_tasks} task(s) are not done yet")
+        problems.append(
+            "1 task is not done yet" if open_tasks == 1 else f"{open_tasks} tasks are not done yet"
+        )
     return problems
 
 
