@@ -56,7 +56,7 @@ def _with(text: str, extra: str) -> str:
 
 
 def _triage(d: Detail) -> str:
-    text = f"Triaged as {_incident(d.get('incident_type', ''))}; status {_status(d['status'])}"
+    text = f"Triaged as {_incident(d.get('incident_type', ''))}; status {_status(d.get('status', ''))}"
     return _with(text, d.get("note", ""))
 
 
@@ -125,12 +125,12 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
     "evidence.integrity-failure": lambda d: "Evidence no longer matched its SHA-256",
     "concern.report": lambda d: f"Raised as {_concern_category(d.get('category', ''))}",
     "concern.from-alert": lambda d: (
-        f"Opened from monitoring alert {d.get('alert', '')} as "
+        f"Opened from monitoring alert {_alert_ref(d)} as "
         f"{_concern_category(d.get('category', ''))}"
     ),
     "concern.update": _concern_update,
     "concern.task": lambda d: (
-        f"Task for {d.get('assigned_to', '?')} by {d.get('due', '?')}: {d.get('title', '')}"
+        f"Task for {d.get('assigned_to', '?')} by {_day(d.get('due'))}: {d.get('title', '')}"
     ),
     "concern.task-done": lambda d: f"Task done: {d.get('title', '')}",
     "concern.referral": lambda d: _with(f"Referred to {d.get('service', '')}", d.get("note", "")),
@@ -171,9 +171,9 @@ def timeline(object_type: str, pk: int) -> list[tuple[Any, str, str]]:
         .only("at", "actor_name", "action", "detail")
         .order_by("id")
     )
-    return [(e.at, _who(e.actor_name), describe(e.action, e.detail)) for e in entries]
+    return [(e.at, who(e.actor_name), describe(e.action, e.detail)) for e in entries]
 
 
-def _who(actor_name: str) -> str:
+def who(actor_name: str) -> str:
     """ "Dana Lead (dana-lead)" → "Dana Lead"; "system" → "Schoolgate"."""
     return "Schoolgate" if actor_name == "system" else actor_name.rsplit(" (", 1)[0]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from schoolgate.app.access import requires
 from schoolgate.app.audit.models import AuditEntry
 from schoolgate.app.audit.trail import record
-from schoolgate.app.audit.words import describe
+from schoolgate.app.audit.words import describe, who
 from schoolgate.app.cases.models import Case
 from schoolgate.app.concerns.inbox import alert_history
 from schoolgate.app.concerns.models import Concern
@@ -61,7 +61,7 @@ def chronology(pupil: User) -> list[Item]:
             case = cases[int(entry.object_id)]
             ref, url = f"{case.reference} (ICT incident)", reverse("case-detail", args=[case.pk])
         what = describe(entry.action, entry.detail)
-        items.append(Item(entry.at, entry.object_type, ref, url, entry.actor_name, what))
+        items.append(Item(entry.at, entry.object_type, ref, url, who(entry.actor_name), what))
     items += [
         Item(at, "alert", ref, url, "Schoolgate monitoring", what)
         for at, ref, url, what in alert_history(pupil)
