@@ -56,7 +56,8 @@ def _with(text: str, extra: str) -> str:
 
 
 def _triage(d: Detail) -> str:
-    text = f"Triaged as {_incident(d.get('incident_type', ''))}; status {_status(d.get('status', ''))}"
+    incident, status = _incident(d.get("incident_type", "")), _status(d.get("status", ""))
+    text = f"Triaged as {incident}; status {status}"
     return _with(text, d.get("note", ""))
 
 
