@@ -146,8 +146,8 @@ def tour(proxy: str, decider: Decider, devices: list[DemoDevice], options: Serve
             f"  the gateway recorded it with a {alert} alert for the safeguarding team.",
             f"  Query log:     {app}/console/queries/?address={pupil.address}  (sign in: netman)",
         ]
-        if _answers(options.address, options.ports["app"], "/alerts/"):
-            lines.append(f"  Alerts:        {app}/alerts/  (sign in: dsl)")
+        if _answers(options.address, options.ports["app"], "/inbox/"):
+            lines.append(f"  Alerts inbox:  {app}/inbox/  (sign in: dsl)")
     print("\n".join(lines) + "\n", flush=True)
 
 
