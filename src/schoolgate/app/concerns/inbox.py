@@ -26,7 +26,7 @@ from schoolgate.app.concerns.models import (
     ProposalStatus,
 )
 from schoolgate.app.people.models import User
-from schoolgate.app.policy import concern_category_for_theme
+from schoolgate.app.policy import concern_category_for_theme, current_policy
 from schoolgate.app.roles import Capability
 from schoolgate.events.store import host_of
 
@@ -47,7 +47,11 @@ def alert_inbox(request: HttpRequest) -> HttpResponse:
         alerts = alerts.filter(work__assigned_to=request.user)
     page = Paginator(alerts.order_by("-last", "-id"), PER_PAGE).get_page(request.GET.get("page"))
     record(request.user, "alert.list", None, {**given, "page": page.number}, request=request)
-    rows = [(a, _work(a), triage.theme_title(a.theme)) for a in page.object_list]
+    groups = _group_titles()
+    rows = [
+        (a, _work(a), triage.theme_title(a.theme), groups.get(a.group, a.group))
+        for a in page.object_list
+    ]
     return render(
         request,
         "app/alert_inbox.html",
@@ -60,6 +64,10 @@ def alert_inbox(request: HttpRequest) -> HttpResponse:
             "levels": Level.choices,
         },
     )
+
+
+def _group_titles() -> dict[str, str]:
+    return {g.id: g.title for g in current_policy().groups}
 
 
 def _work(alert: Alert) -> AlertWork | None:
@@ -115,6 +123,7 @@ def _detail(request: HttpRequest, alert: Alert, status: int = 200, **forms_given
         "alert": alert,
         "work": work,
         "theme": triage.theme_title(alert.theme),
+        "group": _group_titles().get(alert.group, alert.group),
         "events": context_rows(alert),
         "suggested": suggested,
         "open_concerns": list(open_concerns),
