@@ -63,3 +63,14 @@ def test_a_full_cache_starts_again_instead_of_growing():
         url = f"http://site{n}.test/"
         cache.lookup(decider, (pupil, url), counting(decider, calls)(pupil, url))
     assert len(cache) == 2 and len(calls) == 5
+
+
+def test_a_byte_cap_empties_the_cache_before_it_grows_past_it():
+    decider, clock = Decider(test_snapshot()), Clock()
+    cache = DecisionCache(clock=clock, max_bytes=10_000)
+    pupil = Subject(group="pupils")
+    for i in range(200):
+        url = f"http://n{i}.blocked.test/"
+        cache.lookup(decider, (pupil, url), lambda url=url: decider.decide(pupil, url))
+        assert cache.bytes <= 10_000
+    assert 0 < len(cache) < 20

@@ -1,21 +1,26 @@
 """The policy's `filtering.fail_mode` applied when filtering fails (issue 8): `closed` blocks,
 `open` lets the request through unfiltered and journals that it did (docs/events.md).
 
-Filtering is made to fail the way a damaged snapshot would: the decider's list index is gone, so
-every lookup raises. Everything else is real: the proxy on a socket, a real origin server, the
-Squid helper's line protocol, the journal on disk.
+Filtering is made to fail the way a damaged snapshot would: the decider's list index is gone,
+so every lookup raises. Everything else is real: the DNS resolver and the proxy on sockets, a
+real upstream and origin server, the Squid helper's line protocol, the journal on disk.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import dns.message
+import dns.query
 import pytest
 
 from schoolgate.engine.decide import Decider
 from schoolgate.events.journal import JournalWriter, read_events
 from schoolgate.events.schema import Event
+from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.squid_helper import SquidHelper
+from tests.gateway.dns_harness import Gateway
+from tests.gateway.policy_fixtures import make_snapshot
 from tests.gateway.proxy_support import POLICY, running_origin, running_proxy, test_snapshot
 
 
@@ -76,3 +81,26 @@ def test_squid_helper_applies_the_fail_mode(tmp_path: Path, fail_mode: str, verd
     (event,) = journalled(tmp_path / "journal")
     assert event.rule == f"fail-{fail_mode}" and event.source == "squid"
     assert ("unfiltered" in event.extra) == (fail_mode == "open")
+
+
+@pytest.mark.parametrize("fail_mode", ["closed", "open"])
+def test_dns_applies_the_fail_mode(tmp_path: Path, fail_mode: str) -> None:
+    snapshot = make_snapshot(tmp_path, block_response=f"block-page\n  fail_mode: {fail_mode}")
+    holder = SnapshotHolder(snapshot=snapshot)
+    holder.decider.index = None  # the snapshot's list index cannot be read
+    g = Gateway(snapshot, tmp_path / "journal", holder=holder)
+    try:
+        query = dns.message.make_query("allowed.example", "A")
+        reply = dns.query.udp(query, "127.0.0.1", port=g.port, timeout=5)
+        g.journal.flush(timeout=5)
+        (event,) = journalled(tmp_path / "journal")
+    finally:
+        g.close()
+    answers = [r.to_text() for rrset in reply.answer for r in rrset]
+    if fail_mode == "closed":
+        assert answers == ["127.0.0.1"]  # the block page's address
+        assert (event.action, event.rule) == ("block", "fail-closed")
+    else:
+        assert answers == ["192.0.2.10"]  # the upstream's answer, unfiltered
+        assert (event.action, event.rule) == ("allow", "fail-open")
+        assert event.extra["unfiltered"] == "AttributeError"

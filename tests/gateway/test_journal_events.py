@@ -50,10 +50,11 @@ def test_the_dns_fast_encoder_writes_exactly_the_event_record() -> None:
     encoder = DecisionEncoder("dns")
     allow = Decision(Action.ALLOW, (), "default", "Allowed.", AlertLevel.NONE, (), "staff", "a.b")
     now = time.time()
-    for decision, user, safe in (
-        (BLOCK, "p.pupil", None),
-        (allow, None, "safe.example"),
-        (BLOCK, None, None),
+    for decision, user, safe, why in (
+        (BLOCK, "p.pupil", None, None),
+        (allow, None, "safe.example", None),
+        (allow, None, "safe.example", "KeyError"),
+        (BLOCK, None, None, None),
     ):
         payload = encoder.encode(
             decision,
@@ -62,9 +63,11 @@ def test_the_dns_fast_encoder_writes_exactly_the_event_record() -> None:
             target="n1.games.example",
             qtype=28,
             safe_search=safe,
+            unfiltered=why,
             at=now,
         )
         extra = {"qtype": 28} | ({} if safe is None else {"safe_search": safe})
+        extra |= {} if why is None else {"unfiltered": why}
         expected = decision_record(
             decision,
             source="dns",

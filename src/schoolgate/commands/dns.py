@@ -13,11 +13,12 @@ from pathlib import Path
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
-from schoolgate.gateway.dns.safesearch import SafeSearch, SafeSearchTableError
-from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
-from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.asking import WhoIsAsking
+from schoolgate.gateway.dns.safesearch import SafeSearchTableError
+from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import BindingsEndpoint, Identity
 from schoolgate.gateway.reload import SnapshotHolder
+from schoolgate.gateway.services import dns_resolver
 from schoolgate.gateway.site import SiteConfig, SiteError, Subnet, load_site, parse_host_port
 
 
@@ -98,14 +99,20 @@ def run(args: argparse.Namespace) -> int:
             holder = SnapshotHolder(site.snapshot)
         else:
             holder = SnapshotHolder(snapshot=snapshot_from_arguments(args))
-        safe_search = SafeSearch.from_directory(site.dns.safe_search_tables)
-        doh = load_doh_domains(site.dns.doh_lists)
+        identity = Identity.from_site(site)
+        journal = None if args.no_journal else JournalWriter(site.journal)
+        resolver = dns_resolver(
+            site.dns,
+            holder,
+            who=WhoIsAsking(identity.identify),
+            journal=journal,
+            block_page=site.block_page,
+        )
     except (SiteError, PolicyError, SafeSearchTableError, OSError, ValueError) as error:
         print(f"schoolgate dns: {error}", file=sys.stderr)
         return 2
-    journal = None if args.no_journal else JournalWriter(site.journal)
     try:
-        return asyncio.run(serve(site, holder, safe_search, doh, journal))
+        return asyncio.run(serve(site, holder, resolver, identity))
     finally:
         holder.stop()
         if journal is not None:
@@ -113,31 +120,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(
-    site: SiteConfig,
-    holder: SnapshotHolder,
-    safe_search: SafeSearch,
-    doh: frozenset[str],
-    journal: JournalWriter | None,
+    site: SiteConfig, holder: SnapshotHolder, resolver: Resolver, identity: Identity
 ) -> int:
-    identity = Identity.from_site(site)
-    upstream = Upstream(
-        [parse_host_port(u) for u in site.dns.upstreams],
-        timeout=site.dns.timeout,
-        retries=site.dns.retries,
-        cache_entries=site.dns.cache_entries,
-        max_ttl=site.dns.max_cache_ttl,
-    )
-    resolver = Resolver(
-        holder,
-        upstream,
-        identity=identity,
-        journal=journal,
-        block_page=site.block_page,
-        block_ttl=site.dns.block_ttl,
-        safe_search=safe_search,
-        doh_domains=doh,
-        journal_allowed=site.dns.journal_allowed,
-    )
     server = DnsServer(resolver)
     _freeze_heap()
     holder.on_reload(lambda snapshot, decider: _freeze_heap())

@@ -36,13 +36,13 @@ from schoolgate.commands._snapshots import (
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
 from schoolgate.files import write_atomically
-from schoolgate.gateway.dns.safesearch import SafeSearch
-from schoolgate.gateway.dns.server import DnsServer, Resolver, load_doh_domains
-from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.asking import WhoIsAsking
+from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.assemble import build_gateway, join_host_port
 from schoolgate.gateway.reload import SnapshotHolder
-from schoolgate.gateway.site import BlockPage, ProxySiteSettings, parse_host_port
+from schoolgate.gateway.services import dns_resolver
+from schoolgate.gateway.site import BlockPage, DnsSettings, ProxySiteSettings
 from schoolgate.monitor.live import start_live_monitor
 
 DEFAULT_POLICY = Path("policies/st-thomas-more.yaml")
@@ -195,20 +195,22 @@ def announce_services(state_dir: Path, services: dict[str, str]) -> None:
     write_atomically(state_dir / "services.json", json.dumps(services, indent=1).encode())
 
 
-def _dns_resolver(options: ServeOptions, holder: SnapshotHolder, identity: Identity, journal):
+def _dns_resolver(
+    options: ServeOptions, holder: SnapshotHolder, who: WhoIsAsking, journal: JournalWriter
+) -> Resolver:
+    """The same wiring as `schoolgate dns` (`gateway.services`), with the shared data's DoH list
+    and safe-search tables; TTLs and cache sizes at the site defaults."""
     data = options.shared / "data"
     tables = data / "safesearch-adguard"
     doh_list = data / "doh-servers" / "doh-domains.txt"
-    upstream = Upstream([parse_host_port(u) for u in options.upstreams])
-    return Resolver(
-        holder,
-        upstream,
-        identity=identity,
-        journal=journal,
-        block_page=BlockPage(ipv4=options.address if ":" not in options.address else None),
-        safe_search=SafeSearch.from_directory(tables if tables.is_dir() else None),
-        doh_domains=load_doh_domains([doh_list] if doh_list.exists() else []),
+    settings = DnsSettings(
+        listen=[join_host_port(options.address, options.ports["dns"])],
+        upstreams=options.upstreams,
+        doh_lists=[doh_list] if doh_list.exists() else [],
+        safe_search_tables=tables if tables.is_dir() else None,
     )
+    block_page = BlockPage(ipv4=options.address if ":" not in options.address else None)
+    return dns_resolver(settings, holder, who=who, journal=journal, block_page=block_page)
 
 
 async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: JournalWriter) -> None:
@@ -230,9 +232,8 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
         logon_time=identity.logon_time,
     )
     proxy_address, pages_url = await gateway.start(settings)
-    resolver = _dns_resolver(options, holder, identity, journal)
-    resolver.agreements = gateway.pages.agreements  # one agreement check for DNS and the proxy
-    dns = DnsServer(resolver)
+    who = WhoIsAsking(identity.identify, agreements=gateway.pages.agreements)
+    dns = DnsServer(_dns_resolver(options, holder, who, journal))
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
     app = start_app(options) if options.app else None

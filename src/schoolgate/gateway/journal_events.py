@@ -114,13 +114,18 @@ class DecisionEncoder:
         target: str,
         qtype: int,
         safe_search: str | None = None,
+        unfiltered: str | None = None,
         at: float | None = None,
     ) -> bytes:
-        """`decision_record(..., extra={"qtype": qtype[, "safe_search": host]})` as JSON bytes."""
+        """`decision_record(..., extra={"qtype": qtype[, "safe_search": host][, "unfiltered":
+        why]})` as JSON bytes."""
         group, tail = self._fragments_of(decision)
-        extra = f'{{"qtype":{int(qtype)}' + (
-            "}" if safe_search is None else f',"safe_search":{_string(safe_search)}}}'
-        )
+        extra = f'{{"qtype":{int(qtype)}'
+        if safe_search is not None:
+            extra += f',"safe_search":{_string(safe_search)}'
+        if unfiltered is not None:
+            extra += f',"unfiltered":{_string(unfiltered)}'
+        extra += "}"
         return "".join(
             (
                 self._head,

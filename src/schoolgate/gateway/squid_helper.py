@@ -32,6 +32,7 @@ from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupErr
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name
 from schoolgate.gateway.journal_events import EventSink, decision_record
 from schoolgate.gateway.proxy.records import WarnPasses
@@ -113,24 +114,12 @@ class SquidHelper:
         self.identify = identify
         self.journal = journal
         self._fail_mode = CLOSED
+        self.who = WhoIsAsking(identify, agreements, self.users)
 
     def subject(self, request: SquidRequest, decider: Decider) -> Subject:
-        """Who is asking, with whether their agreement is complete (`agreement_check.py`)."""
-        subject = self._who(request, decider)
-        if self.agreements is None:
-            return subject
-        return self.agreements.apply(subject, request.address, decider)
-
-    def _who(self, request: SquidRequest, decider: Decider) -> Subject:
-        """Squid authenticated the user (if at all); the directory gives their group."""
-        nominated = request.user is not None and request.user in decider.policy.nominated_users
-        entry = self.users.get(request.user) if request.user else None
-        if entry is not None:
-            return Subject(group=entry.group, user=entry.name, nominated=nominated)
-        if self.identify is not None:
-            found = self.identify(request.address)
-            return Subject(found.group, request.user or found.user, nominated=found.nominated)
-        return Subject(user=request.user, nominated=nominated)
+        """Who is asking (`gateway/asking.py`): the user Squid authenticated, whose group the
+        directory gives, else whoever is bound to the address; and their agreement state."""
+        return self.who.subject_at(request.address, decider, request.user)
 
     def answer(self, line: str) -> str:
         first = line.split(None, 1)[0] if line.strip() else ""
@@ -197,8 +186,7 @@ class SquidHelper:
             address=request.address,
             user=request.user,
             target=url,
-            extra={"method": request.method}
-            | ({"unfiltered": unfiltered} if unfiltered else {}),
+            extra={"method": request.method} | ({"unfiltered": unfiltered} if unfiltered else {}),
         )
         self.journal.append(event)
         self.journal.hand_over()  # in the OS before Squid hears the answer

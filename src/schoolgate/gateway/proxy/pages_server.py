@@ -9,10 +9,11 @@ import ssl
 from collections.abc import Callable
 
 from schoolgate.engine.decide import Subject
+from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.proxy.http import HttpError, parse_request, read_head
 from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.server import _read_small_body, _send_error, _write_page
-from schoolgate.gateway.proxy.webapp import GatewayPages, Visitor
+from schoolgate.gateway.proxy.webapp import GatewayPages
 
 IDLE_SECONDS = 30.0
 
@@ -27,6 +28,7 @@ class PagesServer:
         self.pages = pages
         self.own_hosts = {h.lower() for h in own_hosts}
         self.identify = identify
+        self.who = WhoIsAsking(identify)
         self._listener = Listener(self._serve)
         self._tls_listener: Listener | None = None
 
@@ -57,7 +59,7 @@ class PagesServer:
                     request.method,
                     target,
                     body,
-                    Visitor.at(address, self.identify),
+                    self.who.visitor(address),
                     foreign,
                     "https" if writer.get_extra_info("ssl_object") else "http",
                 )

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import Target, TargetError, parse_target
+from schoolgate.gateway.asking import Visitor, WhoIsAsking
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name
 from schoolgate.gateway.journal_events import EventSink, decision_record
@@ -41,7 +42,7 @@ from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.pages import PageResponse
 from schoolgate.gateway.proxy.upstream import Connection, HostOverrides, UpstreamPool
 from schoolgate.gateway.proxy.users import Authenticator, parse_basic_credentials
-from schoolgate.gateway.proxy.webapp import GatewayPages, Visitor
+from schoolgate.gateway.proxy.webapp import GatewayPages
 
 if TYPE_CHECKING:
     from schoolgate.gateway.proxy.inspect import HttpsInspector
@@ -92,6 +93,7 @@ class ProxyServer:
         self.pages = pages
         self.authenticator = authenticator
         self.identify = identify
+        self.who = WhoIsAsking(identify, agreements=pages.agreements)
         self.journal = journal
         self.pool = UpstreamPool(HostOverrides(settings.hosts))
         self.decisions = DecisionCache(DECISION_CACHE_ENTRIES)
@@ -191,7 +193,7 @@ class ProxyServer:
     def _policy_decision(self, visitor: Visitor, url: str) -> Decision:
         decider = self.decider()
         self._fail_mode = decider.policy.filtering.fail_mode
-        subject = self.pages.subject(visitor, decider)
+        subject = self.who.subject(visitor, decider)
         if len(url) <= CACHED_URL_CHARS:
             return self.decisions.lookup(
                 decider, (subject, url), lambda: _fresh_decision(decider, subject, url)
@@ -209,7 +211,7 @@ class ProxyServer:
             return self._auth_required("The user name or password is not right.")
         if self.settings.require_auth:
             return self._auth_required("Please sign in to use the internet.")
-        return Visitor.at(address, self.identify)
+        return self.who.visitor(address)
 
     def _auth_required(self, message: str) -> PageResponse:
         return PageResponse(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -23,6 +22,7 @@ from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.urls import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.agreement_state import AgreementState
+from schoolgate.gateway.asking import Visitor, WhoIsAsking
 from schoolgate.gateway.journal_events import EventSink, decision_record, happening_record
 from schoolgate.gateway.proxy.pages import (
     PageLinks,
@@ -36,23 +36,6 @@ from schoolgate.gateway.proxy.pages import (
     warn_page,
 )
 from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
-
-
-@dataclass(frozen=True, slots=True)
-class Visitor:
-    """Who is asking: the key records are filed under, and the subject decisions are made for."""
-
-    key: str
-    address: str
-    user: str | None
-    group: str | None
-
-    @classmethod
-    def at(cls, address: str, identify: Callable[[str], Subject] | None) -> Visitor:
-        """Whoever `identify` (subnets, log-on bindings) says is at `address`."""
-        subject = identify(address) if identify is not None else Subject()
-        key = f"user:{subject.user}" if subject.user else f"address:{address}"
-        return cls(key, address, subject.user, subject.group)
 
 
 class GatewayPages:
@@ -76,18 +59,12 @@ class GatewayPages:
         self.requests = requests
         self.passes = passes
         self.journal = journal
+        self.who = WhoIsAsking(agreements=self.agreements)
 
     # Decisions ------------------------------------------------------------------------------
 
     def subject(self, visitor: Visitor, decider: Decider) -> Subject:
-        policy = decider.policy
-        group_id = visitor.group or decider.default_group
-        return Subject(
-            group=group_id,
-            user=visitor.user,
-            agreement=self.has_signed(visitor, decider, group_id),
-            nominated=visitor.user is not None and visitor.user in policy.nominated_users,
-        )
+        return self.who.subject(visitor, decider)
 
     def has_signed(self, visitor: Visitor, decider: Decider, group_id: str) -> bool:
         """See `gateway/agreement_check.py`: a pupil's own click never stands in for a parent's
