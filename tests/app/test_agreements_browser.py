@@ -178,3 +178,47 @@ def test_st_hilarys_publish_check_sh_064_sh_s06(
     assert page.inner_text("#verdict").startswith("Yes")
     assert "Amelia S." in page.inner_text("#children")
     _shot(page, "publish-check-accepted")
+
+
+def test_training_log_and_a_pupils_consents_at_phone_width_stm_286(
+    live_server, browser, transactional_db, settings, tmp_path
+) -> None:
+    """The OSC records training and a Training Needs Audit Log entry, then a paper consent."""
+    import pyotp
+
+    from .conftest import TOTP_SECRET
+
+    settings.SCHOOLGATE_POLICY = POLICIES / "st-thomas-more.yaml"
+    settings.SCHOOLGATE_AGREEMENT_STATE = tmp_path / "agreement-state.json"
+    make_user("online-safety-coordinator", "olly-osc", first_name="Olly", last_name="Coordinator")
+    make_user("teacher", "nina-new", first_name="Nina", last_name="Newstaff", policy_group="staff")
+    pupil = make_user(
+        "pupil",
+        "ben.jones",
+        first_name="Ben",
+        last_name="Jones",
+        policy_group="pupil-ks2",
+        registration_group="5C",
+    )
+    parent = make_user("parent", "jo.jones", first_name="Jo", last_name="Jones")
+    parent.children.add(pupil)
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    _sign_in(page, live_server.url, "olly-osc")
+    page.wait_for_selector("#id_code")
+    page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
+    page.click("main button[type=submit]")
+    page.goto(f"{live_server.url}/training/")
+    assert "Nina Newstaff" in page.inner_text("#gaps")  # induction due within 28 days
+    page.click("text=Add an entry")
+    page.fill("input[name=group]", "Teaching staff")
+    page.fill("textarea[name=identified_need]", "Filtering and monitoring roles")
+    page.fill("input[name=cost]", "45")
+    page.fill("input[name=review_date]", "2027-03-01")
+    page.click("form:has(input[value=need]) button[type=submit]")
+    assert "Filtering and monitoring roles" in page.inner_text("#tna")
+    _shot(page, "training-log")
+    page.goto(f"{live_server.url}/consents/{pupil.pk}/")
+    page.check("input[name=consent-google-apps][value=yes]")
+    page.click("main form button[type=submit]")
+    assert "Jo Jones" in page.inner_text("main")
+    _shot(page, "consents-pupil")

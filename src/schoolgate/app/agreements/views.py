@@ -51,13 +51,21 @@ def my_agreement(request: HttpRequest) -> HttpResponse:
 # --- Parents and carers -----------------------------------------------------------------------
 
 
+def _titled(answers) -> list[Consent]:
+    """Consent answers with the policy's title for each (`answer.title`), not its id."""
+    titles = {c.id: c.title for c in current_policy().consents}
+    rows = list(answers)
+    for row in rows:
+        row.title = titles.get(row.consent, row.consent)
+    return rows
+
+
 def _child_context(parent: User, child: User) -> dict[str, object]:
     policy = current_policy()
     return {
         "child": child,
         "status": status_of(child, policy, timezone.now()),
         "consents": consent_records.consent_states(child, policy),
-        "history": Consent.objects.filter(child=child).select_related("given_by")[:20],
         "parent": parent,
     }
 
@@ -266,7 +274,7 @@ def child_consents(request: HttpRequest, child_pk: int) -> HttpResponse:
         {
             "child": child,
             "consents": consent_records.consent_states(child, policy),
-            "history": Consent.objects.filter(child=child).select_related("given_by"),
+            "history": _titled(Consent.objects.filter(child=child).select_related("given_by")),
             "parents": child.parents.all(),
             "status": status_of(child, policy, timezone.now()),
             "group": group_of(child, policy),
