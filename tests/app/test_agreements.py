@@ -172,6 +172,15 @@ def test_staff_and_community_users_sign_their_own_stm_272_stm_282(db, school):
     client.post(reverse("my-agreement"), {"version": _version(visitor), "agree": "yes"})
     assert status_of(visitor, current_policy(), timezone.now()).complete
     assert not status_of(teacher, current_policy(), timezone.now()).complete
+    assert mail.outbox == []  # nobody else must sign: no reminder
+
+
+def test_a_pupils_signature_in_the_app_emails_the_parents_stm_230(db, school):
+    school("st-thomas-more")
+    pupil, parent = _family("pupil-ks2")
+    signed_in(pupil).post(reverse("my-agreement"), {"version": _version(pupil), "agree": "yes"})
+    [message] = mail.outbox
+    assert message.to == [parent.email] and "/parent/link/" in message.body
 
 
 def test_parent_countersigns_on_the_parent_page_and_by_signed_link(db, school):

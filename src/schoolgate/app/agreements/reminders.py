@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 
 from schoolgate.app.agreements.links import LINK_DAYS, parent_link
 from schoolgate.app.agreements.models import Reminder, Signatory
-from schoolgate.app.agreements.status import statuses
+from schoolgate.app.agreements.status import status_of, statuses
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import current_policy
 from schoolgate.app.roles import Role
@@ -27,11 +27,17 @@ def waiting_for_parents(now: datetime) -> list:
     return [s for s in statuses(pupils, current_policy(), now) if Signatory.PARENT in s.missing]
 
 
-def remind_parents(now: datetime, base_url: str) -> int:
-    """Send the reminders that are due; returns how many e-mails went out."""
+def remind_parents(now: datetime, base_url: str, only: User | None = None) -> int:
+    """Send the reminders that are due (for every pupil, or `only` one); returns how many
+    e-mails went out."""
     school = current_policy().school.name
     sent = 0
-    for status in waiting_for_parents(now):
+    if only is not None:
+        one = status_of(only, current_policy(), now)
+        waiting = [one] if one is not None and Signatory.PARENT in one.missing else []
+    else:
+        waiting = waiting_for_parents(now)
+    for status in waiting:
         child = status.user
         for parent in child.parents.filter(is_active=True).exclude(email=""):
             recent = Reminder.objects.filter(

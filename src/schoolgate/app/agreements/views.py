@@ -41,6 +41,8 @@ def my_agreement(request: HttpRequest) -> HttpResponse:
                 user, Signatory.USER, user, version=request.POST.get("version", ""), request=request
             )
             messages.success(request, "Thank you: your signature is recorded.")
+            # Their access may now wait for a parent: tell the parents at once (STM-230).
+            remind_parents(timezone.now(), request.build_absolute_uri("/"), only=user)
         except SigningError as exc:
             messages.error(request, str(exc).capitalize() + ".")
         return redirect("my-agreement")
