@@ -227,7 +227,7 @@ def test_case_list_search_and_filters(case, people) -> None:
 
 def test_case_page_opens_only_the_next_step(case, people) -> None:
     text = signed_in(people["dsl"]).get(reverse("case-detail", args=[case.pk])).content.decode()
-    assert text.count("<details") == 7
+    assert text.count("<details") == 8
     assert text.count(" open><summary>") == 1
     assert '<details class="step" id="step-triage" open>' in text
 

@@ -252,3 +252,37 @@ def test_reporting_log_lists_concerns_under_their_category(people) -> None:
     )
     assert "Safeguarding concern: Radicalisation and extremism" in text
     assert "Referred to Prevent (Channel)" in text and "10C" in text
+
+
+def test_a_pupils_report_moves_from_ict_case_to_concern(people) -> None:
+    pupil = signed_in(people["pupil"])
+    pupil.post(reverse("report"), {"details": "Someone keeps messaging me and I feel scared"})
+    case = Case.objects.get()
+    url = reverse("case-to-concern", args=[case.pk])
+    form = {"category": "online-contact-x", "reason": "a worry, not misuse"}
+    assert signed_in(people["online-safety-coordinator"]).post(url, form).status_code == 403
+    dsl = signed_in(people["dsl"])
+    assert dsl.post(url, form).status_code == 400  # not a category in the policy
+    response = dsl.post(url, form | {"category": "online-abuse"})
+    concern = Concern.objects.get()
+    assert response["Location"] == reverse("concern-detail", args=[concern.pk])
+    assert list(concern.pupils.all()) == [people["pupil"]] and concern.category == "online-abuse"
+    case.refresh_from_db()
+    assert case.is_closed and case.handled_as == "concern"
+    page = dsl.get(reverse("concern-detail", args=[concern.pk])).content.decode()
+    assert f"Moved here from ICT case {case.reference}" in page
+
+
+def test_a_worked_case_stays_an_ict_incident(people) -> None:
+    case = case_workflow.open_case(
+        people["teacher"], Source.STAFF, {"summary": "s", "details": "d"}, [people["pupil"]]
+    )
+    case_workflow.triage(case, people["dsl"], "pupil:social-media", "triaged", "")
+    case_workflow.apply_actions(case, people["dsl"], ["warning"], "first time")
+    response = signed_in(people["dsl"]).post(
+        reverse("case-to-concern", args=[case.pk]), {"category": "bullying", "reason": "r"}
+    )
+    assert response.status_code == 400 and b"stays an ICT incident" in response.content
+    assert Concern.objects.count() == 0
+    case.refresh_from_db()
+    assert not case.is_closed

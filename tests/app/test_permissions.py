@@ -37,6 +37,7 @@ MATRIX = [
     ("case-parents", "case", "post", SAFEGUARDING),
     ("case-note", "case", "post", SAFEGUARDING),
     ("case-close", "case", "post", SAFEGUARDING),
+    ("case-to-concern", "case", "post", DSL),
     ("incident-log", None, "get", SAFEGUARDING),
     ("incident-log-csv", None, "get", SAFEGUARDING),
     ("reporting-log", None, "get", SAFEGUARDING),

@@ -30,6 +30,7 @@ urlpatterns = [
     path("cases/<int:pk>/parents/", cases.inform_parent, name="case-parents"),
     path("cases/<int:pk>/note/", cases.add_note, name="case-note"),
     path("cases/<int:pk>/close/", cases.close, name="case-close"),
+    path("cases/<int:pk>/to-concern/", cases.to_concern, name="case-to-concern"),
     path("reviews/<int:pk>/confirm/", cases.confirm_review, name="review-confirm"),
     path("logs/incident/", reports.incident_log, name="incident-log"),
     path("logs/incident.csv", reports.incident_log_csv, name="incident-log-csv"),

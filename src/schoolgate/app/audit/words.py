@@ -129,6 +129,9 @@ _WORDS: dict[str, Callable[[Detail], str]] = {
         f"Opened from monitoring alert {_alert_ref(d)} as "
         f"{_concern_category(d.get('category', ''))}"
     ),
+    "concern.from-case": lambda d: _with(
+        f"Moved here from ICT case {d.get('case', '')}", d.get("reason", "")
+    ),
     "concern.update": _concern_update,
     "concern.task": lambda d: (
         f"Task for {d.get('assigned_to', '?')} by {_day(d.get('due'))}: {d.get('title', '')}"

@@ -151,3 +151,16 @@ class NoteForm(forms.Form):
 
 class CloseForm(forms.Form):
     outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Outcome")
+
+
+class ToConcernForm(forms.Form):
+    """Issue 13: a case that is a worry about a child, not ICT misuse, becomes a concern."""
+
+    category = forms.ChoiceField(label="Concern category (from the policy)", widget=FastSelect)
+    reason = forms.CharField(max_length=1000, label="Why this is a safeguarding concern")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        from schoolgate.app.concerns.forms import category_choices
+
+        self.fields["category"].choices = [("", "— choose —"), *category_choices()]

@@ -187,6 +187,7 @@ def _detail_context(case: Case, viewer: Any, **forms_given: Any) -> dict[str, An
         "parent_form": forms.ParentContactForm(initial={"parent_name": _parent_names(involved)}),
         "note_form": forms.NoteForm(),
         "close_form": forms.CloseForm(),
+        "concern_form": forms.ToConcernForm(),
     }
     return {
         "case": case,
@@ -338,3 +339,29 @@ def confirm_review(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("only the named second reviewer can open this review")
     record(request.user, "case.review-view", review.case, {"review": pk}, request=request)
     return render(request, "app/review_confirm.html", {"review": review, "case": review.case})
+
+
+@requires(Capability.MANAGE_CONCERNS)
+@require_POST
+def to_concern(request: HttpRequest, pk: int) -> HttpResponse:
+    """DSL and deputies move a case that is really a safeguarding concern into one."""
+    from schoolgate.app.concerns.workflow import ConcernError, from_case
+
+    case = get_object_or_404(Case, pk=pk)
+    form = forms.ToConcernForm(request.POST)
+    if form.is_valid():
+        try:
+            concern = from_case(
+                case,
+                request.user,
+                form.cleaned_data["category"],
+                form.cleaned_data["reason"],
+                request,
+            )
+        except (ConcernError, workflow.WorkflowError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{case.reference} is now concern {concern.reference}.")
+            return redirect("concern-detail", concern.pk)
+    context = _detail_context(case, request.user, concern_form=form)
+    return render(request, "app/case_detail.html", context, status=400)

@@ -12,7 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schoolgate.app.audit.trail import record
-from schoolgate.app.concerns.models import Concern, ConcernStatus, Referral, Task
+from schoolgate.app.concerns.models import (
+    Concern,
+    ConcernSource,
+    ConcernStatus,
+    Referral,
+    Task,
+)
 from schoolgate.app.concerns.notifications import notify, safeguarding_leads
 from schoolgate.app.people.models import User
 from schoolgate.app.policy import find_concern_category
@@ -227,3 +233,43 @@ def close(concern: Concern, actor: User, outcome: str, request: Any = None) -> N
     concern.closed_at = timezone.now()
     concern.save(update_fields=["status", "outcome", "closed_at"])
     record(actor, "concern.close", concern, {"outcome": concern.outcome}, request=request)
+
+
+def from_case(case: Any, actor: User, category: str, reason: str, request: Any = None) -> Concern:
+    """A case that is really a worry about a child (e.g. a pupil's "something upset me"
+    report) becomes a concern; the case, if nobody has acted on it, closes as not an ICT
+    incident. The case's report is copied; the link is in both timelines (issue 13)."""
+    from schoolgate.app.cases.workflow import WorkflowError, close_as_not_an_incident
+
+    if case.is_closed:
+        raise ConcernError(f"{case.reference} is closed")
+    if not reason.strip():
+        raise ConcernError("say why this is a safeguarding concern")
+    pupils = [p for p in case.involved.all() if p.role == Role.PUPIL]
+    fields = {
+        "category": category,
+        "summary": case.summary,
+        "details": case.details,
+        "url": case.url,
+        "occurred_at": case.occurred_at or case.reported_at,
+        "others_text": case.involved_text,
+    }
+    with transaction.atomic():
+        concern = open_concern(
+            actor,
+            ConcernSource.DSL,
+            fields,
+            pupils,
+            request=request,
+            audit_action="concern.from-case",
+            audit_detail={"case": case.reference, "reason": reason.strip()},
+        )
+        closed = close_as_not_an_incident(
+            case, actor, "concern", f"Recorded as safeguarding concern {concern.reference}", request
+        )
+        if not closed:
+            raise WorkflowError(
+                f"{case.reference} already has actions or a review: it stays an ICT incident; "
+                "raise a separate concern instead"
+            )
+    return concern
