@@ -100,6 +100,8 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.wait_for_selector("#id_code")
     page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
     page.click("main button[type=submit]")
+    page.wait_for_selector("#work-tasks")  # the DSL's home: My work
+    page.click('header >> text="Cases"')
     page.wait_for_selector("text=Pupil using a VPN app in IT2")
     _shot(page, "case-list")
     page.click(f"text={case.reference}")

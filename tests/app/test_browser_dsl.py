@@ -138,6 +138,8 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
     _sign_in(page, base, "dana-lead", totp=True)
     assert page.inner_text("#notifications-link").strip().endswith("1")  # the teacher's concern
+    page.wait_for_selector("#work-alerts >> text=Self-harm and suicide")  # home: My work
+    _shot(page, "my-work")
     page.click("header >> text=Alerts inbox")
     page.wait_for_selector("#alerts >> text=Self-harm and suicide")
     _shot(page, "alert-inbox")
@@ -208,6 +210,7 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     page = phone.new_page()
     for path in (
         f"/concerns/{concern.pk}/",
+        "/my-work/",
         "/inbox/",
         f"/inbox/alerts/{alert.pk}/",
         "/concerns/",

@@ -286,3 +286,38 @@ def test_a_worked_case_stays_an_ict_incident(people) -> None:
     assert Concern.objects.count() == 0
     case.refresh_from_db()
     assert not case.is_closed
+
+
+def test_my_work_shows_what_waits_for_the_lead(people) -> None:
+    concern = workflow.open_concern(
+        people["teacher"],
+        "staff",
+        {"category": "bullying", "summary": "s", "details": "d"},
+        [people["pupil"]],
+    )
+    workflow.add_task(
+        concern, people["deputy-dsl"], "Overdue call", people["dsl"], date(2020, 1, 1)
+    )
+    case = case_workflow.open_case(
+        people["teacher"], Source.STAFF, {"summary": "VPN", "details": "d"}, [people["pupil"]]
+    )
+    case_workflow.record_review(
+        case,
+        people["deputy-dsl"],
+        {
+            "reason_for_investigation": "r",
+            "first_position": "Deputy",
+            "second_reviewer": people["dsl"],
+            "second_position": "DSL",
+            "computer": "c",
+            "sites": "s",
+            "reason_for_concern": "r",
+            "conclusion": "c",
+        },
+    )
+    client = signed_in(people["dsl"])
+    assert client.get(reverse("home"))["Location"] == reverse("my-work")
+    text = client.get(reverse("my-work")).content.decode()
+    assert "Overdue</strong>" in text and "Overdue call" in text
+    assert f"Confirm the two-person review of {case.reference}" in text
+    assert AuditEntry.objects.filter(action="my-work.view").exists()

@@ -62,6 +62,7 @@ MATRIX = [
     # Only the named second reviewer, in their own session; not even the DSL who recorded it.
     ("review-confirm", "review", "get", {"deputy-dsl"}),
     ("alert-history", "username", "get", SAFEGUARDING),
+    ("my-work", None, "get", DSL),
     ("alert-inbox", None, "get", DSL),
     ("alert-detail", "alert", "get", DSL),
     ("alert-triage", "alert", "post", DSL),

@@ -48,6 +48,7 @@ _NAV = [
     ("Requests", "console-requests", Capability.HANDLE_REQUESTS),
     ("Report a concern", "report", Capability.REPORT),
     ("Raise a safeguarding concern", "concern-raise", Capability.REPORT_CONCERN),
+    ("My work", "my-work", Capability.MANAGE_CONCERNS),
     ("Alerts inbox", "alert-inbox", Capability.TRIAGE_ALERTS),
     ("Concerns", "concern-list", Capability.MANAGE_CONCERNS),
     ("Cases", "case-list", Capability.VIEW_OWN_REPORTS),

@@ -5,7 +5,7 @@ from schoolgate.app.alerts import views as alerts
 from schoolgate.app.audit import views as audit
 from schoolgate.app.cases import api, reports
 from schoolgate.app.cases import views as cases
-from schoolgate.app.concerns import chronology, inbox, notifications
+from schoolgate.app.concerns import chronology, inbox, my_work, notifications
 from schoolgate.app.concerns import views as concerns
 from schoolgate.app.console import views as console
 from schoolgate.app.people import picker, signin
@@ -52,6 +52,7 @@ urlpatterns = [
     path("concerns/<int:pk>/referral/", concerns.add_referral, name="concern-referral"),
     path("concerns/<int:pk>/note/", concerns.add_note, name="concern-note"),
     path("concerns/<int:pk>/close/", concerns.close, name="concern-close"),
+    path("my-work/", my_work.my_work, name="my-work"),
     path("inbox/", inbox.alert_inbox, name="alert-inbox"),
     path("inbox/alerts/<int:pk>/", inbox.alert_detail, name="alert-detail"),
     path("inbox/alerts/<int:pk>/triage/", inbox.triage_alert, name="alert-triage"),

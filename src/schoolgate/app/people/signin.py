@@ -163,8 +163,8 @@ def _claim_step(user, step: int) -> bool:
 
 
 _HOME_BY_ROLE = {
-    Role.DSL: "case-list",
-    Role.DEPUTY_DSL: "case-list",
+    Role.DSL: "my-work",  # issue 13: alerts, tasks, reviews to confirm
+    Role.DEPUTY_DSL: "my-work",
     Role.COORDINATOR: "case-list",
     Role.TEACHER: "case-list",
     Role.NETWORK_MANAGER: "console-dashboard",
