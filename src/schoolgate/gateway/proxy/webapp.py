@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -86,8 +86,15 @@ class GatewayPages:
                 return None
             reader = self.reader(decision)
             return warn_page(self.school, decision, url, self.links, visitor.key, reader)
-        when = datetime.now().strftime("%d %B %Y %H:%M")
+        when = self.school_now().strftime("%d %B %Y %H:%M")
         return block_page(self.school, decision, url, self.links, when, self.reader(decision))
+
+    def school_now(self, aware: bool = False) -> datetime:
+        """Now in the school's time zone (the policy's `school.timezone`), never the server's:
+        the clock is read here, at the gateway, not inside the engine."""
+        zone = self.decider().zone
+        now = datetime.now(UTC).astimezone(zone)
+        return now if aware else now.replace(tzinfo=None)
 
     def reader(self, decision: Decision) -> Reader:
         """Who the page is written for: the age of the group the decision was made for."""
@@ -346,7 +353,7 @@ class GatewayPages:
     ) -> PageResponse:
         record = {
             "type": kind,
-            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "at": self.school_now(aware=True).isoformat(timespec="seconds"),
             "url": args.get("url", ""),
             "message": args.get("message", "")[:2000],
             "subject": visitor.key,
