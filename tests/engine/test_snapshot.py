@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -115,13 +114,12 @@ def test_category_map_from_policy_is_applied(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_full_ut1_snapshot_loads_fast(policy, tmp_path: Path) -> None:
+def test_full_ut1_snapshot_round_trips(policy, tmp_path: Path) -> None:
+    """How fast it loads is measured by bench/squidguard_bench.py (`startup_s`), not here: a
+    wall-clock bound in a test fails whenever the machine is busy."""
     snapshot = compile_snapshot(policy, [UT1])
     path = tmp_path / "ut1.snapshot"
     snapshot.save(path)
-    started = time.perf_counter()
     loaded = load_snapshot(path)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"loading the UT1 snapshot took {elapsed:.2f} s"
     assert loaded.index.counts()["domains"] > 350_000
     assert "gambling" in _categories(loaded, "https://www.pokerstars.com/")

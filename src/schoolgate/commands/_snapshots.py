@@ -26,6 +26,7 @@ from schoolgate.engine.lists import importers, index, manifest
 from schoolgate.engine.lists.freshness import stale_sources, staleness_warning
 from schoolgate.engine.lists.importers import ListFormatError
 from schoolgate.engine.lists.manifest import load_manifest
+from schoolgate.engine.policy.changes import changes_path
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import Snapshot, compile_snapshot, load_snapshot
 
@@ -165,6 +166,9 @@ def _manifest_path(source: Path) -> Path | None:
 
 def _cache_key(policy_path: Path, list_dirs: list[Path], data_root: Path | None = None) -> str:
     digest = hashlib.sha256(Path(policy_path).read_bytes())
+    changes = changes_path(Path(policy_path))
+    if changes.exists():  # approved changes compile with the policy: a new one is a new key
+        digest.update(b"changes;" + changes.read_bytes())
     digest.update(f"root={data_root.resolve() if data_root else ''};".encode())
     for source in list_dirs:
         for path in _files_of(Path(source), data_root):

@@ -114,11 +114,16 @@ class _Sites:
     hosts: frozenset[str]
     prefixes: dict[str, tuple[str, ...]]
     """host -> path prefixes; like host entries, a prefix covers the host's subdomains."""
+    everything: bool = False
+    """`*`: every site (an approved filter switch-off for some users)."""
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> _Sites:
         hosts: set[str] = set()
         prefixes: dict[str, list[str]] = {}
+        entries = list(entries)
+        if "*" in entries:
+            return cls(frozenset(), {}, everything=True)
         for entry in entries:
             target = parse_target(entry)
             if target.path == "/" and "/" not in entry.split("://", 1)[-1].rstrip("/"):
@@ -128,7 +133,7 @@ class _Sites:
         return cls(frozenset(hosts), {h: tuple(p) for h, p in prefixes.items()})
 
     def match(self, target: Target, suffixes: list[str]) -> bool:
-        if not self.hosts.isdisjoint(suffixes):
+        if self.everything or not self.hosts.isdisjoint(suffixes):
             return True
         if self.prefixes:
             for suffix in suffixes:
@@ -281,6 +286,10 @@ class Decider:
                 explanation="the acceptable-use agreement has not been signed yet",
             )
         for site_list, sites in plan.site_lists:
+            if site_list.until is not None and when >= site_list.until:
+                continue  # a time-limited change that has expired (STM-320)
+            if site_list.users and subject.user not in site_list.users:
+                continue
             if self._in_periods(site_list.periods, when) and sites.match(target, suffixes):
                 return _Outcome(
                     site_list.action,

@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from schoolgate.engine.policy.changes import (
+    ChangeFile,
+    apply_changes,
+    changes_path,
+)
+from schoolgate.engine.policy.changes import (
+    cross_reference_problems as change_problems,
+)
 from schoolgate.engine.policy.checks import cross_reference_problems
-from schoolgate.engine.policy.schema import Policy
+from schoolgate.engine.policy.schema import ApprovedChange, Policy
 
 Location = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +125,39 @@ def field_path(loc: Location) -> str:
 
 
 def load_policy(path: str | Path) -> Policy:
+    """The effective policy: the file, plus the approved changes file beside it if there is one
+    (engine/policy/changes.py). A problem in either is reported with that file's name."""
     path = Path(path)
+    policy = parse_policy(_read(path), str(path))
+    extra = changes_path(path)
+    if not extra.exists():
+        return policy
+    return apply_changes(policy, parse_changes(_read(extra), policy, str(extra)))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([Problem(str(path), 1, "", f"cannot read the file: {exc}")]) from exc
-    return parse_policy(text, str(path))
 
 
 def parse_policy(text: str, filename: str = "<policy>") -> Policy:
+    data, tracker = _yaml_mapping(text, filename, "a policy file")
+    policy = _validated(Policy, data, tracker, filename)
+    _raise_problems(filename, tracker, cross_reference_problems(policy))
+    return policy
+
+
+def parse_changes(text: str, policy: Policy, filename: str = "<changes>") -> list[ApprovedChange]:
+    """An approved-changes file, checked against the policy it changes."""
+    data, tracker = _yaml_mapping(text, filename, "a changes file")
+    changes = _validated(ChangeFile, data, tracker, filename)
+    _raise_problems(filename, tracker, change_problems(policy, changes))
+    return changes.changes
+
+
+def _yaml_mapping(text: str, filename: str, what: str) -> tuple[dict[str, Any], _LineTracker]:
     tracker = _LineTracker()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -143,9 +176,13 @@ def parse_policy(text: str, filename: str = "<policy>") -> Policy:
     except yaml.YAMLError as exc:
         raise PolicyError([Problem(filename, 1, "", f"not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
-        raise PolicyError([Problem(filename, 1, "", "a policy file must be a YAML mapping")])
+        raise PolicyError([Problem(filename, 1, "", f"{what} must be a YAML mapping")])
+    return data, tracker
+
+
+def _validated(model: type[M], data: dict[str, Any], tracker: _LineTracker, filename: str) -> M:
     try:
-        policy = Policy.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(
             [
@@ -158,10 +195,13 @@ def parse_policy(text: str, filename: str = "<policy>") -> Policy:
                 for err in exc.errors()
             ]
         ) from None
+
+
+def _raise_problems(
+    filename: str, tracker: _LineTracker, found: list[tuple[Location, str]]
+) -> None:
     problems = [
-        Problem(filename, tracker.line_for(loc), field_path(loc), message)
-        for loc, message in cross_reference_problems(policy)
+        Problem(filename, tracker.line_for(loc), field_path(loc), message) for loc, message in found
     ]
     if problems:
         raise PolicyError(problems)
-    return policy

@@ -44,6 +44,7 @@ def render_markdown(policy: Policy) -> str:
         *(_sanction_matrix(m) for m in policy.sanctions),
         _concerns(policy),
         *(_table(t) for t in policy.tables),
+        _approved_changes(policy),
     ]
     return "\n\n".join(s for s in sections if s).rstrip() + "\n"
 
@@ -197,7 +198,9 @@ def _rules(policy: Policy) -> str:
 
 
 def _site_lists(policy: Policy) -> str:
-    if not policy.sites:
+    changed = {f"change-{c.id}" for c in policy.approved_changes}
+    own = [s for s in policy.sites if s.id not in changed]  # changes have their own appendix
+    if not own:
         return ""
     rows = [
         (
@@ -208,7 +211,7 @@ def _site_lists(policy: Policy) -> str:
             ", ".join(s.sites),
             _cite(s.source),
         )
-        for s in policy.sites
+        for s in own
     ]
     columns = ["List", "Who", "Action", "When", "Sites", "From the policy"]
     return "## Named sites\n\n" + _markdown_table(columns, rows)
@@ -457,3 +460,31 @@ h1 {{ border-bottom: 2px solid #335; }}
 </body>
 </html>
 """
+
+
+def _approved_changes(policy: Policy) -> str:
+    """STM-314/STM-315: every change since adoption, with who proposed and who approved it."""
+    if not policy.approved_changes:
+        return ""
+    rows = [
+        (
+            c.id,
+            f"{c.approved_at:%d %b %Y %H:%M}",
+            _groups_text(policy, c.groups) + (f" ({', '.join(c.users)} only)" if c.users else ""),
+            c.action.value,
+            "every site" if c.sites == ["*"] else ", ".join(c.sites),
+            f"{c.until:%d %b %Y %H:%M}" if c.until else "until withdrawn",
+            c.reason,
+            c.proposed_by,
+            c.approved_by,
+        )
+        for c in policy.approved_changes
+    ]
+    columns = ["No.", "Approved", "Who", "Action", "Sites", "Until", "Reason", "Proposed by",
+               "Approved by"]  # fmt: skip
+    return (
+        "## Appendix: filter changes approved since adoption\n\n"
+        "Each change was proposed by one person and approved by another, and takes precedence "
+        "over the lists above; none can open illegal content or close a help service.\n\n"
+        + _markdown_table(columns, rows)
+    )

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES, TEXT_MODEL_THEMES
 
@@ -204,7 +211,50 @@ class SiteList(Strict):
     periods: list[str] = Field(default_factory=list)
     alert: AlertLevel = AlertLevel.NONE
     comment: str | None = None
+    users: list[str] = Field(default_factory=list)
+    """Only these users of the groups (an individual exemption); empty means everyone in them."""
+    until: datetime | None = None
+    """School local time after which the list no longer applies (a time-limited change)."""
     source: Source
+
+    @field_validator("until")
+    @classmethod
+    def _local_time(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.tzinfo is not None:
+            raise ValueError("give the school's local time without a UTC offset")
+        return moment
+
+
+class ApprovedChange(Strict):
+    """A change to what is filtered, proposed by one person and approved by another (STM-315),
+    kept in `<policy>.changes.yaml` beside the policy file (see engine/policy/changes.py)."""
+
+    id: int = Field(ge=1)
+    action: Action
+    groups: list[str] = Field(min_length=1)
+    sites: list[str] = Field(min_length=1)
+    """Host names (covering subdomains) or URL prefixes; `*` means every site (a switch-off)."""
+    users: list[str] = Field(default_factory=list)
+    until: datetime | None = None
+    reason: str = Field(min_length=1, max_length=300)
+    proposed_by: str = Field(min_length=1, max_length=100)
+    approved_by: str = Field(min_length=1, max_length=100)
+    approved_at: datetime
+
+    @field_validator("approved_by")
+    @classmethod
+    def _four_eyes(cls, approver: str, info: ValidationInfo) -> str:
+        author = info.data.get("proposed_by", "")
+        if approver.strip().casefold() == author.strip().casefold():
+            raise ValueError("a change must be approved by someone other than its author")
+        return approver
+
+    @field_validator("until", "approved_at")
+    @classmethod
+    def _local_time(cls, moment: datetime | None) -> datetime | None:
+        if moment is not None and moment.tzinfo is not None:
+            raise ValueError("give the school's local time without a UTC offset")
+        return moment
 
 
 class SupportService(Strict):
@@ -520,6 +570,9 @@ class Policy(Strict):
     filtering: Filtering = Field(default_factory=Filtering)
     rules: list[AccessRule] = Field(default_factory=list)
     sites: list[SiteList] = Field(default_factory=list)
+    approved_changes: list[ApprovedChange] = Field(default_factory=list)
+    """Filter changes approved since the policy was adopted, newest first; their site lists are
+    already at the head of `sites` (engine/policy/changes.py)."""
     support_services: list[SupportService] = Field(default_factory=list)
     keyword_rules: list[KeywordRule] = Field(default_factory=list)
     text_thresholds: dict[str, ThemeThresholds] = Field(default_factory=dict)
