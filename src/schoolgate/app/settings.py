@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "schoolgate.app.alerts",
     "schoolgate.app.console",
     "schoolgate.app.concerns",
+    "schoolgate.app.governance",
 ]
 
 MIDDLEWARE = [

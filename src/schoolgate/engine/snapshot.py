@@ -87,6 +87,21 @@ def policy_sha256(policy: Policy) -> str:
     return hashlib.sha256(policy_json(policy).encode("utf-8")).hexdigest()
 
 
+def with_policy(snapshot: Snapshot, policy: Policy) -> Snapshot:
+    """The same lists under a changed policy: an approved filter change needs no re-import of
+    the lists, only a new snapshot for the gateway to hot-reload. Refused if the category map
+    differs, since the index was built through it."""
+    if policy.filtering.category_map != snapshot.policy.filtering.category_map:
+        raise SnapshotError("<snapshot>", "the category map changed: compile the lists again")
+    return Snapshot(
+        policy=policy,
+        index=snapshot.index,
+        policy_sha256=policy_sha256(policy),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sources=snapshot.sources,
+    )
+
+
 def compile_snapshot(
     policy: Policy, list_dirs: list[Path], data_root: Path | None = None
 ) -> Snapshot:
