@@ -199,3 +199,14 @@ def test_intent_grammar_reaches_the_dsl_through_the_decider(decider: Decider) ->
     assert d.alert.rank >= AlertLevel.HIGH.rank
     assert "dsl" in d.notify
     assert d.rule == "self-harm-searches"
+
+
+def test_helpline_search_is_recorded_as_help_seeking(decider: Decider) -> None:
+    for query in ("childline+number", "samaritans+phone+number"):
+        d = decider.decide(Subject("juniors"), BING + query)
+        assert (d.action, d.alert, d.keywords) == (Action.ALLOW, AlertLevel.NONE, ("help-seeking",))
+
+
+def test_ordinary_help_is_not_recorded(decider: Decider) -> None:
+    d = decider.decide(Subject("juniors"), BING + "help+with+maths+homework")
+    assert d.keywords == ()

@@ -343,7 +343,11 @@ class Decider:
             result = _scanner(rule.library, tuple(rule.extra_terms), thresholds).scan(search.query)
             if result.concern and (concern is None or rule.library == "self-harm"):
                 concern = rule
-            if result.help_seeking and result.suppressed and help_seeking is None:
+            if (
+                result.help_seeking
+                and (result.suppressed or result.helpline)
+                and help_seeking is None
+            ):
                 help_seeking = rule
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue  # help-seeking searches and identity words on their own stay quiet

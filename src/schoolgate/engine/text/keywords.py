@@ -47,6 +47,7 @@ Policy extra terms (`KeywordRule.extra_terms`) are `topic` terms with the librar
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ from schoolgate.engine.text.normalise import normalise, normalise_variants
 IDENTITY_PLACEHOLDER = "{identity}"
 _HELP = "help"
 _EDUCATION = "education"
+_HELPLINE = "helplines"
 
 
 class KeywordError(ValueError):
@@ -98,6 +100,9 @@ class ScanResult:
     i help a friend who self harms"): a signal for the DSL, never filed as bullying."""
     scores: tuple[ThemeScore, ...] = ()
     """The text model's score for each theme this scanner covers, with the words behind it."""
+    helpline: bool = False
+    """The text names a helpline or support service ("childline number"): a help-seeking
+    search the decider records as such, even with no library hit."""
 
     def __bool__(self) -> bool:
         return bool(self.hits)
@@ -176,8 +181,9 @@ class KeywordScanner:
                     else:
                         context.add(value)
         reading = self._read(variants, found.values())
-        help_seeking, educational = _HELP in context, _EDUCATION in context
-        result = _apply_context(found.values(), reading, help_seeking, educational)
+        helpline = _HELPLINE in context
+        help_seeking, educational = _HELP in context or helpline, _EDUCATION in context
+        result = _apply_context(found.values(), reading, help_seeking, educational, helpline)
         if not self._steps:
             return result
         return self._with_model(result, reading, educational)
@@ -203,9 +209,7 @@ class KeywordScanner:
         alert = max((hit.severity for hit in raised), key=_RANK.__getitem__, default=result.alert)
         if _RANK[result.alert] > _RANK[alert]:
             alert = result.alert
-        return ScanResult(
-            hits, result.help_seeking, alert, result.suppressed, result.concern, scores
-        )
+        return dataclasses.replace(result, hits=hits, alert=alert, scores=scores)
 
     def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
         """The intent grammar's reading of the text, for this scanner's libraries."""
@@ -322,7 +326,11 @@ def _only_identity(words: str) -> bool:
 
 
 def _apply_context(
-    terms: Iterable[Term], reading: _Reading, help_seeking: bool, educational: bool
+    terms: Iterable[Term],
+    reading: _Reading,
+    help_seeking: bool,
+    educational: bool,
+    helpline: bool = False,
 ) -> ScanResult:
     hits: list[KeywordHit] = []
     suppressed: list[KeywordHit] = []
@@ -338,7 +346,9 @@ def _apply_context(
         else:  # "i would never kill myself": logged, nobody paged
             hits.append(KeywordHit(term.library, term.term, AlertLevel.LOW))
     alert = AlertLevel.highest(*(hit.severity for hit in hits))
-    return ScanResult(tuple(hits), help_seeking, alert, tuple(suppressed), reading.concern)
+    return ScanResult(
+        tuple(hits), help_seeking, alert, tuple(suppressed), reading.concern, helpline=helpline
+    )
 
 
 def _in_context(
@@ -483,10 +493,11 @@ def _identity_tokens() -> frozenset[str]:
 
 @functools.cache
 def context_phrases() -> dict[str, tuple[str, ...]]:
-    """`help` (help-seeking) and `education` (lesson framing) phrases from help.yaml."""
+    """`help` (help-seeking), `education` (lesson framing) and `helplines` (named support
+    services, also help-seeking) phrases from help.yaml."""
     data = _parse("help")
     phrases: dict[str, tuple[str, ...]] = {}
-    for kind in (_HELP, _EDUCATION):
+    for kind in (_HELP, _EDUCATION, _HELPLINE):
         values = data.get(kind)
         if not isinstance(values, list) or not values:
             raise KeywordError(f"keywords/help.yaml: `{kind}` must be a non-empty list")
