@@ -104,7 +104,10 @@ class TextModel:
             raw = data["weights"]
             if not isinstance(raw, dict):
                 raise TypeError("weights must be an object")
-            weights = {str(k): [float(x) for x in v] for k, v in raw.items()}
+            scale = float(data.get("scale", 1))  # type: ignore[arg-type]
+            if scale <= 0:
+                raise ValueError("scale must be positive")
+            weights = {str(k): [float(x) / scale for x in v] for k, v in raw.items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"text model: malformed ({exc})") from None
         if len(themes) != 3:
