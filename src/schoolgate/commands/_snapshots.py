@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from schoolgate.engine import snapshot as snapshot_module
-from schoolgate.engine.lists import importers, index, manifest
+from schoolgate.engine.lists import host_classifier, importers, index, manifest
 from schoolgate.engine.lists.freshness import stale_sources, staleness_warning
 from schoolgate.engine.lists.importers import ListFormatError
 from schoolgate.engine.lists.manifest import load_manifest
@@ -213,5 +213,5 @@ def _walk(directory: Path) -> list[str]:
 
 def _code_version() -> str:
     """Snapshots made by an older build of the compiler are not reused."""
-    modules = (snapshot_module, importers, index, manifest)
+    modules = (snapshot_module, importers, index, manifest, host_classifier)
     return ",".join(str(Path(m.__file__).stat().st_mtime_ns) for m in modules)

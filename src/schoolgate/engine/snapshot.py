@@ -76,6 +76,7 @@ class Snapshot:
             "urls": index.urls,
             "expressions": index.expressions,
             "hashed": index.hashed,
+            "host_classifier": index.likely is not None,
         }
 
 
@@ -109,6 +110,9 @@ def compile_snapshot(
     `lists/default.yaml`) under the policy's map. `data_root` replaces the `root:` of manifests
     that declare one.
 
+    Hosts on no list get the `likely-*` guesses of the host-name classifier; the policy decides
+    whether a guess is warned, blocked or ignored.
+
     Raises `ListFormatError` if any list is unusable: a snapshot is built whole or not at all.
     """
     index = CategoryIndex()
@@ -118,6 +122,7 @@ def compile_snapshot(
             Path(list_dir), index, policy.filtering.category_map, data_root=data_root
         )
         sources.append({"path": str(list_dir), **report.summary()})
+    index.enable_host_classifier()
     return Snapshot(
         policy=policy,
         index=index,
@@ -144,6 +149,8 @@ def load_snapshot(path: Path | str) -> Snapshot:
             expressions=values["expressions"],
             hashed=values["hashed"],
         )
+        if values.get("host_classifier"):
+            index.enable_host_classifier()
         return Snapshot(
             policy=policy,
             index=index,

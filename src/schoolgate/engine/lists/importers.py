@@ -406,6 +406,11 @@ def _import_file(
     return ImportReport(files=[parsed.report])
 
 
+def import_file(path: Path, fmt: str, category: str, index: CategoryIndex) -> ImportReport:
+    """Import one list file of any single-file format (`hosts`, `plain`, …, `expressions`)."""
+    return _import_file(path, fmt, category, index)
+
+
 def import_hosts(path: Path, category: str, index: CategoryIndex) -> ImportReport:
     return _import_file(path, "hosts", category, index)
 

@@ -5,6 +5,7 @@ of host + path, expressions as regular expressions over the whole URL, and hashe
 CTIRU) by the SHA-256 of each candidate host and URL prefix. Expressions go through a literal
 prefilter (`prefilter.py`), so a long expression list costs no more per lookup than a short one.
 Categories are stored as bit masks so one lookup per host suffix answers for every list at once.
+A host that no list covers may get `likely-*` categories from its name (`host_classifier.py`).
 
 URL prefixes match on a boundary (`example.com/a` covers `example.com/a`, `example.com/a/b` and
 `example.com/a?x`, not `example.com/ab`) and ignore case, as squidGuard does, so `/PORN` cannot
@@ -18,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from schoolgate.engine.lists.host_classifier import HostClassifier, shipped_classifier
 from schoolgate.engine.lists.prefilter import ExpressionMatcher
 from schoolgate.engine.urls import Target
 
@@ -35,6 +37,8 @@ class CategoryIndex:
     expressions: list[tuple[str, int]] = field(default_factory=list)
     hashed: dict[bytes, int] = field(default_factory=dict)
     """SHA-256 digest of a normalised host or URL prefix -> mask."""
+    likely: HostClassifier | None = None
+    """Guesses `likely-*` categories for hosts on no list (`enable_host_classifier`)."""
     _compiled: ExpressionMatcher | None = None
     _names: dict[int, frozenset[str]] = field(default_factory=dict)
     """mask -> category names; a policy sees few distinct masks, so this stays small."""
@@ -82,6 +86,12 @@ class CategoryIndex:
     def add_hash_mask(self, digest: bytes, mask: int) -> None:
         self.hashed[digest] = self.hashed.get(digest, 0) | mask
 
+    def enable_host_classifier(self, classifier: HostClassifier | None = None) -> None:
+        """Give hosts that are on no list the `likely-*` categories their names suggest."""
+        self.likely = classifier or shipped_classifier()
+        for category in sorted(self.likely.model):
+            self.bit(category)
+
     def names(self, mask: int) -> frozenset[str]:
         names = self._names.get(mask)
         if names is None:
@@ -113,6 +123,15 @@ class CategoryIndex:
             hashed = self.hashed
             for key in hash_candidates(target):
                 mask |= hashed.get(sha256(key), 0)
+        if not mask and self.likely is not None and not target.is_ip:
+            mask = self._likely_mask(host)
+        return mask
+
+    def _likely_mask(self, host: str) -> int:
+        assert self.likely is not None
+        mask = 0
+        for category in self.likely.categories(host):
+            mask |= self.bit(category)
         return mask
 
     def categories_for(self, target: Target) -> frozenset[str]:
