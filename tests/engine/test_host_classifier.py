@@ -104,3 +104,23 @@ def test_precision_floor_among_other_harm_lists(held_out) -> None:
     assert held_out[("likely-gambling", "other harmful")].precision >= 0.4
     assert held_out[("likely-vpn", "other harmful")].precision >= 0.4
     assert held_out[("likely-proxy", "other harmful")].precision >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "school, group",
+    [
+        ("cavendish", "pupil"),
+        ("heanor-gate", "pupil"),
+        ("st-hilarys", "pupil"),
+        ("st-thomas-more", "pupil-ks2"),
+        ("thomas-mills", "pupil"),
+    ],
+)
+def test_the_five_policies_warn_pupils_on_a_guess(decider_for, school: str, group: str) -> None:
+    """docs/policy-choices.md: a guess is warned for pupils, never silently allowed."""
+    decider = decider_for(school)
+    for host in ("spin-casino-wins.example", "free-xxx-clips.example", "fastfreevpn.example"):
+        decision = decider.decide(Subject(group), f"https://{host}/")
+        assert decision.action.value == "warn", (school, host, decision.rule)
+        assert decision.rule == "guessed-from-the-name-pupils"
