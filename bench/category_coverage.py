@@ -182,14 +182,19 @@ def coverage_rows(shared: Path, policy: Path, group: str, sample: int) -> list[t
             continue
         chosen = rng.sample(hosts, min(sample, len(hosts)))
         blocked = warned = categorised = likely_only = 0
+        decisions = []
         for host in chosen:
-            decision = decider.decide(subject, host)
+            try:
+                decisions.append(decider.decide(subject, host))
+            except ValueError:  # a line the importer also skips (an invalid host name)
+                continue
+        for decision in decisions:
             blocked += decision.action is Action.BLOCK
             warned += decision.action is Action.WARN
             categories = set(decision.categories)
             categorised += category in categories
             likely_only += bool(categories) and categories <= LIKELY_CATEGORIES
-        n = len(chosen)
+        n = len(decisions)
         rows.append((name, category, n, categorised / n, blocked / n, warned / n, likely_only / n))
     return rows
 
