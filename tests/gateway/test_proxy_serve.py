@@ -104,7 +104,7 @@ def test_demo_validates_renders_and_explains_decisions(tmp_path: Path):
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=120,
+        timeout=600,  # a cold compile of lists/default.yaml: ~20 s idle, minutes on a busy box
         check=False,
     )
     assert result.returncode == 0, result.stderr
