@@ -239,8 +239,8 @@ def _text_thresholds(policy: Policy) -> str:
         rows.append((theme, *cells, origin or ("this policy" if chosen else "default")))
     return (
         "### Text model thresholds\n\nBesides the keyword libraries, a learned text model "
-        "scores each search from 0 to 1 per theme. From these scores it raises an alert on its "
-        'own ("never": not on its own).\n\n'
+        "scores each search from 0 to 1 per theme. From the score shown it raises that alert "
+        'level on its own; "never": the model alone never raises that level.\n\n'
         + _markdown_table(["Theme", "Low", "Medium", "High", "Set by"], rows)
     )
 
