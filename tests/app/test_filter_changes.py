@@ -106,3 +106,49 @@ def test_a_change_that_would_not_load_is_refused_and_nothing_is_lost(
         publish()
     assert changes_path(school).read_bytes() == before
     assert gateway_decision(settings).rule == f"change-{good.pk}"
+
+
+def test_an_unblock_request_becomes_a_proposal_and_its_approval_answers_it(
+    people, school, settings
+) -> None:
+    """STM-325: a request from the block page is decided at school level, by two people."""
+    from django.urls import reverse
+
+    from schoolgate.app.console.models import UnblockRequest
+
+    from .conftest import signed_in
+
+    item = UnblockRequest.objects.create(
+        source_key="k-1",
+        kind=UnblockRequest.Kind.UNBLOCK,
+        url="https://distracting.example/",
+        message="Needed for the Year 9 project",
+        requester="pupil-1",
+        group="ks3-pupils",
+        requested_at=timezone.now(),
+    )
+    author = signed_in(people["network-manager"])
+    form = author.get(reverse("filter-change-propose") + f"?request={item.pk}").content.decode()
+    assert "distracting.example" in form and "Needed for the Year 9 project" in form
+    author.post(
+        reverse("filter-change-propose"),
+        {
+            "request": item.pk,
+            "action": "block",
+            "groups": ["ks3-pupils"],
+            "sites": "distracting.example",
+            "reason": "Not suitable after all",
+        },
+    )
+    change = FilterChange.objects.get()
+    assert change.request == item
+    signed_in(people["online-safety-coordinator"]).post(
+        reverse("filter-change-decide", args=[change.pk]), {"decision": "approve"}
+    )
+    item.refresh_from_db()
+    change.refresh_from_db()
+    assert change.status == FilterChange.Status.APPROVED
+    assert item.status == UnblockRequest.Status.APPROVED
+    assert gateway_decision(settings).rule == f"change-{change.pk}"
+    log = signed_in(people["governor"]).get(reverse("filter-change-log") + "?format=csv")
+    assert "Not suitable after all" in log.content.decode()  # STM-017: the governor reads it

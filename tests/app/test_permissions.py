@@ -254,7 +254,9 @@ def test_every_url_declares_its_access_rule() -> None:
 def test_every_url_is_in_the_matrix() -> None:
     """A new URL must be added to a matrix (every role is then tried against it)."""
     from .test_console_permissions import MATRIX as CONSOLE_MATRIX
+    from .test_governance_permissions import MATRIX as GOVERNANCE_MATRIX
 
     names = {p.name for p in get_resolver().url_patterns if isinstance(p, URLPattern)}
-    covered = {name for name, *_ in [*MATRIX, *CONSOLE_MATRIX]} | CHECKED_ELSEWHERE | OPEN
+    matrices = [*MATRIX, *CONSOLE_MATRIX, *GOVERNANCE_MATRIX]
+    covered = {name for name, *_ in matrices} | CHECKED_ELSEWHERE | OPEN
     assert names - covered == set(), "add these URLs to the permission matrix"

@@ -80,6 +80,10 @@ class Capability(StrEnum):
     RECORD_CONSENTS = "consent.record"
     PUBLISH_CHECK = "consent.publish-check"
     MANAGE_TRAINING = "training.manage"
+    # Issue 12: filter changes, four eyes (the decider is object-checked to differ).
+    PROPOSE_CHANGE = "filter.propose"
+    DECIDE_CHANGE = "filter.decide"
+    CHANGE_LOG = "filter.log"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -124,6 +128,11 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.RECORD_CONSENTS: ADMIN_ROLES,
     Capability.PUBLISH_CHECK: STAFF_ROLES,
     Capability.MANAGE_TRAINING: ADMIN_ROLES,
+    # STM-031: never one person's job; STM-044/STM-325: the OSC, OSG and provider decide;
+    # STM-017, STM-327: the governor and the leads read the change-control log.
+    Capability.PROPOSE_CHANGE: ADMIN_ROLES,
+    Capability.DECIDE_CHANGE: ADMIN_ROLES,
+    Capability.CHANGE_LOG: frozenset({*ADMIN_ROLES, Role.GOVERNOR}),
 }
 
 

@@ -8,6 +8,7 @@ from schoolgate.app.cases import views as cases
 from schoolgate.app.concerns import chronology, inbox, my_work, notifications
 from schoolgate.app.concerns import views as concerns
 from schoolgate.app.console import views as console
+from schoolgate.app.governance import views as governance
 from schoolgate.app.people import picker, signin
 from schoolgate.app.people import views as people
 
@@ -65,6 +66,11 @@ urlpatterns = [
     path("notifications/<int:pk>/", notifications.open_notification, name="notification-open"),
     path("api/alerts/", api.alert_to_case, name="api-alerts"),
     path("alerts/history/<str:username>/", alerts.person_history, name="alert-history"),
+    path("filter-changes/", governance.change_list, name="filter-changes"),
+    path("filter-changes/new/", governance.propose, name="filter-change-propose"),
+    path("filter-changes/<int:pk>/", governance.change_detail, name="filter-change"),
+    path("filter-changes/<int:pk>/decide/", governance.decide, name="filter-change-decide"),
+    path("filter-changes/log/", governance.change_log, name="filter-change-log"),
     path("console/", console.dashboard, name="console-dashboard"),
     path("console/queries/", console.query_log, name="console-query-log"),
     path("console/why-blocked/", console.tester, name="console-tester"),

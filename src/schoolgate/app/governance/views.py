@@ -1,0 +1,222 @@
+"""Filter change control (issue 12): propose, decide (four eyes), and the change-control log.
+
+A proposal names what changes for whom, until when and why; anyone holding DECIDE_CHANGE except
+its author approves or rejects it (STM-315); an approval is published at once to the changes
+file beside the policy and to the gateway's snapshot, the principal is e-mailed (STM-315,
+STM-320), and an unblock request it came from is answered. Every step is audited.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from schoolgate.app.access import requires
+from schoolgate.app.audit import trail
+from schoolgate.app.console.models import UnblockRequest
+from schoolgate.app.governance.forms import ProposalForm
+from schoolgate.app.governance.models import FilterChange, FourEyesError
+from schoolgate.app.governance.publish import publish
+from schoolgate.app.policy import current_policy
+from schoolgate.app.roles import Capability
+from schoolgate.app.spreadsheet import csv_download
+from schoolgate.engine.policy.loader import PolicyError
+
+PRINCIPAL_ROLES = ("principal", "headteacher", "executive-principal", "head-of-school")
+LOG_COLUMNS = [
+    "No.", "Proposed", "Proposed by", "Change", "Groups", "Users", "Until", "Reason", "Status",
+    "Decided by", "Decided", "Note",
+]  # fmt: skip
+
+
+@requires(Capability.CHANGE_LOG)
+@require_GET
+def change_list(request: HttpRequest) -> HttpResponse:
+    waiting = FilterChange.objects.filter(status=FilterChange.Status.PROPOSED)
+    decided = FilterChange.objects.exclude(status=FilterChange.Status.PROPOSED)[:200]
+    trail.record(request.user, "filter-change.list-viewed", None, {}, request)
+    return render(
+        request,
+        "app/governance/changes.html",
+        {"waiting": waiting.select_related("proposed_by"), "decided": decided},
+    )
+
+
+@requires(Capability.PROPOSE_CHANGE)
+def propose(request: HttpRequest) -> HttpResponse:
+    origin = _origin_request(request)
+    form = ProposalForm(request.POST or None, initial=_initial(origin), groups=_group_choices())
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        change = FilterChange.objects.create(
+            action=data["action"],
+            groups=data["groups"],
+            sites=data["sites"],
+            users=data["users"],
+            until=data["until"],
+            reason=data["reason"],
+            proposed_by=request.user,
+            request=origin,
+        )
+        trail.record(request.user, "filter-change.proposed", change, _summary(change), request)
+        messages.success(request, f"Change {change.pk} proposed: a second person must approve it.")
+        return redirect("filter-change", change.pk)
+    return render(request, "app/governance/propose.html", {"form": form, "origin": origin})
+
+
+@requires(Capability.CHANGE_LOG)
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(FilterChange.objects.select_related("proposed_by"), pk=pk)
+    trail.record(request.user, "filter-change.viewed", change, {}, request)
+    return render(
+        request,
+        "app/governance/change.html",
+        {"change": change, "may_decide": _may_decide(request.user, change)},
+    )
+
+
+@requires(Capability.DECIDE_CHANGE)
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(FilterChange, pk=pk)
+    approve = request.POST.get("decision") == "approve"
+    note = request.POST.get("note", "").strip()
+    try:
+        with transaction.atomic():
+            change.decide(request.user, approve=approve, note=note)
+            if approve:
+                publish()
+    except FourEyesError as exc:
+        messages.error(request, f"Not decided: {exc}.")
+        return redirect("filter-change", pk)
+    except (ValueError, PolicyError) as exc:
+        messages.error(request, f"Not decided: {exc}")
+        return redirect("filter-change", pk)
+    trail.record(
+        request.user,
+        "filter-change.approved" if approve else "filter-change.rejected",
+        change,
+        _summary(change) | {"note": note},
+        request,
+    )
+    if approve:
+        _tell_principal(change)
+        _answer_requester(change, request.user)
+        messages.success(request, f"Change {change.pk} approved: the filter has it now.")
+    else:
+        messages.success(request, f"Change {change.pk} rejected.")
+    return redirect("filter-change", pk)
+
+
+@requires(Capability.CHANGE_LOG)
+@require_GET
+def change_log(request: HttpRequest) -> HttpResponse:
+    rows = _log_rows()
+    trail.record(request.user, "filter-change.log-viewed", None, {"rows": len(rows)}, request)
+    if request.GET.get("format") == "csv":
+        return csv_download("filter-change-log.csv", LOG_COLUMNS, rows)
+    return render(
+        request, "app/governance/change_log.html", {"columns": LOG_COLUMNS, "rows": rows}
+    )
+
+
+def _log_rows() -> list[list[str]]:
+    rows = []
+    for c in FilterChange.objects.select_related("proposed_by", "decided_by").order_by("id"):
+        rows.append(
+            [
+                str(c.pk),
+                timezone.localtime(c.proposed_at).strftime("%d/%m/%Y %H:%M"),
+                _name(c.proposed_by),
+                f"{c.action}: {'every site' if c.is_switch_off else ', '.join(c.sites)}",
+                ", ".join(c.groups),
+                ", ".join(c.users),
+                timezone.localtime(c.until).strftime("%d/%m/%Y %H:%M") if c.until else "",
+                c.reason,
+                c.get_status_display(),
+                _name(c.decided_by) if c.decided_by else "",
+                timezone.localtime(c.decided_at).strftime("%d/%m/%Y %H:%M") if c.decided_at else "",
+                c.decision_note,
+            ]
+        )
+    return rows
+
+
+def _may_decide(user, change: FilterChange) -> bool:
+    from schoolgate.app.roles import allows
+
+    return (
+        change.status == FilterChange.Status.PROPOSED
+        and user.pk != change.proposed_by_id
+        and allows(user.role, Capability.DECIDE_CHANGE)
+    )
+
+
+def _origin_request(request: HttpRequest) -> UnblockRequest | None:
+    key = request.GET.get("request") or request.POST.get("request")
+    if not key or not str(key).isdigit():
+        return None
+    return UnblockRequest.objects.filter(pk=int(key)).first()
+
+
+def _initial(origin: UnblockRequest | None) -> dict:
+    if origin is None:
+        return {"action": "allow"}
+    return {
+        "action": "allow" if origin.kind == UnblockRequest.Kind.UNBLOCK else "block",
+        "groups": [origin.group] if origin.group else [],
+        "sites": origin.url,
+        "reason": origin.message[:300],
+    }
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    return [(g.id, g.title) for g in current_policy().groups]
+
+
+def _summary(change: FilterChange) -> dict:
+    return {"action": change.action, "groups": change.groups, "sites": change.sites[:20],
+            "users": change.users, "until": str(change.until or "")}  # fmt: skip
+
+
+def _name(user) -> str:
+    return f"{user.get_full_name() or user.username}"
+
+
+def _tell_principal(change: FilterChange) -> None:
+    """STM-315: every change reported to a second responsible person (the principal); STM-320:
+    the principal informed whenever filtering is switched off."""
+    policy = current_policy()
+    to = [c.email for c in policy.contacts if c.role in PRINCIPAL_ROLES and c.email]
+    if not to:
+        return
+    what = "Filtering switched off" if change.is_switch_off else "Filter change approved"
+    send_mail(
+        f"{what}: change {change.pk} at {policy.school.name}",
+        f"{what} (change {change.pk}).\n\nAction: {change.action}\nSites: "
+        f"{', '.join(change.sites)}\nGroups: {', '.join(change.groups)}\nUsers: "
+        f"{', '.join(change.users) or 'everyone in the groups'}\nUntil: "
+        f"{change.until or 'withdrawn'}\nReason: {change.reason}\nProposed by: "
+        f"{_name(change.proposed_by)}\nApproved by: {_name(change.decided_by)}\n",
+        None,
+        to,
+        fail_silently=True,
+    )
+
+
+def _answer_requester(change: FilterChange, user) -> None:
+    origin = change.request
+    if origin is None:
+        return
+    now = timezone.now()
+    origin.status = UnblockRequest.Status.APPROVED
+    origin.response = f"Approved: {change.reason}"
+    origin.answered_by = origin.decided_by = user
+    origin.answered_at = origin.decided_at = now
+    origin.reason = change.decision_note or change.reason
+    origin.save()
