@@ -2,11 +2,14 @@
 
 A real chromium through the real proxy, one proxy per group (identified by address). STM-234
 (KS1: "I will only use activities that a teacher ... has told or allowed me to use"), STM-075,
-SH-026. Screenshots go to docs/screens/ (block-young.png, block-pupil.png, block-staff.png).
+SH-026. `SCHOOLGATE_SCREENSHOTS=1` refreshes docs/screens/ (block-young.png, block-pupil.png,
+block-staff.png); otherwise they go to the temporary folder, leaving the tree clean.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +24,11 @@ from tests.gateway.proxy_support import running_origin, running_proxy
 
 pytestmark = pytest.mark.slow
 
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+SCREENS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screens"
+    if os.environ.get("SCHOOLGATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "schoolgate-screens"
+)
 
 POLICY = """
 schema_version: 1
@@ -78,6 +85,7 @@ def test_the_reader_comes_from_the_groups_kind_and_title():
 
 
 def _page_for(browser, tmp_path: Path, group: str, url: str, width: int = 800):
+    SCREENS.mkdir(parents=True, exist_ok=True)
     decider = oak_decider()
     origin_cm = running_origin()
     origin = origin_cm.__enter__()
