@@ -275,3 +275,28 @@ def test_dashboard_counts_charts_and_gateway_health(people, files):
     assert '<svg class="chart"' in text and "4 queries" not in text
     assert '<span class="up">up</span>' in text and "not answering" in text
     assert 'id="snapshot-age"' in text
+
+
+def test_day_rankings_count_closed_days_once_and_today_live(people, files):
+    """The 7- and 30-day rankings keep the days before today for ten minutes and add today's
+    rows on every request: a site blocked today overtakes yesterday's leaders at once."""
+    from datetime import UTC, datetime, timedelta
+
+    from schoolgate.app.console import events as console_events
+    from schoolgate.events.schema import Event
+
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = today - timedelta(hours=12)
+    old = [Event(at=yesterday, source="dns", target=f"old{i}.test", action="block",
+                 address="10.0.0.7", group="ks3-pupils") for i in range(3)]  # fmt: skip
+    fill_store(files, old * 2)
+    client = signed_in(people["network-manager"])
+    first = client.get(reverse("console-dashboard"), {"range": "7d"}).context["summary"]
+    assert first.top_blocked_hosts[:3] == [("old0.test", 2), ("old1.test", 2), ("old2.test", 2)]
+    fill_store(files, [Event(at=max(today, now - timedelta(seconds=5)), source="dns",
+                             target="new.test", action="block")] * 3)  # fmt: skip
+    second = client.get(reverse("console-dashboard"), {"range": "7d"}).context["summary"]
+    assert second.top_blocked_hosts[0] == ("new.test", 3)
+    assert ("old0.test", 2) in second.top_blocked_hosts
+    assert console_events._closed  # the closed days were counted once and kept

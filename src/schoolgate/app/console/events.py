@@ -10,6 +10,7 @@ with a cursor
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -87,14 +88,53 @@ def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False)
         total=sum(b.total for b in buckets),
         blocked=actions.get("block", 0),
         warned=actions.get("warn", 0),
-        top_blocked_hosts=events.rollup_counts("host", since, before, action="block", grain=grain),
-        blocked_categories=events.rollup_counts(
-            "category", since, before, action="block", grain=grain
-        ),
-        groups=events.rollup_counts("group_id", since, before, grain=grain),
-        devices=events.rollup_counts("address", since, before, action="block", grain=grain),
+        top_blocked_hosts=ranked(events, "host", since, before, "block", grain),
+        blocked_categories=ranked(events, "category", since, before, "block", grain),
+        groups=ranked(events, "group_id", since, before, None, grain),
+        devices=ranked(events, "address", since, before, "block", grain),
         alert_themes=_alert_themes(since),
     )
+
+
+CLOSED_DAYS_SECONDS = 600.0
+_closed: dict[tuple, tuple[float, dict[str | None, int], list[tuple[str | None, int]]]] = {}
+
+
+def ranked(
+    events: EventStore,
+    dim: str,
+    since: datetime,
+    before: datetime,
+    action: str | None,
+    grain: int,
+    limit: int = 10,
+) -> list[tuple[str | None, int]]:
+    """The top `limit` values of a rollup dimension. Over days, the days before today are
+    counted once and kept for ten minutes (they no longer change, except for logs ingested
+    late), and only today's rows are read on each request. Exact: a value outside the closed
+    days' top `limit` that was not seen today cannot overtake them."""
+    today = from_micros(to_micros(datetime.now(UTC)) // DAY_US * DAY_US)
+    if grain != DAY_US or not since < today < before:
+        return events.rollup_counts(dim, since, before, action=action, limit=limit, grain=grain)
+    key = (events.where, dim, action, since, today)
+    cached = _closed.get(key)
+    if cached is None or cached[0] < time.monotonic():
+        counts = dict(events.rollup_counts(dim, since, today, action=action, limit=10**9,
+                                           grain=grain))  # fmt: skip
+        top = sorted(counts.items(), key=_rank)[:limit]
+        for stale in [k for k, v in _closed.items() if v[0] < time.monotonic()]:
+            del _closed[stale]
+        _closed[key] = cached = (time.monotonic() + CLOSED_DAYS_SECONDS, counts, top)
+    _, counts, top = cached
+    recent = events.rollup_counts(dim, today, before, action=action, limit=10**9, grain=grain)
+    merged = {value: counts.get(value, 0) for value, _ in top}
+    for value, n in recent:
+        merged[value] = counts.get(value, 0) + n
+    return sorted(merged.items(), key=_rank)[:limit]
+
+
+def _rank(item: tuple[str | None, int]) -> tuple[int, str]:
+    return (-item[1], item[0] or "")
 
 
 def _alert_themes(since: datetime) -> list[tuple[str, int]]:
