@@ -128,10 +128,11 @@ def squid_helper(files, tmp_path: Path) -> Iterator[Callable[[str], str]]:
             }
         )
     )
+    command = [sys.executable, "-m", "schoolgate", "squid-helper", "--mode", "acl",
+               "--snapshot", str(files.snapshot), "--pages-url", "http://gate.test",
+               "--users", str(users)]  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "schoolgate", "squid-helper", "--mode", "acl",
-         "--snapshot", str(files.snapshot), "--pages-url", "http://gate.test",
-         "--users", str(users)],  # fmt: skip
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
