@@ -15,7 +15,7 @@ from schoolgate.gateway.proxy.loop import LOOP_CHOICES, LoopUnavailableError, lo
 from schoolgate.gateway.proxy.loop import run as run_loop
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import ProxySiteSettings, SiteConfig, SiteError, load_site
-from schoolgate.gateway.tls.ca import CaError
+from schoolgate.gateway.tls.ca import CaError, load_ca
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -113,6 +113,11 @@ def snapshot_holder(args: argparse.Namespace, site: SiteConfig) -> SnapshotHolde
 def run(args: argparse.Namespace) -> int:
     site = site_from_arguments(args)
     settings = proxy_settings(args, site)
+    if settings.tls_ca_dir is not None:
+        try:  # a missing CA is said at once, before minutes of compiling the default lists
+            load_ca(settings.tls_ca_dir)
+        except CaError as exc:
+            raise SystemExit(f"schoolgate: {exc}") from None
     holder = snapshot_holder(args, site)
     identity = Identity.from_site(site, holder.decider.policy.nominated_users)
     journal = JournalWriter(args.journal or site.journal)
