@@ -61,6 +61,7 @@ _NAV = [
     ("Agreements", "agreement-register", Capability.AGREEMENT_REGISTER),
     ("Publish check", "publish-check", Capability.PUBLISH_CHECK),
     ("Training", "training", Capability.MANAGE_TRAINING),
+    ("Reviews", "review-list", Capability.VIEW_REVIEWS),
     ("Audit trail", "audit-list", Capability.VIEW_AUDIT),
 ]
 

@@ -84,6 +84,9 @@ class Capability(StrEnum):
     PROPOSE_CHANGE = "filter.propose"
     DECIDE_CHANGE = "filter.decide"
     CHANGE_LOG = "filter.log"
+    # Issue 12: DfE standards 1 and 2 — the roles register, the annual review, the evidence pack.
+    VIEW_REVIEWS = "review.view"
+    SIGN_OFF_REVIEW = "review.sign-off"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -133,6 +136,10 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.PROPOSE_CHANGE: ADMIN_ROLES,
     Capability.DECIDE_CHANGE: ADMIN_ROLES,
     Capability.CHANGE_LOG: frozenset({*ADMIN_ROLES, Role.GOVERNOR}),
+    # DfE standard 2, STM-004/STM-006: the leads and the governor review and sign off together;
+    # the technician-only network manager reads but does not sign off.
+    Capability.VIEW_REVIEWS: frozenset({*ADMIN_ROLES, Role.GOVERNOR}),
+    Capability.SIGN_OFF_REVIEW: frozenset({*SAFEGUARDING_ROLES, Role.GOVERNOR}),
 }
 
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "schoolgate.app.console",
     "schoolgate.app.concerns",
     "schoolgate.app.governance",
+    "schoolgate.app.reviews",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from schoolgate.app.console import views as console
 from schoolgate.app.governance import views as governance
 from schoolgate.app.people import picker, signin
 from schoolgate.app.people import views as people
+from schoolgate.app.reviews import views as reviews
 
 urlpatterns = [
     path("", signin.home, name="home"),
@@ -92,4 +93,9 @@ urlpatterns = [
     path("publish-check/", agreements.publish_check, name="publish-check"),
     path("training/", agreements.training, name="training"),
     path("training/needs.csv", agreements.training_csv, name="training-csv"),
+    path("filtering-reviews/", reviews.review_list, name="review-list"),
+    path("filtering-reviews/new/", reviews.new_review, name="review-new"),
+    path("filtering-reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
+    path("filtering-reviews/roles/", reviews.roles, name="roles-register"),
+    path("filtering-reviews/evidence/", reviews.evidence, name="evidence-pack"),
 ]
