@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from schoolgate.engine.decide import Decider, Subject
 from schoolgate.engine.policy.changes import changes_path
 from schoolgate.engine.policy.loader import PolicyError, load_policy
 from schoolgate.engine.snapshot import compile_snapshot, load_snapshot
+from schoolgate.gateway.proxy.records import ANSWERS_FILE
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,6 +30,7 @@ def school(settings, tmp_path: Path) -> Path:
     shutil.copy(HERE / "policy.yaml", policy)
     settings.SCHOOLGATE_POLICY = policy
     settings.SCHOOLGATE_SNAPSHOT = tmp_path / "snapshot.sgs"
+    settings.SCHOOLGATE_GATEWAY_STATE = tmp_path / "gateway"
     compile_snapshot(load_policy(policy), []).save(settings.SCHOOLGATE_SNAPSHOT)
     return policy
 
@@ -148,7 +151,27 @@ def test_an_unblock_request_becomes_a_proposal_and_its_approval_answers_it(
     item.refresh_from_db()
     change.refresh_from_db()
     assert change.status == FilterChange.Status.APPROVED
-    assert item.status == UnblockRequest.Status.APPROVED
+    # The pupil asked for an unblock and the school blocked it: not "approved", but answered,
+    # and the answer reaches the gateway's "my requests" page (STM-325).
+    assert item.status == UnblockRequest.Status.ANSWERED
+    assert item.response.startswith("Decided: Block distracting.example.")
+    answers = json.loads((settings.SCHOOLGATE_GATEWAY_STATE / ANSWERS_FILE).read_text())
+    assert answers["k-1"]["status"] == "answered"
     assert gateway_decision(settings).rule == f"change-{change.pk}"
     log = signed_in(people["governor"]).get(reverse("filter-change-log") + "?format=csv")
     assert "Not suitable after all" in log.content.decode()  # STM-017: the governor reads it
+
+
+def test_the_governor_reads_the_changes_but_is_not_offered_a_proposal(people, school) -> None:
+    """STM-017, STM-327: governors read the change-control log; proposing is for the leads."""
+    from django.urls import reverse
+
+    from .conftest import signed_in
+
+    proposal(people)
+    governor = signed_in(people["governor"]).get(reverse("filter-changes")).content.decode()
+    assert "Block distracting.example" in governor and "Key stage 3 pupils" in governor
+    assert reverse("filter-change-propose") not in governor
+    manager = signed_in(people["network-manager"]).get(reverse("filter-changes")).content.decode()
+    assert reverse("filter-change-propose") in manager
+    assert f'href="{reverse("filter-changes")}"' in manager  # in the header's navigation

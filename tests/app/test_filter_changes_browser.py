@@ -257,6 +257,8 @@ def test_a_pupils_request_becomes_a_change_two_people_approve_and_the_gateway_op
         pupil_page.goto("http://games.test/maths")
         assert pupil_page.inner_text("#origin") == "origin page for games.test/maths"
         assert helper("3 10.0.0.7 pupil-1 GET http://games.test/maths") == "3 OK"
+        pupil_page.goto("http://gate.test/my-requests")  # the pupil is told
+        assert "Unblocked" in pupil_page.inner_text("body")
 
         # Another group stays blocked, through both.
         assert _proxy_status(proxy.port, KS4_ADDRESS, "http://games.test/maths") == 403

@@ -46,6 +46,7 @@ _NAV = [
     ("Why blocked?", "console-tester", Capability.TEST_URL),
     ("Devices", "console-devices", Capability.MANAGE_DEVICES),
     ("Requests", "console-requests", Capability.HANDLE_REQUESTS),
+    ("Filter changes", "filter-changes", Capability.CHANGE_LOG),
     ("Report a concern", "report", Capability.REPORT),
     ("Raise a safeguarding concern", "concern-raise", Capability.REPORT_CONCERN),
     ("My work", "my-work", Capability.MANAGE_CONCERNS),

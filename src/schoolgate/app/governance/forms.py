@@ -14,24 +14,28 @@ ACTIONS = [
 
 
 class ProposalForm(forms.Form):
-    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect)
-    groups = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    action = forms.ChoiceField(
+        label="What should happen", choices=ACTIONS, widget=forms.RadioSelect
+    )
+    groups = forms.MultipleChoiceField(label="For", widget=forms.CheckboxSelectMultiple)
     sites = forms.CharField(
+        label="Sites",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One site per line: a host name (covers its subdomains) or an address with a "
         "path. Write * to switch filtering off for the users named below.",
     )
     users = forms.CharField(
+        label="Only these people (optional)",
         required=False,
-        help_text="User names, separated by commas: only they get the change. Leave empty for "
-        "everyone in the groups.",
+        help_text="User names, separated by commas. Leave empty for everyone in the groups.",
     )
     until = forms.DateTimeField(
+        label="Ends (optional)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="The change ends by itself then. Required when switching filtering off.",
     )
-    reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label="Why", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, groups: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)

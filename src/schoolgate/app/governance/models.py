@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from schoolgate.engine.policy.schema import Action, ApprovedChange
 
+ACTION_WORDS = {"allow": "Allow", "warn": "Warn before", "block": "Block"}
+
 
 class FourEyesError(PermissionError):
     """The person deciding a change is the person who proposed it."""
@@ -75,6 +77,13 @@ class FilterChange(models.Model):
     @property
     def is_switch_off(self) -> bool:
         return self.sites == ["*"]
+
+    @property
+    def what(self) -> str:
+        """The change in words: "Allow games.example", "Switch filtering off"."""
+        if self.is_switch_off:
+            return "Switch filtering off (every site allowed)"
+        return f"{ACTION_WORDS.get(self.action, self.action)} {', '.join(self.sites)}"
 
     def decide(self, user, approve: bool, note: str = "") -> None:
         """Approve or reject; the author may do neither (they may withdraw instead)."""

@@ -8,6 +8,9 @@ STM-320), and an unblock request it came from is answered. Every step is audited
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.mail import send_mail
 from django.db import transaction
@@ -18,12 +21,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from schoolgate.app.access import requires
 from schoolgate.app.audit import trail
+from schoolgate.app.console.inbox import publish_answers
 from schoolgate.app.console.models import UnblockRequest
 from schoolgate.app.governance.forms import ProposalForm
 from schoolgate.app.governance.models import FilterChange, FourEyesError
 from schoolgate.app.governance.publish import publish
 from schoolgate.app.policy import current_policy
-from schoolgate.app.roles import Capability
+from schoolgate.app.roles import Capability, allows
 from schoolgate.app.spreadsheet import csv_download
 from schoolgate.engine.policy.loader import PolicyError
 
@@ -43,7 +47,11 @@ def change_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "app/governance/changes.html",
-        {"waiting": waiting.select_related("proposed_by"), "decided": decided},
+        {
+            "waiting": _with_group_names(waiting.select_related("proposed_by")),
+            "decided": _with_group_names(decided),
+            "may_propose": allows(request.user.role, Capability.PROPOSE_CHANGE),
+        },
     )
 
 
@@ -76,7 +84,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "app/governance/change.html",
-        {"change": change, "may_decide": _may_decide(request.user, change)},
+        {"change": _with_group_names([change])[0], "may_decide": _may_decide(request.user, change)},
     )
 
 
@@ -127,14 +135,15 @@ def change_log(request: HttpRequest) -> HttpResponse:
 
 def _log_rows() -> list[list[str]]:
     rows = []
+    titles = dict(_group_choices())
     for c in FilterChange.objects.select_related("proposed_by", "decided_by").order_by("id"):
         rows.append(
             [
                 str(c.pk),
                 timezone.localtime(c.proposed_at).strftime("%d/%m/%Y %H:%M"),
                 _name(c.proposed_by),
-                f"{c.action}: {'every site' if c.is_switch_off else ', '.join(c.sites)}",
-                ", ".join(c.groups),
+                c.what,
+                ", ".join(titles.get(g, g) for g in c.groups),
                 ", ".join(c.users),
                 timezone.localtime(c.until).strftime("%d/%m/%Y %H:%M") if c.until else "",
                 c.reason,
@@ -147,9 +156,16 @@ def _log_rows() -> list[list[str]]:
     return rows
 
 
-def _may_decide(user, change: FilterChange) -> bool:
-    from schoolgate.app.roles import allows
+def _with_group_names(changes) -> list[FilterChange]:
+    """Each change with `group_names`: the groups' titles from the policy, not their ids."""
+    titles = dict(_group_choices())
+    changes = list(changes)
+    for change in changes:
+        change.group_names = ", ".join(titles.get(g, g) for g in change.groups)
+    return changes
 
+
+def _may_decide(user, change: FilterChange) -> bool:
     return (
         change.status == FilterChange.Status.PROPOSED
         and user.pk != change.proposed_by_id
@@ -196,12 +212,12 @@ def _tell_principal(change: FilterChange) -> None:
     if not to:
         return
     what = "Filtering switched off" if change.is_switch_off else "Filter change approved"
+    until = timezone.localtime(change.until).strftime("%d %b %Y %H:%M") if change.until else ""
     send_mail(
         f"{what}: change {change.pk} at {policy.school.name}",
-        f"{what} (change {change.pk}).\n\nAction: {change.action}\nSites: "
-        f"{', '.join(change.sites)}\nGroups: {', '.join(change.groups)}\nUsers: "
-        f"{', '.join(change.users) or 'everyone in the groups'}\nUntil: "
-        f"{change.until or 'withdrawn'}\nReason: {change.reason}\nProposed by: "
+        f"{what} (change {change.pk}).\n\nChange: {change.what}\nGroups: "
+        f"{', '.join(change.groups)}\nUsers: {', '.join(change.users) or 'everyone in the groups'}"
+        f"\nEnds: {until or 'when withdrawn'}\nReason: {change.reason}\nProposed by: "
         f"{_name(change.proposed_by)}\nApproved by: {_name(change.decided_by)}\n",
         None,
         to,
@@ -210,13 +226,19 @@ def _tell_principal(change: FilterChange) -> None:
 
 
 def _answer_requester(change: FilterChange, user) -> None:
+    """The request is "approved" only when the change gives what was asked (an unblock request
+    and an allow, a missed-site report and a block or warning); otherwise it is answered with
+    what was decided. The answer is published to the gateway's "my requests" page at once."""
     origin = change.request
     if origin is None:
         return
     now = timezone.now()
-    origin.status = UnblockRequest.Status.APPROVED
-    origin.response = f"Approved: {change.reason}"
+    asked_unblock = origin.kind == UnblockRequest.Kind.UNBLOCK
+    granted = (change.action == "allow") == asked_unblock
+    origin.status = UnblockRequest.Status.APPROVED if granted else UnblockRequest.Status.ANSWERED
+    origin.response = f"{'Approved' if granted else 'Decided'}: {change.what}. {change.reason}"
     origin.answered_by = origin.decided_by = user
     origin.answered_at = origin.decided_at = now
     origin.reason = change.decision_note or change.reason
     origin.save()
+    publish_answers(Path(settings.SCHOOLGATE_GATEWAY_STATE))
