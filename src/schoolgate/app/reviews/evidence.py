@@ -83,7 +83,7 @@ def _training(policy: Policy, today: date) -> EvidenceItem:
     return EvidenceItem(
         "Standard 1: roles and responsibilities",
         "Staff trained in filtering and monitoring",
-        f"{len(people)} people with filtering and monitoring training overdue."
+        f"{_count(len(people), 'person', 'people')} with filtering and monitoring training overdue."
         if policy.training
         else "The policy names no training courses.",
         reverse("training"),
@@ -125,10 +125,11 @@ def _change_control() -> EvidenceItem:
     return EvidenceItem(
         "Standard 3: block harmful content without over-blocking",
         "Every filter change has an author and a second approver",
-        f"{changes.count()} changes logged: {approved} approved, {waiting} waiting for approval.",
+        f"{_count(changes.count(), 'change')} logged: {approved} approved, "
+        f"{waiting} waiting for approval.",
         reverse("filter-change-log"),
         "Change-control log",
-        [f"{waiting} changes waiting for a decision"] if waiting else [],
+        [f"{_count(waiting, 'change')} waiting for a decision"] if waiting else [],
     )
 
 
@@ -140,11 +141,17 @@ def _agreements(policy: Policy) -> EvidenceItem:
     return EvidenceItem(
         "Standard 4: monitoring and acceptable use",
         "Acceptable use agreements signed",
-        f"{complete} of {len(rows)} agreements complete{share}.",
+        f"{complete} of {_count(len(rows), 'agreement')} complete{share}.",
         reverse("agreement-register"),
         "Agreement register",
-        [f"{len(rows) - complete} agreements outstanding"] if complete < len(rows) else [],
+        [f"{_count(len(rows) - complete, 'agreement')} outstanding"]
+        if complete < len(rows)
+        else [],
     )
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def csv_rows(items: list[EvidenceItem]) -> list[list[str]]:

@@ -79,5 +79,5 @@ def next_review(policy: Policy, last_signed_off: date | None, today: date) -> Re
         )
     planned = parse_policy_date(policy.school.next_review)
     if planned is not None:
-        return ReviewDue(planned, "the policy's next review date; no review recorded yet")
+        return ReviewDue(planned, "the review date in the policy")
     return ReviewDue(today, "no review recorded and the policy gives no review date")
