@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 
 import pytest
 
@@ -120,15 +119,6 @@ def test_precision_on_white_supremacist_forum_sentences(abuse: KeywordScanner) -
     base_rate = sum(hate for _, hate in labelled) / len(labelled)
     assert precision > 3 * base_rate, (precision, base_rate)
     assert recall > 0.05, recall
-
-
-def test_scanning_costs_microseconds(everything: KeywordScanner) -> None:
-    queries = nq_queries()
-    start = time.perf_counter()
-    for query in queries:
-        everything.scan(query)
-    per_scan = (time.perf_counter() - start) / len(queries)
-    assert per_scan < 200e-6, per_scan  # measured ~10 µs; generous for loaded CI machines
 
 
 # --- libraries + intent grammar + text model, on the held-out split ------------------------
