@@ -69,6 +69,25 @@ def test_walled_garden_only_allows_approved_sites(decider: Decider) -> None:
     assert (d.action, d.rule) == (Action.ALLOW, "learning-platform")
 
 
+@pytest.mark.parametrize(
+    ("subject", "rule"),
+    [
+        (Subject("infants"), "walled-garden"),
+        (Subject("staff", agreement=False), "agreement-required"),
+    ],
+)
+def test_a_search_blocked_by_an_earlier_step_still_raises_its_alert(decider, subject, rule):
+    """A young child in a walled garden, or a user who has not signed yet, who searches how to
+    hurt themselves: the page stays blocked, and the DSL still hears of it (issue 8)."""
+    url = "https://www.google.com/search?q=how+to+kill+myself"
+    d = decider.decide(subject, url, MONDAY_LESSON)
+    assert (d.action, d.rule) == (Action.BLOCK, rule)
+    assert d.alert.rank >= AlertLevel.HIGH.rank and d.search == "how to kill myself"
+    assert "dsl" in d.notify and d.keywords
+    quiet = decider.decide(subject, "https://www.google.com/search?q=tudor+houses", MONDAY_LESSON)
+    assert (quiet.rule, quiet.alert) == (rule, AlertLevel.NONE)
+
+
 def test_periods_and_nominated_users(decider: Decider) -> None:
     lesson = decider.decide(Subject("staff"), "facebook.com", MONDAY_LESSON)
     lunch = decider.decide(Subject("staff"), "facebook.com", MONDAY_LUNCH)

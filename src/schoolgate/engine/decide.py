@@ -278,12 +278,16 @@ class Decider:
                     ),
                     explanation="it is a help service that must always be reachable",
                 )
+        keyword = self._keyword_outcome(plan, search) if search else None
         if plan.group.agreement_required and not subject.agreement:
-            return _Outcome(
-                Action.BLOCK,
-                "agreement-required",
-                self._agreement_source(plan.group),
-                explanation="the acceptable-use agreement has not been signed yet",
+            return _noting_search(
+                _Outcome(
+                    Action.BLOCK,
+                    "agreement-required",
+                    self._agreement_source(plan.group),
+                    explanation="the acceptable-use agreement has not been signed yet",
+                ),
+                keyword,
             )
         for site_list, sites in plan.site_lists:
             if site_list.until is not None and when >= site_list.until:
@@ -291,21 +295,26 @@ class Decider:
             if site_list.users and subject.user not in site_list.users:
                 continue
             if self._in_periods(site_list.periods, when) and sites.match(target, suffixes):
-                return _Outcome(
-                    site_list.action,
-                    site_list.id,
-                    site_list.source,
-                    site_list.alert,
-                    f"it is on the list “{site_list.title}”",
+                return _noting_search(
+                    _Outcome(
+                        site_list.action,
+                        site_list.id,
+                        site_list.source,
+                        site_list.alert,
+                        f"it is on the list “{site_list.title}”",
+                    ),
+                    keyword,
                 )
         if plan.group.walled_garden:
-            return _Outcome(
-                Action.BLOCK,
-                "walled-garden",
-                plan.group.source,
-                explanation=f"{plan.group.title} may only use sites the school has approved",
+            return _noting_search(
+                _Outcome(
+                    Action.BLOCK,
+                    "walled-garden",
+                    plan.group.source,
+                    explanation=f"{plan.group.title} may only use sites the school has approved",
+                ),
+                keyword,
             )
-        keyword = self._keyword_outcome(plan, search) if search else None
         if (
             keyword is not None
             and (keyword.help_seeking or keyword.concern)
@@ -494,6 +503,18 @@ class Decider:
             if agreement.id == group.agreement or _applies(agreement.groups, group.id):
                 return agreement.source
         return group.source
+
+
+def _noting_search(outcome: _Outcome, keyword: _Outcome | None) -> _Outcome:
+    """A search decided by an earlier step (no agreement yet, a site list, the walled garden)
+    still raises its alert: a young child's search for how to hurt themselves reaches the DSL
+    even though the page itself was never going to open. `outcome` is always a fresh one."""
+    if keyword is None or keyword.alert is AlertLevel.NONE:
+        return outcome
+    outcome.alert = AlertLevel.highest(outcome.alert, keyword.alert)
+    outcome.keywords = keyword.keywords
+    outcome.concern = outcome.concern or keyword.concern
+    return outcome
 
 
 class UnknownGroupError(LookupError):
