@@ -17,6 +17,7 @@ from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.dns.safesearch import SafeSearchTableError
 from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import BindingsEndpoint, Identity
+from schoolgate.gateway.journal_events import binding_recorder
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.services import dns_resolver
 from schoolgate.gateway.site import SiteConfig, SiteError, Subnet, load_site, parse_host_port
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             holder = SnapshotHolder(snapshot=snapshot_from_arguments(args))
         identity = Identity.from_site(site)
         journal = None if args.no_journal else JournalWriter(site.journal)
+        if journal is not None:
+            identity.on_change = binding_recorder(journal)
         resolver = dns_resolver(
             site.dns,
             holder,

@@ -10,6 +10,7 @@ from pathlib import Path
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
 from schoolgate.events.journal import JournalWriter
 from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.journal_events import binding_recorder
 from schoolgate.gateway.proxy.assemble import Gateway, build_gateway
 from schoolgate.gateway.proxy.loop import LOOP_CHOICES, LoopUnavailableError, loop_name
 from schoolgate.gateway.proxy.loop import run as run_loop
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     holder = snapshot_holder(args, site)
     identity = Identity.from_site(site, holder.decider.policy.nominated_users)
     journal = JournalWriter(args.journal or site.journal)
+    identity.on_change = binding_recorder(journal)
     try:
         run_loop(_serve(settings, holder, identity, journal), args.loop)
     except LoopUnavailableError as exc:

@@ -39,6 +39,7 @@ from schoolgate.files import write_atomically
 from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.journal_events import binding_recorder
 from schoolgate.gateway.proxy.assemble import build_gateway, join_host_port
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.services import dns_resolver
@@ -217,6 +218,7 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     identity = Identity(
         bindings_file=options.var / "gateway" / "bindings.json",
         nominated_users=holder.decider.policy.nominated_users,
+        on_change=binding_recorder(journal),
     )
     host = options.address
     settings = ProxySiteSettings(

@@ -8,7 +8,8 @@ JSON object (`Event.to_record`) whose keys are documented in `docs/events.md`.
 Rules of the format (version 1):
 - `at` is UTC, ISO 8601 with microseconds and a `Z` (`2026-11-24T10:32:07.123456Z`); readers
   accept any ISO 8601 offset and convert it to UTC.
-- `source` says which component saw the request (`dns`, `proxy`, `squid`, `pages`, or an
+- `source` says which component saw the request (`dns`, `proxy`, `squid`, `pages`, `gateway`
+  for gateway-wide happenings such as a device's `binding` changing holder, or an
   ingested log: `squid-log`, `zeek-dns`, `zeek-http`, `zeek-ssl`, `dnsmasq`, `unbound`, `json`);
   `journal` marks what the journal itself could not keep (`journal-dropped`).
 - `kind` is `decision` for a filtering decision (every DNS query, proxied request, helper
@@ -39,6 +40,7 @@ SOURCES = frozenset(
         "pages",
         "monitor",
         "journal",
+        "gateway",
         "squid-log",
         "zeek-dns",
         "zeek-http",

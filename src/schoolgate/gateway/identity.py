@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,7 +128,11 @@ class Identity:
         subnets: Iterable[Subnet] = (),
         bindings_file: Path | None = None,
         nominated_users: Iterable[str] = (),
+        on_change: Callable[[str, Binding | None], None] | None = None,
     ) -> None:
+        self.on_change = on_change
+        """Told of every address whose holder changes (None: released), so that the journal
+        keeps the bindings history the monitor attributes third-party log lines by."""
         self.subnets = sorted(subnets, key=lambda s: s.network.prefixlen, reverse=True)
         self.bindings_file = bindings_file
         self.nominated_users = frozenset(nominated_users)
@@ -211,9 +215,7 @@ class Identity:
                 bindings.pop(canonical, None)
             if self.bindings_file is not None:
                 self._write_file(bindings)
-            self._bindings = bindings
-            self._ranges = _ranges(bindings)
-            self._cache = {}
+            self._replace(bindings)
 
     def _write_file(self, bindings: dict[str, Binding]) -> None:
         path = self.bindings_file
@@ -230,18 +232,31 @@ class Identity:
                 return
             self._file_state = state
             if state is None:
-                self._bindings = {}
-                self._ranges = []
-            else:
-                try:
-                    text = self.bindings_file.read_text(encoding="utf-8")
-                    bindings = parse_bindings(json.loads(text), str(self.bindings_file))
-                except (OSError, ValueError) as exc:  # keep the last good bindings
-                    log.error("bindings not reloaded: %s", exc)
-                    return
-                self._bindings = bindings
-                self._ranges = _ranges(bindings)
-            self._cache = {}
+                self._replace({}, announce=not force)
+                return
+            try:
+                text = self.bindings_file.read_text(encoding="utf-8")
+                bindings = parse_bindings(json.loads(text), str(self.bindings_file))
+            except (OSError, ValueError) as exc:  # keep the last good bindings
+                log.error("bindings not reloaded: %s", exc)
+                return
+            self._replace(bindings, announce=not force)
+
+    def _replace(self, bindings: dict[str, Binding], announce: bool = True) -> None:
+        """Swap in new bindings (the lock is held) and announce each changed address."""
+        old = self._bindings
+        self._bindings = bindings
+        self._ranges = _ranges(bindings)
+        self._cache = {}
+        if not announce or self.on_change is None:
+            return
+        for address in sorted(old.keys() | bindings.keys()):
+            if "/" in address or old.get(address) == bindings.get(address):
+                continue  # address ranges name a group, not who holds a device
+            try:
+                self.on_change(address, bindings.get(address))
+            except Exception:  # the journal must never stop the gateway identifying devices
+                log.exception("binding change for %s not recorded", address)
 
 
 # The bindings endpoint ----------------------------------------------------------------------------

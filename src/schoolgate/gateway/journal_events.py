@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from schoolgate.engine.decide import Decision
@@ -90,6 +91,21 @@ def happening_record(
         target=target,
         extra=extra or {},
     ).to_record()
+
+
+def binding_recorder(sink: EventSink) -> Callable[[str, Any], None]:
+    """For `Identity(on_change=...)`: each change of who holds an address becomes a `binding`
+    event (no user: released), the history the monitor attributes third-party logs by."""
+
+    def record(address: str, binding: Any) -> None:
+        user = binding.user if binding is not None else None
+        group = binding.group if binding is not None and user else None
+        sink.append(
+            happening_record("binding", source="gateway", address=address, user=user, group=group)
+        )
+        sink.hand_over()
+
+    return record
 
 
 class DecisionEncoder:
