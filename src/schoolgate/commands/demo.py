@@ -27,6 +27,7 @@ from schoolgate.commands.serve import (
     ServeOptions,
     add_serve_arguments,
     compile_into_var,
+    free_ports,
     options_from,
     serve_snapshot,
 )
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     step(5, "Run the gateway")
+    options = free_ports(options)
     devices = demo_devices(policy)
     sign_agreements(options.var / "gateway", decider, devices)
     shown = options

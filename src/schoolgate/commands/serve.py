@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import errno
 import importlib.util
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -183,6 +186,16 @@ def serve_snapshot(options: ServeOptions, snapshot_path: Path) -> int:
     options.monitor_lines = monitor.lines
     try:
         asyncio.run(_serve(options, holder, journal))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"schoolgate serve: {error.strerror or error}: another program already listens on "
+            "one of the ports (a system Squid takes 3128). Choose free ones with --dns-port, "
+            "--proxy-port, --pages-port and --app-port.",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         holder.stop()
         journal.close()
@@ -353,3 +366,40 @@ def print_addresses(
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def free_ports(options: ServeOptions) -> ServeOptions:
+    """The demo's ports, each replaced by a free one if another program holds it (a Debian
+    `squid` package starts a system Squid on 3128), with a line saying so."""
+    ports = dict(options.ports)
+    for name, port in options.ports.items():
+        if _bindable(options.address, port, udp=name == "dns"):
+            continue
+        ports[name] = _free_port(options.address, udp=name == "dns")
+        print(f"   port {port} ({name}) is taken by another program: using {ports[name]}")
+    return dataclasses.replace(options, ports=ports)
+
+
+def _bindable(address: str, port: int, udp: bool) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    for kind in kinds:
+        with socket.socket(family, kind) as probe:
+            if kind == socket.SOCK_STREAM:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, port))
+            except OSError:
+                return False
+    return True
+
+
+def _free_port(address: str, udp: bool) -> int:
+    for _ in range(50):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address, 0))
+            port = probe.getsockname()[1]
+        if _bindable(address, port, udp):
+            return port
+    raise OSError(errno.EADDRINUSE, "no free port found")
