@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -191,6 +192,18 @@ def test_out_of_hours_call_order_moves_on_when_a_contact_cannot_be_reached(
         sink.stop()
 
 
+def _last_staffed_moment() -> datetime:
+    """10:00 school time on the latest weekday at least an hour ago: inside St Thomas More's
+    staffed hours whatever time of day the test runs (it failed after 18:00 before)."""
+    london = ZoneInfo("Europe/London")
+    moment = (datetime.now(london) - timedelta(hours=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    while moment.weekday() >= 5 or moment > datetime.now(london) - timedelta(hours=1):
+        moment -= timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
 def test_a_missed_deadline_escalates(tmp_path, policy) -> None:
     routes = [
         r.model_copy(update={"within": "1 minutes"}) if r.level.value == "critical" else r
@@ -203,7 +216,7 @@ def test_a_missed_deadline_escalates(tmp_path, policy) -> None:
     port = _free_port()  # the mail server is down
     addresses = ADDRESSES | {"assistant-principal": "ap@school.test"}
     settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, addresses=addresses)
-    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    long_ago = _last_staffed_moment()  # in staffed hours the route, not the call list, applies
     monitor = _monitor(tmp_path, strict, settings, clock=lambda: long_ago)
     monitor._on_events([_search(long_ago)])
     assert monitor.escalate_due() == 3  # all three route messages are past their deadline
