@@ -75,3 +75,21 @@ def people(db) -> dict[str, User]:
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium for the staff-app browser tests (one copy for all of them).
+
+    Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    between pages are still plain synchronous calls, which Django must be told to allow."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -22,7 +22,7 @@ from schoolgate.engine.decide import Decider, Subject
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import compile_snapshot
 from schoolgate.gateway.agreement_state import AgreementState
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM
 from tests.gateway.proxy_support import running_origin, running_proxy
 
 from .conftest import PASSWORD, make_user
@@ -36,18 +36,6 @@ pytestmark = [
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _sign_in(page, base: str, username: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from schoolgate.app.cases.models import Case, Status
 from schoolgate.app.cases.terms import Term, term_of
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM
 
 from .conftest import PASSWORD, TOTP_SECRET, make_user
 
@@ -36,20 +36,6 @@ pytestmark = [
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself between pages are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _sign_in(page, base: str, username: str) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from schoolgate.app.alerts.models import Alert
 from schoolgate.app.concerns.models import Concern
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM
 
 from .conftest import PASSWORD, TOTP_SECRET, make_user
 from .test_browser import _shot
@@ -30,18 +30,6 @@ pytestmark = [
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _sign_in(page, base: str, username: str, totp: bool = False) -> None:

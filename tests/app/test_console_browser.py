@@ -18,7 +18,7 @@ import pytest
 
 from schoolgate.app.console.models import Device, UnblockRequest
 from schoolgate.gateway.proxy.records import RequestLog
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM
 
 from .conftest import PASSWORD, TOTP_SECRET, make_user
 from .console_support import configure, console_files, fill_store, some_events
@@ -36,18 +36,6 @@ pytestmark = [
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _shot(page, name: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from schoolgate.app.reviews.models import Review
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import CHROMIUM
 
 from .conftest import PASSWORD, make_user
 from .test_browser import SCREENS
@@ -27,18 +27,6 @@ pytestmark = [
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
     ),
 ]
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def _shot(page, name: str) -> None:
