@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO / "src"))
 from schoolgate.commands._snapshots import cached_snapshot  # noqa: E402
 from schoolgate.engine.decide import Decider, Subject  # noqa: E402
 from schoolgate.engine.policy.schema import Action  # noqa: E402
-from schoolgate.engine.urls import Target  # noqa: E402
+from schoolgate.engine.targets import Target  # noqa: E402
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 SERVERS = ("dnsmasq", "unbound", "schoolgate", "schoolgate-no-journal")

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from schoolgate.engine.policy.schema import AlertLevel
+from schoolgate.engine.targets import parse_target
 from schoolgate.engine.taxonomy import KEYWORD_LIBRARIES
 from schoolgate.engine.text.keywords import KeywordScanner
 from schoolgate.engine.text.normalise import normalise
 from schoolgate.engine.text.search import extract_search
-from schoolgate.engine.urls import parse_target
 
 REPO = Path(__file__).resolve().parents[1]
 ABUSE_LIBRARIES = ("bullying", "extremism", "sexual")

@@ -269,7 +269,7 @@ def worker(snapshot_path: Path, requests: Path, mode: str, out: Path) -> None:
 
 
 def _decide_function(snapshot, mode: str):
-    from schoolgate.engine.urls import TargetError, parse_target
+    from schoolgate.engine.targets import TargetError, parse_target
 
     if mode == "mask":
         index = snapshot.index

@@ -13,8 +13,8 @@ from schoolgate.engine.lists.host_classifier import HostClassifier, Tokens, name
 from schoolgate.engine.lists.index import CategoryIndex
 from schoolgate.engine.policy.loader import parse_policy
 from schoolgate.engine.snapshot import compile_snapshot, load_snapshot
+from schoolgate.engine.targets import parse_target
 from schoolgate.engine.taxonomy import CATEGORIES, LIKELY_CATEGORIES
-from schoolgate.engine.urls import parse_target
 from tests.conftest import DATA
 from tests.engine.sample_policy import SAMPLE_POLICY
 

@@ -18,7 +18,7 @@ from schoolgate.engine.lists.importers import (
     import_ut1,
 )
 from schoolgate.engine.lists.index import CategoryIndex, hash_key
-from schoolgate.engine.urls import parse_target
+from schoolgate.engine.targets import parse_target
 from tests.conftest import DATA, UT1
 
 

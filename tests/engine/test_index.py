@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schoolgate.engine.lists.index import CategoryIndex, hash_candidates, hash_key, sha256
-from schoolgate.engine.urls import parse_target
+from schoolgate.engine.targets import parse_target
 
 
 def _cats(index: CategoryIndex, url: str) -> set[str]:

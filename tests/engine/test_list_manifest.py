@@ -15,8 +15,8 @@ import pytest
 from schoolgate.engine.lists.importers import ListFormatError, import_list_dir
 from schoolgate.engine.lists.index import CategoryIndex
 from schoolgate.engine.lists.manifest import load_manifest
+from schoolgate.engine.targets import parse_target
 from schoolgate.engine.taxonomy import CATEGORIES
-from schoolgate.engine.urls import parse_target
 from tests.conftest import DATA, REPO
 
 DEFAULT = REPO / "lists" / "default.yaml"

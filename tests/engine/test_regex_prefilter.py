@@ -14,7 +14,7 @@ from schoolgate.engine.lists.prefilter import (
     plain_expression_mask,
     required_literals,
 )
-from schoolgate.engine.urls import parse_target
+from schoolgate.engine.targets import parse_target
 from tests.conftest import UT1
 
 

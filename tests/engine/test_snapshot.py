@@ -16,7 +16,7 @@ from schoolgate.engine.snapshot import (
     load_snapshot,
     policy_sha256,
 )
-from schoolgate.engine.urls import parse_target
+from schoolgate.engine.targets import parse_target
 from tests.conftest import UT1
 from tests.engine.sample_policy import SAMPLE_POLICY
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from schoolgate.engine.targets import parse_target
 from schoolgate.engine.text.search import SearchQuery, extract_search
-from schoolgate.engine.urls import parse_target
 
 
 def search(url: str) -> SearchQuery | None:

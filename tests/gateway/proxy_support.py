@@ -19,11 +19,11 @@ from schoolgate.engine.policy.loader import parse_policy
 from schoolgate.engine.snapshot import Snapshot, compile_snapshot
 from schoolgate.gateway.agreement_state import AgreementState
 from schoolgate.gateway.journal_events import EventSink
+from schoolgate.gateway.proxy.gateway_pages import GatewayPages
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.records import RequestLog, SignatureStore, WarnPasses
 from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
 from schoolgate.gateway.proxy.users import Authenticator, DirectoryUser
-from schoolgate.gateway.proxy.webapp import GatewayPages
 
 POLICY = """
 schema_version: 1

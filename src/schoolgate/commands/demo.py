@@ -43,8 +43,8 @@ from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.snapshot import load_snapshot
 from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, publish_demo_agreements
 from schoolgate.gateway.demo_devices import DemoDevice, demo_devices
+from schoolgate.gateway.proxy.gateway_pages import GatewayPages
 from schoolgate.gateway.proxy.records import SignatureStore
-from schoolgate.gateway.proxy.webapp import GatewayPages
 from schoolgate.gateway.site import parse_host_port
 
 ALLOWED_CANDIDATES = ["https://www.bbc.co.uk/bitesize", "https://www.wikipedia.org/"]

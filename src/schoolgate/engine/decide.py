@@ -36,11 +36,11 @@ from schoolgate.engine.policy.schema import (
     SiteList,
     Source,
 )
+from schoolgate.engine.targets import Target, parse_target
 from schoolgate.engine.taxonomy import CIRCUMVENTION_CATEGORIES, ILLEGAL_CATEGORIES
 from schoolgate.engine.text.keywords import KeywordScanner
 from schoolgate.engine.text.model import default_thresholds
 from schoolgate.engine.text.search import extract_search
-from schoolgate.engine.urls import Target, parse_target
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.engine.taxonomy import CATEGORIES
-from schoolgate.engine.urls import TargetError, parse_target
 
 
 @dataclass(frozen=True, slots=True)

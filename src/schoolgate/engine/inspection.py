@@ -21,7 +21,7 @@ from typing import Any
 
 from schoolgate.engine.https_sets import PROTECTED_SETS, SETS, HostSet, host_name
 from schoolgate.engine.policy.schema import Policy
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote
 
 from schoolgate.engine.decide import Decider, Decision, Subject, UnknownGroupError
 from schoolgate.engine.policy.schema import Action
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name

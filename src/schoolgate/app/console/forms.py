@@ -8,7 +8,7 @@ from django import forms
 from schoolgate.app.console.devices import canonical_address
 from schoolgate.app.console.models import Device, UnblockRequest
 from schoolgate.app.policy import current_policy
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.gateway.identity import BindingError
 
 

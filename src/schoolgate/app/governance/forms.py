@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 
 ACTIONS = [
     ("allow", "Allow (unblock)"),

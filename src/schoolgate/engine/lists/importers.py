@@ -51,8 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from schoolgate.engine.lists.index import CategoryIndex, compile_expressions
+from schoolgate.engine.targets import TargetError, normalise_host, parse_target
 from schoolgate.engine.taxonomy import CATEGORIES, UT1_MAPPING
-from schoolgate.engine.urls import TargetError, normalise_host, parse_target
 
 INVALID_LIMIT_MIN = 20
 INVALID_LIMIT_FRACTION = 0.01

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from schoolgate.engine.lists.host_classifier import HostClassifier, shipped_classifier
 from schoolgate.engine.lists.prefilter import ExpressionMatcher
-from schoolgate.engine.urls import Target
+from schoolgate.engine.targets import Target
 
 Regexes = list[tuple[re.Pattern[str], int]]
 

@@ -179,7 +179,7 @@ def _https_problems(policy: Policy) -> Found:
 
 
 def _host_or_empty(site: str) -> str:
-    from schoolgate.engine.urls import TargetError, parse_target
+    from schoolgate.engine.targets import TargetError, parse_target
 
     try:
         return parse_target(site).host

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote_plus
 
-from schoolgate.engine.urls import Target
+from schoolgate.engine.targets import Target
 
 MAX_QUERY_CHARS = 2048
 """Longer values are cut: nobody types more, and scanning time must stay bounded."""

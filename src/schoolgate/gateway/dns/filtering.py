@@ -14,7 +14,7 @@ from pathlib import Path
 
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action, AlertLevel
-from schoolgate.engine.urls import Target
+from schoolgate.engine.targets import Target
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.dns.chain import Handler
 from schoolgate.gateway.dns.request import DnsRequest, Reply

@@ -12,6 +12,7 @@ from pathlib import Path
 from schoolgate.engine.decide import Decider, Subject
 from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, AgreementState
 from schoolgate.gateway.journal_events import EventSink
+from schoolgate.gateway.proxy.gateway_pages import GatewayPages
 from schoolgate.gateway.proxy.inspect import HttpsInspector
 from schoolgate.gateway.proxy.pages import PageLinks
 from schoolgate.gateway.proxy.pages_server import PagesServer
@@ -25,7 +26,6 @@ from schoolgate.gateway.proxy.records import (
 )
 from schoolgate.gateway.proxy.server import ProxyServer, ProxySettings
 from schoolgate.gateway.proxy.users import Authenticator, load_user_directory
-from schoolgate.gateway.proxy.webapp import GatewayPages
 from schoolgate.gateway.site import ProxySiteSettings, parse_host_port
 from schoolgate.gateway.tls.ca import load_ca
 from schoolgate.gateway.tls.mint import LeafMinter

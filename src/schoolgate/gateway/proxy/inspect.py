@@ -35,6 +35,7 @@ from schoolgate.engine.inspection import InspectChoice, InspectionPlan
 from schoolgate.engine.policy.schema import ALL_GROUPS, Action
 from schoolgate.engine.safe_search_url import enforce_safe_search
 from schoolgate.gateway.journal_events import happening_record
+from schoolgate.gateway.proxy.gateway_pages import Visitor
 from schoolgate.gateway.proxy.http import (
     Framing,
     Head,
@@ -46,7 +47,6 @@ from schoolgate.gateway.proxy.http import (
 )
 from schoolgate.gateway.proxy.pages import PageResponse, message_page, warn_page
 from schoolgate.gateway.proxy.upstream import Address, Connection, UpstreamPool
-from schoolgate.gateway.proxy.webapp import Visitor
 from schoolgate.gateway.tls.mint import LeafMinter
 from schoolgate.gateway.tls.upstream import UpstreamCertificateError, open_tls
 

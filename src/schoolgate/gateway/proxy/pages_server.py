@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from schoolgate.engine.decide import Subject
 from schoolgate.gateway.asking import WhoIsAsking
+from schoolgate.gateway.proxy.gateway_pages import GatewayPages
 from schoolgate.gateway.proxy.http import HttpError, parse_request, read_head
 from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.server import _read_small_body, _send_error, _write_page
-from schoolgate.gateway.proxy.webapp import GatewayPages
 
 IDLE_SECONDS = 30.0
 

@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
-from schoolgate.engine.urls import Target, TargetError, parse_target
+from schoolgate.engine.targets import Target, TargetError, parse_target
 from schoolgate.gateway.asking import Visitor, WhoIsAsking
 from schoolgate.gateway.decision_cache import DecisionCache
 from schoolgate.gateway.failing import CLOSED, OPEN, failure_decision, failure_name
 from schoolgate.gateway.journal_events import EventSink, decision_record
+from schoolgate.gateway.proxy.gateway_pages import GatewayPages
 from schoolgate.gateway.proxy.http import (
     Framing,
     HttpError,
@@ -42,7 +43,6 @@ from schoolgate.gateway.proxy.listener import Listener
 from schoolgate.gateway.proxy.pages import PageResponse
 from schoolgate.gateway.proxy.upstream import Connection, HostOverrides, UpstreamPool
 from schoolgate.gateway.proxy.users import Authenticator, parse_basic_credentials
-from schoolgate.gateway.proxy.webapp import GatewayPages
 
 if TYPE_CHECKING:
     from schoolgate.gateway.proxy.inspect import HttpsInspector

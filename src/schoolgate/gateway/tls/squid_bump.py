@@ -26,7 +26,7 @@ from pathlib import Path
 
 from schoolgate.engine.https_sets import PROTECTED_SETS, SETS, host_name
 from schoolgate.engine.policy.schema import Policy
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 
 CERTGEN = Path("/usr/lib/squid/security_file_certgen")
 

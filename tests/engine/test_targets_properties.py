@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from schoolgate.engine.lists.index import CategoryIndex
-from schoolgate.engine.urls import Target, TargetError, _parse_target_slow, parse_target
+from schoolgate.engine.targets import Target, TargetError, _parse_target_slow, parse_target
 
 LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 TLD = st.sampled_from(["com", "org", "net", "uk", "co.uk", "io", "example", "xn--p1ai"])

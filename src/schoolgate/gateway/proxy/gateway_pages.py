@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from schoolgate.engine.agreements import needs_more_than_the_user
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
-from schoolgate.engine.urls import TargetError, parse_target
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.agreement_state import AgreementState
 from schoolgate.gateway.asking import Visitor, WhoIsAsking
