@@ -10,11 +10,8 @@ website consent. `SCHOOLGATE_SCREENSHOTS=1` refreshes docs/screens/.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
-
-import pytest
 
 from schoolgate.app.agreements import consents
 from schoolgate.app.policy import current_policy
@@ -22,32 +19,14 @@ from schoolgate.engine.decide import Decider, Subject
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import compile_snapshot
 from schoolgate.gateway.agreement_state import AgreementState
-from tests.browser import CHROMIUM
 from tests.gateway.proxy_support import running_origin, running_proxy
 
-from .conftest import PASSWORD, make_user
-from .test_browser import SCREENS
+from .browser_pages import BROWSER_TESTS, shot, sign_in
+from .conftest import make_user
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def test_pupil_stays_gated_until_the_parent_countersigns_stm_228_stm_230(
@@ -89,22 +68,22 @@ def test_pupil_stays_gated_until_the_parent_countersigns_stm_228_stm_230(
         pupil.goto("http://homework.test/spelling")
         assert pupil.url.startswith("http://gate.test/agreement")
         assert pupil.is_visible("#parent-note")
-        _shot(pupil, "agreement-gateway-page")
+        shot(pupil, "agreement-gateway-page")
         pupil_app = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        _sign_in(pupil_app, base, "amelia.smith")
+        sign_in(pupil_app, base, "amelia.smith")
         pupil_app.goto(f"{base}/agreement/")
         pupil_app.check("input[name=agree]")
         pupil_app.click("#sign")
         assert "Your parent or carer must sign too" in pupil_app.inner_text("main")
-        _shot(pupil_app, "agreement-pupil-waiting")
+        shot(pupil_app, "agreement-pupil-waiting")
         pupil.goto("http://homework.test/spelling")
         assert pupil.url.startswith("http://gate.test/agreement"), "still gated"
 
         carer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        _sign_in(carer, base, "pat.smith")
+        sign_in(carer, base, "pat.smith")
         carer.wait_for_url(f"{base}/parent/")
         assert "Amelia cannot use the internet at school until you sign" in carer.inner_text("main")
-        _shot(carer, "agreement-parent-page")
+        shot(carer, "agreement-parent-page")
         carer.check(".child input[name=agree]")
         carer.click(".sign-parent")
         assert "Complete: Amelia may use the school's internet" in carer.inner_text("main")
@@ -119,10 +98,10 @@ def test_pupil_stays_gated_until_the_parent_countersigns_stm_228_stm_230(
         assert "origin page for homework.test/spelling" in pupil.inner_text("body")
 
         office = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
-        _sign_in(office, base, "tess-teacher")
+        sign_in(office, base, "tess-teacher")
         office.goto(f"{base}/agreements/")
         assert "Amelia Smith" in office.inner_text("table.register")
-        _shot(office, "agreement-register")
+        shot(office, "agreement-register")
 
 
 def test_st_hilarys_publish_check_sh_064_sh_s06(
@@ -153,19 +132,19 @@ def test_st_hilarys_publish_check_sh_064_sh_s06(
     )
     make_user("teacher", "sam-social", first_name="Sam", last_name="Social")
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    _sign_in(page, live_server.url, "sam-social")
+    sign_in(page, live_server.url, "sam-social")
     page.goto(f"{live_server.url}/publish-check/")
     page.select_option("#channel", "website")
     page.fill("#caption", "Amelia Smith wins the spelling bee")
     page.click("#check")
     assert page.inner_text("#verdict").startswith("Not yet")
     assert "Amelia S." in page.inner_text("#caption-problems")
-    _shot(page, "publish-check-refused")
+    shot(page, "publish-check-refused")
     page.fill("#caption", "Amelia S. wins the spelling bee")
     page.click("#check")
     assert page.inner_text("#verdict").startswith("Yes")
     assert "Amelia S." in page.inner_text("#children")
-    _shot(page, "publish-check-accepted")
+    shot(page, "publish-check-accepted")
 
 
 def test_training_log_and_a_pupils_consents_at_phone_width_stm_286(
@@ -191,7 +170,7 @@ def test_training_log_and_a_pupils_consents_at_phone_width_stm_286(
     parent = make_user("parent", "jo.jones", first_name="Jo", last_name="Jones")
     parent.children.add(pupil)
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    _sign_in(page, live_server.url, "olly-osc")
+    sign_in(page, live_server.url, "olly-osc")
     page.wait_for_selector("#id_code")
     page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
     page.click("main button[type=submit]")
@@ -204,9 +183,9 @@ def test_training_log_and_a_pupils_consents_at_phone_width_stm_286(
     page.fill("input[name=review_date]", "2027-03-01")
     page.click("form:has(input[value=need]) button[type=submit]")
     assert "Filtering and monitoring roles" in page.inner_text("#tna")
-    _shot(page, "training-log")
+    shot(page, "training-log")
     page.goto(f"{live_server.url}/consents/{pupil.pk}/")
     page.check("input[name=consent-google-apps][value=yes]")
     page.click("main form button[type=submit]")
     assert "Jo Jones" in page.inner_text("main")
-    _shot(page, "consents-pupil")
+    shot(page, "consents-pupil")

@@ -8,21 +8,15 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import launch_chromium
 
+from .browser_pages import BROWSER_TESTS, SCREENS
 from .conftest import make_user, signed_in
-from .test_browser import SCREENS
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 
 def _alert() -> dict:

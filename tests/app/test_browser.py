@@ -7,47 +7,18 @@ report and sees no names. `SCHOOLGATE_SCREENSHOTS=1` refreshes the screenshots i
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import pyotp
-import pytest
 
 from schoolgate.app.cases.models import Case, Status
 from schoolgate.app.cases.terms import Term, term_of
-from tests.browser import CHROMIUM
 
-from .conftest import PASSWORD, TOTP_SECRET, make_user
+from .browser_pages import BROWSER_TESTS, shot, sign_in
+from .conftest import TOTP_SECRET, make_user
 
 # Screenshots are always taken; they replace the ones in docs/screens/ only when asked to
 # (SCHOOLGATE_SCREENSHOTS=1), so a test run leaves the working tree clean.
-DOC_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-SCREENS = (
-    DOC_SCREENS
-    if os.environ.get("SCHOOLGATE_SCREENSHOTS")
-    else Path(tempfile.gettempdir()) / "schoolgate-screens"
-)
 
-pytestmark = [
-    pytest.mark.slow,
-    # CI installs chromium, so there a missing browser fails rather than skips.
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def test_report_triage_review_sanction_close_and_governor_report(
@@ -63,7 +34,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     pupil = make_user("pupil", "amy-ash", first_name="Amy", last_name="Ashworth")
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    _sign_in(page, base, "tom-teacher")
+    sign_in(page, base, "tom-teacher")
     page.goto(f"{base}/report/")
     page.fill("#id_summary", "Pupil using a VPN app in IT2")
     page.fill("#id_occurred_at", "2025-10-06T11:00")
@@ -74,7 +45,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.fill("#id_device", "PC-14")
     page.fill("#id_url", "https://vpn.example")
     page.fill("#id_details", "Amy had a VPN app open to reach a games site during period 3.")
-    _shot(page, "report-staff")
+    shot(page, "report-staff")
     page.click("#report-form button[type=submit]")
     page.wait_for_selector("text=Your report is C-")
     case = Case.objects.get()
@@ -82,14 +53,14 @@ def test_report_triage_review_sanction_close_and_governor_report(
     page.close()
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    _sign_in(page, base, "dana-lead")
+    sign_in(page, base, "dana-lead")
     page.wait_for_selector("#id_code")
     page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
     page.click("main button[type=submit]")
     page.wait_for_selector("#work-tasks")  # the DSL's home: My work
     page.click('header >> text="Cases"')
     page.wait_for_selector("text=Pupil using a VPN app in IT2")
-    _shot(page, "case-list")
+    shot(page, "case-list")
     page.click(f"text={case.reference}")
     page.select_option(
         "#triage-form select[name=incident_type]", value="pupil:subverting-filtering"
@@ -130,13 +101,13 @@ def test_report_triage_review_sanction_close_and_governor_report(
     # The second reviewer confirms in a browser context of their own (issue 13).
     deputy_context = browser.new_context(viewport={"width": 1200, "height": 900})
     deputy = deputy_context.new_page()
-    _sign_in(deputy, base, "dev-deputy")
+    sign_in(deputy, base, "dev-deputy")
     deputy.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
     deputy.click("main button[type=submit]")
     deputy.click("#notifications-link")
     deputy.click("#notifications button")
     deputy.wait_for_selector("#confirm-form")
-    _shot(deputy, "review-confirm")
+    shot(deputy, "review-confirm")
     deputy.click("#confirm-form button")
     deputy.wait_for_selector("#confirmed")
     deputy_context.close()
@@ -145,7 +116,7 @@ def test_report_triage_review_sanction_close_and_governor_report(
     assert "confirmed" in page.inner_text("#reviews .review-second")
     assert "Dev Deputy confirmed the two-person review" in page.inner_text("#timeline")
     assert "case.triage" not in page.inner_text("main")
-    _shot(page, "case-detail")
+    shot(page, "case-detail")
     assert page.is_visible("#close-form")
     page.fill("#close-form [name=outcome]", "Sanctions applied; parents informed by letter")
     page.click("#close-form button[type=submit]")
@@ -154,11 +125,11 @@ def test_report_triage_review_sanction_close_and_governor_report(
     assert case.status == Status.CLOSED and case.reviews.get().second_confirmed_at
     assert case.actions.count() == 4
     page.goto(f"{base}/logs/incident/?term=2025-autumn")
-    _shot(page, "incident-log")
+    shot(page, "incident-log")
     page.close()
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    _sign_in(page, base, "gail-governor")
+    sign_in(page, base, "gail-governor")
     page.goto(f"{base}/governors/?term={_term(case).key}")
     page.wait_for_selector("#totals")
     text = page.inner_text("main")
@@ -166,13 +137,13 @@ def test_report_triage_review_sanction_close_and_governor_report(
     assert "fewer than 5 incidents reported" in text.replace("\n", " ")
     for name in ("Amy", "Ashworth", "Tom", "Teacher", "Dana", "Lead", "amy-ash"):
         assert name not in text
-    _shot(page, "governor-report")
+    shot(page, "governor-report")
     page.close()
 
     page = browser.new_page(viewport={"width": 900, "height": 700})
-    _sign_in(page, base, "amy-ash")
+    sign_in(page, base, "amy-ash")
     page.wait_for_selector("text=Tell us about something online that upset you")
-    _shot(page, "report-pupil")
+    shot(page, "report-pupil")
     page.close()
 
 

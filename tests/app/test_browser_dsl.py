@@ -10,37 +10,16 @@ fits a 390 px phone screen. `SCHOOLGATE_SCREENSHOTS=1` refreshes docs/screens/.
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-import pyotp
-import pytest
-
 from schoolgate.app.alerts.models import Alert
 from schoolgate.app.concerns.models import Concern
-from tests.browser import CHROMIUM
 
-from .conftest import PASSWORD, TOTP_SECRET, make_user
-from .test_browser import _shot
+from .browser_pages import BROWSER_TESTS, fits, shot, sign_in
+from .conftest import make_user
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _sign_in(page, base: str, username: str, totp: bool = False) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    if totp:
-        page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
-        page.click("main button[type=submit]")
-        page.wait_for_selector("#notifications-link")
+pytestmark = BROWSER_TESTS
 
 
 def _post_alert(base: str, username: str) -> dict:
@@ -81,11 +60,6 @@ def _post_alert(base: str, username: str) -> dict:
         return json.load(response)
 
 
-def _fits(page, width: int = 390) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth")
-    assert overflow <= width, f"{page.url} is {overflow}px wide at {width}px"
-
-
 def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     live_server, browser, transactional_db
 ) -> None:
@@ -98,7 +72,7 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
 
     # A teacher raises a concern with the keyboard only.
     page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
-    _sign_in(page, base, "tom-teacher")
+    sign_in(page, base, "tom-teacher")
     page.click("text=Raise a safeguarding concern")
     page.focus("#id_category")
     page.select_option("#id_category", "bullying")
@@ -110,7 +84,7 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     page.wait_for_selector(".chosen >> text=Amy Ashworth")
     page.fill("#id_summary", "Upset after messages in a group chat")
     page.fill("#id_details", "Amy said messages about her were shared in a class group chat.")
-    _shot(page, "concern-raise")
+    shot(page, "concern-raise")
     page.click("#concern-form button[type=submit]")
     page.wait_for_selector("#concern-sent")
     raised = Concern.objects.get()
@@ -124,13 +98,13 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
 
     # The DSL triages it into a concern.
     page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
-    _sign_in(page, base, "dana-lead", totp=True)
+    sign_in(page, base, "dana-lead", totp=True)
     assert page.inner_text("#notifications-link").strip().endswith("1")  # the teacher's concern
     page.wait_for_selector("#work-alerts >> text=Self-harm and suicide")  # home: My work
-    _shot(page, "my-work")
+    shot(page, "my-work")
     page.click("header >> text=Alerts inbox")
     page.wait_for_selector("#alerts >> text=Self-harm and suicide")
-    _shot(page, "alert-inbox")
+    shot(page, "alert-inbox")
     page.click("#alerts >> text=Self-harm and suicide")
     page.wait_for_selector("#context >> text=example search 4")
     assert page.is_visible("#triage-form") and not page.is_visible("#assign-form")
@@ -141,7 +115,7 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     page.select_option(
         "#triage-form [name=assigned_to]", label="Dev Deputy (Deputy safeguarding lead)"
     )
-    _shot(page, "alert-detail")
+    shot(page, "alert-detail")
     page.click("#triage-form button[type=submit]")
     page.wait_for_selector("#concern-category >> text=Self-harm")
     concern = Concern.objects.exclude(pk=raised.pk).get()
@@ -161,25 +135,25 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     page.fill("#task-form [name=due]", "2026-12-04")
     page.click("#task-form button[type=submit]")
     page.wait_for_selector("#tasks >> text=Talk to Amy and her parents")
-    _shot(page, "concern-detail")
+    shot(page, "concern-detail")
 
     page.click("#concern-facts >> text=Amy Ashworth")
     page.wait_for_selector("#chronology")
     rows = page.inner_text("#chronology tbody")
     order = [rows.index(s) for s in ("Raised as Bullying", "Monitoring alert", "Triaged: True")]
     assert order == sorted(order)
-    _shot(page, "chronology")
+    shot(page, "chronology")
 
     page.goto(f"{base}/concerns/?q=Ash")
     page.wait_for_selector(f"#concerns >> text={concern.reference}")
-    _shot(page, "concern-list")
+    shot(page, "concern-list")
     dsl_session = page.context.storage_state()
     page.close()
 
     # The deputy, in a browser context of their own, is notified and opens the concern.
     deputy_context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
     deputy = deputy_context.new_page()
-    _sign_in(deputy, base, "dev-deputy", totp=True)
+    sign_in(deputy, base, "dev-deputy", totp=True)
     deputy.click("#notifications-link")
     texts = deputy.inner_text("#notifications")
     assert "assigned" not in texts or concern.reference in texts
@@ -208,9 +182,9 @@ def test_teacher_raises_dsl_triages_alert_into_concern_deputy_is_told(
     ):
         assert page.goto(base + path).status == 200, path
         assert page.url == base + path  # still signed in, not sent to sign-in
-        _fits(page)
+        fits(page)
     page.goto(f"{base}/concerns/{concern.pk}/")
-    _shot(page, "concern-detail-390")
+    shot(page, "concern-detail-390")
     page.goto(f"{base}/cases/{alert.case_id}/")
-    _shot(page, "case-detail-390")
+    shot(page, "case-detail-390")
     phone.close()

@@ -9,54 +9,15 @@ unblock request; everything also fits a 390 px phone screen. A teacher is refuse
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
-
-import pyotp
-import pytest
 
 from schoolgate.app.console.models import Device, UnblockRequest
 from schoolgate.gateway.proxy.records import RequestLog
-from tests.browser import CHROMIUM
 
-from .conftest import PASSWORD, TOTP_SECRET, make_user
+from .browser_pages import BROWSER_TESTS, fits, shot, sign_in
+from .conftest import make_user
 from .console_support import configure, console_files, fill_store, some_events
 
-DOC_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-SCREENS = (
-    DOC_SCREENS
-    if os.environ.get("SCHOOLGATE_SCREENSHOTS")
-    else Path(tempfile.gettempdir()) / "schoolgate-screens"
-)
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
-
-
-def _sign_in(page, base: str, username: str, totp: bool) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    if totp:
-        page.wait_for_selector("#id_code")
-        page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
-        page.click("main button[type=submit]")
-
-
-def _fits(page, width: int) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width, f"{page.url} is {scroll}px wide at {width}px"
+pytestmark = BROWSER_TESTS
 
 
 def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device(
@@ -82,11 +43,11 @@ def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device
     base = live_server.url
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    _sign_in(page, base, "nia-network", totp=True)
+    sign_in(page, base, "nia-network", totp=True)
     page.wait_for_selector("h1 >> text=Filtering dashboard")  # the home page
     assert page.inner_text("#total") == "4" and page.inner_text("#share") == "50.0%"
     assert page.locator("svg.chart rect").count() >= 24
-    _shot(page, "console-dashboard")
+    shot(page, "console-dashboard")
 
     # The query log: one pupil's blocked activity.
     page.click("header >> text=Query log")
@@ -95,7 +56,7 @@ def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device
     page.click("#filters button[type=submit]")
     page.wait_for_selector("#log >> text=search: poker games")
     assert page.locator("#log tr").count() == 3  # header + 2
-    _shot(page, "console-query-log")
+    shot(page, "console-query-log")
 
     # From the row to "why is this blocked?", with the same engine as the gateway.
     page.click("#log a >> text=gambling >> nth=0")
@@ -107,7 +68,7 @@ def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device
     page.select_option("#id_group", "staff")
     page.click("#tester button[type=submit]")
     page.wait_for_selector("#verdict >> text=Warned (may continue) for staff")
-    _shot(page, "console-why-blocked")
+    shot(page, "console-why-blocked")
 
     # A device, published to the gateway's bindings file.
     page.on("dialog", lambda dialog: dialog.accept())  # "Remove …?" confirmations
@@ -120,7 +81,7 @@ def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device
     page.wait_for_selector("#devices >> text=Year 9 trolley")
     assert json.loads(files.bindings.read_text()) == {"10.20.9.0/26": {"group": "ks3-pupils"}}
     assert Device.objects.count() == 1
-    _shot(page, "console-devices")
+    shot(page, "console-devices")
 
     # The unblock request, answered.
     page.click("header >> text=Requests")
@@ -131,20 +92,20 @@ def test_network_manager_finds_a_blocked_search_tests_the_url_and_edits_a_device
     page.wait_for_selector("text=Answer sent")
     assert UnblockRequest.objects.get().status == "answered"
     page.goto(f"{base}/console/requests/?status=answered")
-    _shot(page, "console-requests")
+    shot(page, "console-requests")
 
     # Everything fits a phone.
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ("/console/", "/console/queries/?user=pupil-1", "/console/why-blocked/",
                  "/console/devices/", "/console/requests/?status=all"):  # fmt: skip
         page.goto(base + path)
-        _fits(page, 390)
+        fits(page, 390)
     page.goto(base + "/console/")
-    _shot(page, "console-dashboard-phone")
+    shot(page, "console-dashboard-phone")
     page.close()
 
     teacher = browser.new_page()
-    _sign_in(teacher, base, "tom-teacher", totp=False)
+    sign_in(teacher, base, "tom-teacher", totp=False)
     response = teacher.goto(f"{base}/console/queries/?user=pupil-1")
     assert response.status == 403
     assert "poker" not in teacher.content()

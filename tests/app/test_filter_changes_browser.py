@@ -19,7 +19,6 @@ import http.client
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,29 +36,18 @@ from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import compile_snapshot
 from schoolgate.gateway.proxy.users import hash_password_pbkdf2
 from schoolgate.gateway.reload import SnapshotHolder
-from tests.browser import CHROMIUM, launch_chromium
+from tests.browser import launch_chromium
 from tests.gateway.proxy_support import running_origin, running_proxy
 
+from .browser_pages import BROWSER_TESTS, fits, shot, sign_in
 from .conftest import make_user
 from .console_support import configure, console_files
-from .test_console_browser import _fits, _sign_in
 
-DOC_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
-SCREENS = (
-    DOC_SCREENS
-    if os.environ.get("SCHOOLGATE_SCREENSHOTS")
-    else Path(tempfile.gettempdir()) / "schoolgate-screens"
-)
 SEND_LOOPBACK_THROUGH_PROXY = "--proxy-bypass-list=<-loopback>"
 KS3_ADDRESS, KS4_ADDRESS = "127.0.0.1", "127.0.0.2"  # the proxy tells the groups apart by address
 HOT_RELOAD_LIMIT = 60.0  # seconds, issue 12's "done means"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 SECOND_PUPIL_GROUP = """  - id: ks4-pupils
     kind: pupil
@@ -83,11 +71,6 @@ def browser():
         yield chromium
         chromium.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
 def _two_pupil_groups(files) -> None:
@@ -200,7 +183,7 @@ def test_a_pupils_request_becomes_a_change_two_people_approve_and_the_gateway_op
         # The network manager finds it in the queue and proposes the change from it.
         manager = browser.new_context(viewport={"width": 1200, "height": 900})
         nm = manager.new_page()
-        _sign_in(nm, base, "nia-network", totp=True)
+        sign_in(nm, base, "nia-network", totp=True)
         nm.goto(f"{base}/console/requests/")
         nm.click("#requests >> text=http://games.test/maths")
         nm.click("#propose-change")
@@ -209,14 +192,14 @@ def test_a_pupils_request_becomes_a_change_two_people_approve_and_the_gateway_op
         assert not nm.is_checked("input[name=groups][value=ks4-pupils]")
         assert nm.input_value("#id_sites") == "http://games.test/maths"
         nm.fill("#id_sites", "games.test")  # the whole site, HTTPS included
-        _shot(nm, "governance-propose")
+        shot(nm, "governance-propose")
         nm.click("#send-proposal")
         nm.wait_for_selector("#waiting-note")
         change = FilterChange.objects.get()
         assert change.request == UnblockRequest.objects.get()
         assert (change.groups, change.sites) == (["ks3-pupils"], ["games.test"])
         assert nm.locator("#approve").count() == 0  # the author sees no approve button
-        _shot(nm, "governance-change-waiting")
+        shot(nm, "governance-change-waiting")
 
         # A forged approval from the author's own session is refused and changes nothing.
         token = next(c["value"] for c in manager.cookies() if c["name"] == "csrftoken")
@@ -234,11 +217,11 @@ def test_a_pupils_request_becomes_a_change_two_people_approve_and_the_gateway_op
         # The online-safety coordinator approves it in a second browser context.
         second = browser.new_context(viewport={"width": 1200, "height": 900})
         osc = second.new_page()
-        _sign_in(osc, base, "omar-osc", totp=True)
+        sign_in(osc, base, "omar-osc", totp=True)
         osc.goto(f"{base}/filter-changes/")
         osc.click(f"#waiting >> text={change.pk}")
         osc.fill("#note", "Fine for KS3 maths")
-        _shot(osc, "governance-approve")
+        shot(osc, "governance-approve")
         started = time.monotonic()
         osc.click("#approve")
         osc.wait_for_selector("#status >> text=Approved")
@@ -273,20 +256,20 @@ def test_a_pupils_request_becomes_a_change_two_people_approve_and_the_gateway_op
         assert [(c["id"], c["approved_by"]) for c in written] == [
             (change.pk, "Omar Coordinator (omar-osc)")
         ]
-        _shot(osc, "governance-approved")
+        shot(osc, "governance-approved")
 
         # The change-control log names both people; it fits a phone.
         osc.goto(f"{base}/filter-changes/log/")
         row = osc.inner_text("#log tbody tr")
         assert "Nia Network" in row and "Omar Coordinator" in row and "Approved" in row
-        _shot(osc, "governance-log")
+        shot(osc, "governance-log")
         osc.set_viewport_size({"width": 390, "height": 844})
         for path in ("/filter-changes/", f"/filter-changes/{change.pk}/",
                      "/filter-changes/new/", "/filter-changes/log/"):  # fmt: skip
             osc.goto(base + path)
-            _fits(osc, 390)
+            fits(osc, 390)
         osc.goto(f"{base}/filter-changes/{change.pk}/")
-        _shot(osc, "governance-change-phone")
+        shot(osc, "governance-change-phone")
         second.close()
         manager.close()
     holder.stop()

@@ -5,33 +5,20 @@ the pack no longer flags the review (issue 12; STM-004, STM-006, STM-017, HG-001
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.utils import timezone
 
 from schoolgate.app.reviews.models import Review
-from tests.browser import CHROMIUM
 
+from .browser_pages import BROWSER_TESTS, shot
 from .conftest import PASSWORD, make_user
-from .test_browser import SCREENS
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def test_evidence_pack_shows_overdue_review_and_untrained_staff_stm_006(
@@ -56,7 +43,7 @@ def test_evidence_pack_shows_overdue_review_and_untrained_staff_stm_006(
     register = page.locator("#register")
     assert "Stephen Huntington" in register.inner_text()
     assert "Post only, no person named (Governors)" in register.inner_text()
-    _shot(page, "reviews-roles-register")
+    shot(page, "reviews-roles-register")
 
     settings.SCHOOLGATE_POLICY = POLICIES / "st-thomas-more.yaml"
     page.goto(f"{live_server.url}/filtering-reviews/evidence/")
@@ -64,10 +51,10 @@ def test_evidence_pack_shows_overdue_review_and_untrained_staff_stm_006(
     assert "Review overdue since 1 December 2017" in review_item.inner_text()
     training = page.locator(".evidence-item", has_text="Staff trained in filtering")
     assert "Una Trained: Online safety induction" in training.inner_text()
-    _shot(page, "reviews-evidence-pack")
+    shot(page, "reviews-evidence-pack")
     page.set_viewport_size({"width": 390, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "reviews-evidence-pack-390")
+    shot(page, "reviews-evidence-pack-390")
 
     # Sign off the review, from the keyboard.
     page.set_viewport_size({"width": 1100, "height": 800})
@@ -78,7 +65,7 @@ def test_evidence_pack_shows_overdue_review_and_untrained_staff_stm_006(
     page.check("#c-filtering-check")
     page.fill("#outcome", "Filtering and monitoring fit the school; AI image tools to be blocked.")
     page.fill("#position", "Online Safety Governor")
-    _shot(page, "reviews-sign-off")
+    shot(page, "reviews-sign-off")
     page.focus("main button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/filtering-reviews/\d+/$"))
@@ -90,4 +77,4 @@ def test_evidence_pack_shows_overdue_review_and_untrained_staff_stm_006(
     assert "overdue" not in review_item.inner_text() and "Met" in review_item.inner_text()
     page.goto(f"{live_server.url}/filtering-reviews/")
     assert "Next review due" in page.inner_text("#due")
-    _shot(page, "reviews-list")
+    shot(page, "reviews-list")
