@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from schoolgate.app.agreements.models import Reminder, TrainingNeed, TrainingRecord
 from schoolgate.app.agreements.status import group_of
+from schoolgate.app.dates import add_months
 from schoolgate.app.people.models import User
 from schoolgate.app.roles import Role
 from schoolgate.engine.policy.schema import Policy, TrainingCourse
@@ -40,16 +41,6 @@ class TrainingGap:
         return f"last completed {self.last_completed:%d %b %Y}"
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last_day in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise ValueError(day)
-
 
 def due_date(course: TrainingCourse, person: User, last: date | None) -> date | None:
     """When `person` must next complete `course`; None if nothing is due."""
@@ -58,7 +49,7 @@ def due_date(course: TrainingCourse, person: User, last: date | None) -> date | 
         return started + timedelta(days=course.induction_days or 0)
     if course.renew_months is None:
         return None
-    return _add_months(last, course.renew_months)
+    return add_months(last, course.renew_months)
 
 
 def training_gaps(policy: Policy, today: date, horizon_days: int = 0) -> list[TrainingGap]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from schoolgate.app.dates import add_months
 from schoolgate.engine.policy.schema import Policy
 
 DFE_MAX_MONTHS = 12
@@ -36,16 +37,6 @@ def long_date(day: date) -> str:
     """`1 December 2017`, the way a printed report writes a date."""
     return f"{day.day} {day:%B %Y}"
 
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def interval_months(policy: Policy) -> int:
