@@ -96,9 +96,18 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+# Pictures shared by several pages, put in as each template is read (`${owl}`).
+_PICTURES = ("owl",)
+
+
 @cache
 def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    for picture in _PICTURES:
+        if f"${{{picture}}}" in text:
+            svg = (TEMPLATES / f"{picture}.svg").read_text(encoding="utf-8").rstrip("\n")
+            text = text.replace(f"${{{picture}}}", svg)
+    return Template(text)
 
 
 def render(
