@@ -132,15 +132,18 @@ class DecisionEncoder:
         safe_search: str | None = None,
         unfiltered: str | None = None,
         at: float | None = None,
+        selftest: bool = False,
     ) -> bytes:
         """`decision_record(..., extra={"qtype": qtype[, "safe_search": host][, "unfiltered":
-        why]})` as JSON bytes."""
+        why][, "selftest": true]})` as JSON bytes."""
         group, tail = self._fragments_of(decision)
         extra = f'{{"qtype":{int(qtype)}'
         if safe_search is not None:
             extra += f',"safe_search":{_string(safe_search)}'
         if unfiltered is not None:
             extra += f',"unfiltered":{_string(unfiltered)}'
+        if selftest:
+            extra += ',"selftest":true'
         extra += "}"
         return "".join(
             (

@@ -15,6 +15,9 @@ Each decision event is read in order (pure: no clock, no I/O; times are the even
 5. **Repeated blocked attempts**: `monitoring.repeated_blocks` blocks by one user within
    `monitoring.repeated_blocks_minutes` raise `repeated-blocks`.
 
+A filtering self-test probe (`extra.selftest`, `schoolgate selftest`) raises nothing: it asks
+for illegal and harmful sites on purpose, to prove they are blocked.
+
 De-duplication and throttling: one alert per subject (user, else device address) and theme
 per `monitoring.dedupe_minutes` window from its first event; repeats raise its `count` and move
 `last` without telling anyone again, unless the level rises. Each alert carries a context
@@ -137,8 +140,8 @@ class AlertRules:
         """Every alert raised, in order (the replay command prints them)."""
 
     def feed(self, event: Event) -> list[Change]:
-        if event.kind != "decision":
-            return []
+        if event.kind != "decision" or event.extra.get("selftest"):
+            return []  # a self-test probe (`schoolgate selftest`) is evidence, not a concern
         subject = event.user or (f"address:{event.address}" if event.address else "unknown")
         self._remember(subject, event)
         changes = []

@@ -33,6 +33,7 @@ class Journalling(Handler):
                     qtype=request.query.qtype,
                     safe_search=None if request.rewrite is None else request.rewrite.value,
                     unfiltered=request.unfiltered,
+                    selftest=request.query.selftest,
                 )
             )
         return reply

@@ -40,6 +40,15 @@ RD = 0x0100
 RA = 0x0080
 DO = 0x8000
 EDNS_PAYLOAD = 1232
+EDE = 15
+"""EDNS option: Extended DNS Error (RFC 8914)."""
+EDE_BLOCKED = 15
+"""Extended DNS Error info-code "Blocked": the name is blocked by the resolver's policy. Block
+answers carry it when the query had EDNS, so a client (the self-test) can tell the filter's
+NXDOMAIN or block-page address from the real thing."""
+SELFTEST_OPTION = 65432
+"""EDNS option (local/experimental range, RFC 6891 section 9) marking a filtering self-test
+probe (`schoolgate selftest`): journalled with `extra.selftest`, no alert raised."""
 POINTER_TO_QNAME = b"\xc0\x0c"
 MAX_NAME = 255
 
@@ -66,6 +75,8 @@ class Query:
     """The client's EDNS UDP payload size, or None without EDNS."""
     dnssec_ok: bool
     raw: bytes
+    selftest: bool = False
+    """The query carried the self-test option (`SELFTEST_OPTION`)."""
 
     @property
     def max_udp(self) -> int:
@@ -91,8 +102,10 @@ def parse_query(data: bytes) -> Query:
         raise WireError("truncated question", FORMERR)
     qtype, qclass = QUESTION_FIXED.unpack_from(data, end)
     end += 4
-    edns_size, dnssec_ok = _edns(data, end, arcount) if arcount else (None, False)
-    return Query(qid, flags, name, qtype, qclass, data[12:end], edns_size, dnssec_ok, data)
+    edns_size, dnssec_ok, selftest = _edns(data, end, arcount) if arcount else (None, False, False)
+    return Query(
+        qid, flags, name, qtype, qclass, data[12:end], edns_size, dnssec_ok, data, selftest
+    )
 
 
 def _question_name(data: bytes) -> tuple[str, int]:
@@ -125,8 +138,8 @@ def _question_name(data: bytes) -> tuple[str, int]:
     return text, offset
 
 
-def _edns(data: bytes, offset: int, count: int) -> tuple[int | None, bool]:
-    edns: tuple[int | None, bool] = (None, False)
+def _edns(data: bytes, offset: int, count: int) -> tuple[int | None, bool, bool]:
+    edns: tuple[int | None, bool, bool] = (None, False, False)
     for _ in range(count):
         owner_end = skip_name(data, offset)
         if owner_end + 10 > len(data):
@@ -138,8 +151,20 @@ def _edns(data: bytes, offset: int, count: int) -> tuple[int | None, bool]:
         if rtype == OPT:
             if edns[0] is not None:
                 raise WireError("more than one OPT record", FORMERR)
-            edns = (rclass, bool(ttl & DO))
+            options = data[owner_end + 10 : offset]
+            edns = (rclass, bool(ttl & DO), _has_option(options, SELFTEST_OPTION))
     return edns
+
+
+def _has_option(options: bytes, wanted: int) -> bool:
+    """Whether the OPT record's data holds option `wanted` (code, length, data...)."""
+    at = 0
+    while at + 4 <= len(options):
+        code, length = struct.unpack_from(">HH", options, at)
+        if code == wanted:
+            return True
+        at += 4 + length
+    return False
 
 
 def skip_name(data: bytes, offset: int) -> int:
@@ -219,14 +244,27 @@ def name_text(wire: bytes) -> str:
 _OPT_RECORD = b"\x00" + RR_FIXED.pack(OPT, EDNS_PAYLOAD, 0, 0)
 
 
+_OPT_BLOCKED = (
+    b"\x00" + RR_FIXED.pack(OPT, EDNS_PAYLOAD, 0, 6) + struct.pack(">HHH", EDE, 2, EDE_BLOCKED)
+)
+
+
 def response(
-    query: Query, rcode: int, answers: bytes = b"", count: int = 0, *, authoritative: bool = False
+    query: Query,
+    rcode: int,
+    answers: bytes = b"",
+    count: int = 0,
+    *,
+    authoritative: bool = False,
+    blocked: bool = False,
 ) -> bytes:
-    """An answer to `query`: its question, then `count` records already encoded in `answers`."""
+    """An answer to `query`: its question, then `count` records already encoded in `answers`;
+    `blocked` adds the Extended DNS Error "Blocked" when the query had EDNS."""
     flags = QR | RA | (query.flags & RD) | rcode | (AA if authoritative else 0)
     if query.edns_size is None:
         return HEADER.pack(query.id, flags, 1, count, 0, 0) + query.question + answers
-    return HEADER.pack(query.id, flags, 1, count, 0, 1) + query.question + answers + _OPT_RECORD
+    opt = _OPT_BLOCKED if blocked else _OPT_RECORD
+    return HEADER.pack(query.id, flags, 1, count, 0, 1) + query.question + answers + opt
 
 
 def header_only_error(data: bytes, rcode: int) -> bytes | None:

@@ -60,6 +60,13 @@ DECISION_CACHE_ENTRIES = 50_000
 CACHED_URL_CHARS = 1024
 """Longer URLs (rarely repeated, mostly tracking links) are decided afresh, not cached."""
 
+PROBE_HEADER = "x-schoolgate-probe"
+"""A request carrying this header is a filtering self-test probe (`schoolgate selftest`): it is
+identified, decided and journalled like any other (the journal's `extra.selftest` marks it, and
+the alert rules skip it), but an allowed one is answered `204` here instead of being fetched,
+and every answer says what was decided in `X-Schoolgate-Decision`, `-Group` and `-Rule`. A
+probe gains a client nothing it could not learn by visiting: no content is ever fetched."""
+
 
 @dataclass(slots=True)
 class ProxySettings:
@@ -156,8 +163,11 @@ class ProxyServer:
         if authority.lower() == self.pages_authority:
             return await self._pages(request, reader, writer, visitor, None, path)
         url = f"{scheme}://{authority}{path}"
-        decision = self._decide(visitor, url, request.method, address)
+        probe = request.head.get(PROBE_HEADER) is not None
+        decision = self._decide(visitor, url, request.method, address, probe=probe)
         page = self.pages.response_for(decision, url, visitor)
+        if probe:
+            return await self._reply_without_body(request, reader, writer, _probe(decision, page))
         if page is not None:
             return await self._reply_without_body(request, reader, writer, page)
         # Connect to exactly the host decided on (normalised: IDNA per UTS 46, IPv4 behind an
@@ -166,8 +176,10 @@ class ProxyServer:
         authority = _host_header(host, port, default_port=80)
         return await self._forward(request, reader, writer, host, port, authority, path)
 
-    def _decide(self, visitor: Visitor, url: str, method: str, address: str) -> Decision:
-        extra: dict[str, str] = {"method": method}
+    def _decide(
+        self, visitor: Visitor, url: str, method: str, address: str, *, probe: bool = False
+    ) -> Decision:
+        extra: dict[str, Any] = {"method": method, **({"selftest": True} if probe else {})}
         try:
             decision = self._policy_decision(visitor, url)
         except HttpError:
@@ -396,6 +408,19 @@ class ProxyServer:
         )
 
 
+def _probe(decision: Decision, page: PageResponse | None) -> PageResponse:
+    """A self-test probe's answer: the page a browser would get (block, warn, agreement) or
+    `204` for an allowed one, with the decision in headers."""
+    said = [
+        ("X-Schoolgate-Decision", decision.action.value),
+        ("X-Schoolgate-Group", decision.group),
+        ("X-Schoolgate-Rule", decision.rule or ""),
+    ]
+    if page is None:
+        return PageResponse(204, b"", said)
+    return PageResponse(page.status, page.body, [*page.headers, *said])
+
+
 def _fresh_decision(decider: Decider, subject: Subject, url: str) -> Decision:
     return decider.decide(subject, _target_of(url))
 
@@ -484,7 +509,8 @@ async def _write_page(writer: asyncio.StreamWriter, request: Request, page: Page
 
 
 def _page_bytes(request: Request, page: PageResponse, keep_alive: bool) -> bytes:
-    headers = [*page.headers, ("Content-Length", str(len(page.body))), VIA]
+    length = [] if page.status == 204 else [("Content-Length", str(len(page.body)))]
+    headers = [*page.headers, *length, VIA]
     headers.append(("Connection", "keep-alive" if keep_alive else "close"))
     reason = _REASONS.get(page.status, "")
     head = encode_head(f"HTTP/1.1 {page.status} {reason}".rstrip(), headers)
@@ -543,6 +569,7 @@ async def _tunnel(
 
 _REASONS = {
     200: "OK",
+    204: "No Content",
     302: "Found",
     303: "See Other",
     400: "Bad Request",

@@ -1,0 +1,206 @@
+"""The filtering self-test against a running DNS resolver and proxy on 127.0.0.1 (issue 12).
+
+SWGfL-style: per group and category, probe sites are decided by the running gateway and
+compared with the policy (STM-004 annual monitoring; STM-316 sites that should have been
+filtered; STM-318 illegal content blocked for every device). Everything is real: the resolver
+and the proxy on sockets, groups told apart by the probes' source addresses (127.0.0.2 pupils,
+127.0.0.3 staff, 127.0.0.4 new pupils) through the site's subnets, the journal on disk.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from schoolgate.cli import main
+from schoolgate.engine.decide import Decider
+from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.events.schema import Event
+from schoolgate.gateway import selftest
+from schoolgate.gateway.identity import Identity
+from schoolgate.gateway.reload import SnapshotHolder
+from schoolgate.gateway.site import Subnet
+from schoolgate.monitor.rules import AlertRules
+from tests.gateway.dns_harness import Gateway
+from tests.gateway.proxy_support import POLICY, running_origin, running_proxy, test_snapshot
+
+ASKERS = {"pupils": "127.0.0.2", "staff": "127.0.0.3", "newcomers": "127.0.0.4"}
+
+
+def identity() -> Identity:
+    return Identity([Subnet(network=f"{a}/32", group=g) for g, a in ASKERS.items()])
+
+
+def snapshot(policy: str = POLICY):
+    snap = test_snapshot(policy)
+    snap.index.add_domain("casino.test", "gambling")
+    return snap
+
+
+def outcomes(report: selftest.SelfTestReport) -> dict[tuple[str, str], tuple[str, str, str]]:
+    return {(r.group, r.host): (r.expected, r.dns.outcome, r.proxy.outcome) for r in report.results}
+
+
+def sign(proxy, address: str) -> None:
+    """The probe device signs its group's agreement, as on the gateway's agreement page."""
+    proxy.pages.signatures.sign(f"address:{address}", "pupil-aup", datetime.now())
+
+
+def republish(holder: SnapshotHolder, snap) -> None:
+    """What the staff app and `policy compile` do: a new snapshot file, hot-reloaded."""
+    snap.save(holder.path)
+    assert holder.reload()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path):
+    """The running gateway: resolver and proxy sharing one snapshot, journalling to disk; the
+    proxy's host overrides send every probe host to a real local origin, which must see
+    nothing (probes are decisions only)."""
+    snapshot().save(tmp_path / "gateway.sgs")
+    holder = SnapshotHolder(tmp_path / "gateway.sgs")
+    who = identity()
+    journal = JournalWriter(tmp_path / "journal-proxy", flush_interval=0.01)
+    dns = Gateway(None, tmp_path / "journal-dns", holder=holder, identity=who)
+    with running_origin() as origin:
+        hosts = {"*.test": f"127.0.0.1:{origin.port}"}
+        with running_proxy(
+            tmp_path, lambda: holder.decider, hosts=hosts, identify=who.identify, journal=journal
+        ) as proxy:
+            yield dns, proxy, origin, holder, journal
+    dns.close()
+    journal.close()
+
+
+def test_probe_targets_are_the_first_listed_hosts_per_category_and_the_policys_own_sites():
+    probes = selftest.probe_targets(snapshot(), per_category=2)
+    assert probes == [
+        selftest.Probe("gambling", "bet.test"),
+        selftest.Probe("gambling", "casino.test"),
+        selftest.Probe("site-list:blocked-for-pupils", "blocked.test"),
+        selftest.Probe("site-list:caution", "warn.test"),
+    ]
+    assert selftest.probe_targets(snapshot(), per_category=1)[:2] == [
+        selftest.Probe("gambling", "bet.test"),
+        selftest.Probe("site-list:blocked-for-pupils", "blocked.test"),
+    ]
+
+
+def test_every_group_is_probed_through_dns_and_proxy_and_matches_the_policy(gateway) -> None:
+    """STM-316, STM-318: blocked for pupils through both DNS and the proxy, allowed for staff;
+    a warned site resolves (DNS cannot warn) and shows the warning page through the proxy."""
+    dns, proxy, origin, holder, _ = gateway
+    report = selftest.run_selftest(
+        holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
+    )
+    table = outcomes(report)
+    assert table[("pupils", "bet.test")] == ("block", "block", "block")
+    assert table[("newcomers", "casino.test")] == ("block", "block", "agreement")
+    assert {r.group for r in report.mismatches} == {"newcomers"}  # the device has not signed
+    assert "has not signed" in report.mismatches[0].proxy.detail
+
+    sign(proxy, "127.0.0.4")
+    report = selftest.run_selftest(
+        holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
+    )
+    table = outcomes(report)
+    assert table[("newcomers", "casino.test")] == ("block", "block", "block")
+    assert table[("staff", "bet.test")] == ("allow", "allow", "allow")
+    assert table[("pupils", "warn.test")] == ("warn", "allow", "warn")
+    assert table[("staff", "blocked.test")] == ("allow", "allow", "allow")
+    assert all(r.proxy.group == r.group for r in report.results)
+    assert report.mismatches == [] and report.not_probed == {} and report.passed
+    assert len(report.results) == 3 * 4
+    assert origin.seen == []  # nothing was fetched, allowed probes included
+    assert dns.upstream_server.received  # allowed names were really resolved upstream
+
+
+def test_a_gateway_running_an_older_policy_is_caught(gateway) -> None:
+    """The gateway still runs a policy without the gambling rule: every gambling probe for
+    pupils is a mismatch, through DNS and the proxy alike."""
+    dns, proxy, _, holder, _ = gateway
+    sign(proxy, "127.0.0.4")
+    older = POLICY.replace("categories: [gambling]", "categories: [dating]")
+    republish(holder, snapshot(older))
+    report = selftest.run_selftest(
+        snapshot(), ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
+    )
+    wrong = {(r.group, r.host, r.dns.outcome, r.proxy.outcome) for r in report.mismatches}
+    assert wrong == {
+        (group, host, "allow", "allow")
+        for group in ("pupils", "newcomers")
+        for host in ("bet.test", "casino.test")
+    }
+    assert not report.passed
+
+
+def test_an_address_the_gateway_places_in_another_group_is_a_mismatch(gateway) -> None:
+    """Asked as staff from an address the gateway does not know: the proxy says it decided for
+    the default group (pupils), so every staff row is flagged."""
+    dns, proxy, _, holder, _ = gateway
+    report = selftest.run_selftest(
+        holder.snapshot,
+        ("127.0.0.1", dns.port),
+        ("127.0.0.1", proxy.port),
+        {"staff": "127.0.0.9"},
+    )
+    assert {r.proxy.group for r in report.results} == {"pupils"}
+    assert {r.host for r in report.mismatches} >= {"bet.test", "blocked.test"}
+    assert set(report.not_probed) == {"pupils", "newcomers"}
+
+
+def test_probes_are_journalled_as_self_test_and_raise_no_alert(gateway) -> None:
+    """The journal shows the test ran through the gateway; the alert rules skip its probes."""
+    dns, proxy, _, holder, journal = gateway
+    selftest.run_selftest(
+        holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), {"pupils": "127.0.0.2"}
+    )
+    events = []
+    for writer in (journal, dns.journal):
+        writer.flush()
+        events += [Event.from_record(r) for r in read_events(writer.directory)]
+    assert {e.source for e in events} == {"dns", "proxy"}
+    assert all(e.extra.get("selftest") is True for e in events)
+    blocks = [e for e in events if e.action == "block"]
+    assert blocks and all(e.address == "127.0.0.2" for e in blocks)
+    rules = AlertRules(holder.snapshot.policy)
+    assert [c for e in events for c in rules.feed(e)] == []
+    real = Event.from_record({**blocks[0].to_record(), "extra": {}, "alert": "low"})
+    assert rules.feed(real)  # the same block from a pupil would alert
+
+
+def test_the_command_prints_the_report_and_fails_on_a_mismatch(gateway, tmp_path) -> None:
+    dns, proxy, _, holder, _ = gateway
+    sign(proxy, "127.0.0.4")
+    path = tmp_path / "expected.sgs"
+    holder.snapshot.save(path)
+    bindings = tmp_path / "bindings.json"
+    bindings.write_text(json.dumps({"127.0.0.3": {"group": "staff"}, "127.0.0.8": "apupil"}))
+    base = ["selftest", "--snapshot", str(path), "--dns", f"127.0.0.1:{dns.port}"]
+    base += ["--proxy", f"127.0.0.1:{proxy.port}", "--bindings", str(bindings)]
+    base += ["--as", "pupils=127.0.0.2", "--as", "newcomers=127.0.0.4"]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main([*base, "--json"]) == 0
+    data = json.loads(out.getvalue())
+    assert data["passed"] and data["askers"] == ASKERS  # staff from the bound device
+    assert selftest.SelfTestReport.from_json(data).passed
+
+    republish(holder, snapshot(POLICY.replace("categories: [gambling]", "categories: [dating]")))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(base) == 1
+    text = out.getvalue()
+    assert "4 MISMATCHES" in text
+    assert "MISMATCH pupils bet.test: expected block (rule no-gambling); DNS allow" in text
+
+
+def test_the_expected_column_is_the_engines_decision_for_the_group():
+    decider = Decider(snapshot())
+    assert selftest.expected(decider, "pupils", "bet.test") == ("block", "no-gambling")
+    assert selftest.expected(decider, "staff", "bet.test")[0] == "allow"
