@@ -211,7 +211,8 @@ def test_evidence_pack_csv_has_one_row_per_item_and_safe_cells(people, settings)
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["Standard", "Item", "Status", "What the records show", "Gaps", "Evidence"]
     by_item = {r[1]: r for r in rows[1:]}
-    assert len(by_item) == 5
+    assert len(by_item) == 6
+    assert by_item["Filtering self-test through the running gateway"][4] == "No self-test run"
     review = by_item["Annual filtering and monitoring review"]
     assert review[2] == "Gap" and "Review overdue since 1 December 2017" in review[4]
     assert "Una Trained" in by_item["Staff trained in filtering and monitoring"][3]

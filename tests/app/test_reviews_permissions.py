@@ -23,6 +23,7 @@ MATRIX = [
     ("review-new", None, "get", SAFEGUARDING | {"governor"}),
     ("review-detail", "review", "get", ADMIN | {"governor"}),
     ("evidence-pack", None, "get", ADMIN | {"governor"}),
+    ("selftest", None, "get", ADMIN | {"governor"}),
 ]
 
 
@@ -60,6 +61,16 @@ def test_signing_off_is_refused_to_the_network_manager_and_teachers(people) -> N
         )
         assert response.status_code == 403, role
     assert not Review.objects.exists()
+
+
+def test_only_the_admin_roles_run_the_filtering_self_test(people) -> None:
+    """Governors read self-test results; running one asks the gateway, which the DSLs, the
+    coordinator and the network manager do (the allowed roles are run against a real gateway
+    in test_selftest_page.py)."""
+    for role in sorted(EVERYONE - ADMIN):
+        response = signed_in(people[role]).post(reverse("selftest-run"))
+        assert response.status_code == 403, role
+    assert signed_in(people["network-manager"]).get(reverse("selftest-run")).status_code == 405
 
 
 def test_signed_out_users_go_to_sign_in(review) -> None:

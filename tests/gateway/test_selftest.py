@@ -12,69 +12,28 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from schoolgate.cli import main
 from schoolgate.engine.decide import Decider
-from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.events.journal import read_events
 from schoolgate.events.schema import Event
 from schoolgate.gateway import selftest
-from schoolgate.gateway.identity import Identity
-from schoolgate.gateway.reload import SnapshotHolder
-from schoolgate.gateway.site import Subnet
 from schoolgate.monitor.rules import AlertRules
-from tests.gateway.dns_harness import Gateway
-from tests.gateway.proxy_support import POLICY, running_origin, running_proxy, test_snapshot
-
-ASKERS = {"pupils": "127.0.0.2", "staff": "127.0.0.3", "newcomers": "127.0.0.4"}
-
-
-def identity() -> Identity:
-    return Identity([Subnet(network=f"{a}/32", group=g) for g, a in ASKERS.items()])
-
-
-def snapshot(policy: str = POLICY):
-    snap = test_snapshot(policy)
-    snap.index.add_domain("casino.test", "gambling")
-    return snap
+from tests.gateway.proxy_support import POLICY
+from tests.gateway.selftest_support import ASKERS, running_gateway, snapshot
 
 
 def outcomes(report: selftest.SelfTestReport) -> dict[tuple[str, str], tuple[str, str, str]]:
     return {(r.group, r.host): (r.expected, r.dns.outcome, r.proxy.outcome) for r in report.results}
 
 
-def sign(proxy, address: str) -> None:
-    """The probe device signs its group's agreement, as on the gateway's agreement page."""
-    proxy.pages.signatures.sign(f"address:{address}", "pupil-aup", datetime.now())
-
-
-def republish(holder: SnapshotHolder, snap) -> None:
-    """What the staff app and `policy compile` do: a new snapshot file, hot-reloaded."""
-    snap.save(holder.path)
-    assert holder.reload()
-
-
 @pytest.fixture
 def gateway(tmp_path: Path):
-    """The running gateway: resolver and proxy sharing one snapshot, journalling to disk; the
-    proxy's host overrides send every probe host to a real local origin, which must see
-    nothing (probes are decisions only)."""
-    snapshot().save(tmp_path / "gateway.sgs")
-    holder = SnapshotHolder(tmp_path / "gateway.sgs")
-    who = identity()
-    journal = JournalWriter(tmp_path / "journal-proxy", flush_interval=0.01)
-    dns = Gateway(None, tmp_path / "journal-dns", holder=holder, identity=who)
-    with running_origin() as origin:
-        hosts = {"*.test": f"127.0.0.1:{origin.port}"}
-        with running_proxy(
-            tmp_path, lambda: holder.decider, hosts=hosts, identify=who.identify, journal=journal
-        ) as proxy:
-            yield dns, proxy, origin, holder, journal
-    dns.close()
-    journal.close()
+    with running_gateway(tmp_path) as running:
+        yield running
 
 
 def test_probe_targets_are_the_first_listed_hosts_per_category_and_the_policys_own_sites():
@@ -94,7 +53,7 @@ def test_probe_targets_are_the_first_listed_hosts_per_category_and_the_policys_o
 def test_every_group_is_probed_through_dns_and_proxy_and_matches_the_policy(gateway) -> None:
     """STM-316, STM-318: blocked for pupils through both DNS and the proxy, allowed for staff;
     a warned site resolves (DNS cannot warn) and shows the warning page through the proxy."""
-    dns, proxy, origin, holder, _ = gateway
+    dns, proxy, origin, holder = gateway.dns, gateway.proxy, gateway.origin, gateway.holder
     report = selftest.run_selftest(
         holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
     )
@@ -104,7 +63,7 @@ def test_every_group_is_probed_through_dns_and_proxy_and_matches_the_policy(gate
     assert {r.group for r in report.mismatches} == {"newcomers"}  # the device has not signed
     assert "has not signed" in report.mismatches[0].proxy.detail
 
-    sign(proxy, "127.0.0.4")
+    gateway.sign("127.0.0.4")
     report = selftest.run_selftest(
         holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
     )
@@ -123,10 +82,10 @@ def test_every_group_is_probed_through_dns_and_proxy_and_matches_the_policy(gate
 def test_a_gateway_running_an_older_policy_is_caught(gateway) -> None:
     """The gateway still runs a policy without the gambling rule: every gambling probe for
     pupils is a mismatch, through DNS and the proxy alike."""
-    dns, proxy, _, holder, _ = gateway
-    sign(proxy, "127.0.0.4")
+    dns, proxy = gateway.dns, gateway.proxy
+    gateway.sign("127.0.0.4")
     older = POLICY.replace("categories: [gambling]", "categories: [dating]")
-    republish(holder, snapshot(older))
+    gateway.republish(snapshot(older))
     report = selftest.run_selftest(
         snapshot(), ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), ASKERS
     )
@@ -142,7 +101,7 @@ def test_a_gateway_running_an_older_policy_is_caught(gateway) -> None:
 def test_an_address_the_gateway_places_in_another_group_is_a_mismatch(gateway) -> None:
     """Asked as staff from an address the gateway does not know: the proxy says it decided for
     the default group (pupils), so every staff row is flagged."""
-    dns, proxy, _, holder, _ = gateway
+    dns, proxy, holder = gateway.dns, gateway.proxy, gateway.holder
     report = selftest.run_selftest(
         holder.snapshot,
         ("127.0.0.1", dns.port),
@@ -156,7 +115,7 @@ def test_an_address_the_gateway_places_in_another_group_is_a_mismatch(gateway) -
 
 def test_probes_are_journalled_as_self_test_and_raise_no_alert(gateway) -> None:
     """The journal shows the test ran through the gateway; the alert rules skip its probes."""
-    dns, proxy, _, holder, journal = gateway
+    dns, proxy, holder, journal = gateway.dns, gateway.proxy, gateway.holder, gateway.journal
     selftest.run_selftest(
         holder.snapshot, ("127.0.0.1", dns.port), ("127.0.0.1", proxy.port), {"pupils": "127.0.0.2"}
     )
@@ -175,8 +134,8 @@ def test_probes_are_journalled_as_self_test_and_raise_no_alert(gateway) -> None:
 
 
 def test_the_command_prints_the_report_and_fails_on_a_mismatch(gateway, tmp_path) -> None:
-    dns, proxy, _, holder, _ = gateway
-    sign(proxy, "127.0.0.4")
+    dns, proxy, holder = gateway.dns, gateway.proxy, gateway.holder
+    gateway.sign("127.0.0.4")
     path = tmp_path / "expected.sgs"
     holder.snapshot.save(path)
     bindings = tmp_path / "bindings.json"
@@ -191,7 +150,7 @@ def test_the_command_prints_the_report_and_fails_on_a_mismatch(gateway, tmp_path
     assert data["passed"] and data["askers"] == ASKERS  # staff from the bound device
     assert selftest.SelfTestReport.from_json(data).passed
 
-    republish(holder, snapshot(POLICY.replace("categories: [gambling]", "categories: [dating]")))
+    gateway.republish(snapshot(POLICY.replace("categories: [gambling]", "categories: [dating]")))
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(base) == 1

@@ -87,6 +87,7 @@ class Capability(StrEnum):
     # Issue 12: DfE standards 1 and 2 — the roles register, the annual review, the evidence pack.
     VIEW_REVIEWS = "review.view"
     SIGN_OFF_REVIEW = "review.sign-off"
+    RUN_SELFTEST = "review.selftest"
 
 
 GRANTS: dict[Capability, frozenset[Role]] = {
@@ -140,6 +141,7 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     # the technician-only network manager reads but does not sign off.
     Capability.VIEW_REVIEWS: frozenset({*ADMIN_ROLES, Role.GOVERNOR}),
     Capability.SIGN_OFF_REVIEW: frozenset({*SAFEGUARDING_ROLES, Role.GOVERNOR}),
+    Capability.RUN_SELFTEST: ADMIN_ROLES,
 }
 
 

@@ -13,6 +13,8 @@ Everything a deployment changes comes from the environment:
 - The console: `SCHOOLGATE_GATEWAY_STATE` (the gateway's state folder, default `var/gateway`),
   `SCHOOLGATE_BINDINGS_FILE`, `SCHOOLGATE_SNAPSHOT` (`var/snapshot.sgs`), `SCHOOLGATE_EVENTS`
   (the event store URL, default `sqlite:///var/events.sqlite3`).
+- The filtering self-test: `SCHOOLGATE_GATEWAY_DNS` and `SCHOOLGATE_GATEWAY_PROXY` (host:port of
+  the running resolver and proxy), `SCHOOLGATE_SELFTEST_AS` (`group=address,...`).
 """
 
 from __future__ import annotations
@@ -170,6 +172,11 @@ SCHOOLGATE_BINDINGS_FILE = Path(
     os.environ.get("SCHOOLGATE_BINDINGS_FILE", SCHOOLGATE_GATEWAY_STATE / "bindings.json")
 )
 SCHOOLGATE_SNAPSHOT = Path(os.environ.get("SCHOOLGATE_SNAPSHOT", VAR / "snapshot.sgs"))
+# The filtering self-test (reviews): the running gateway's resolver and proxy, and which address
+# asks for which group ("pupils=10.20.0.1,staff=10.30.0.1"; devices in the bindings file too).
+SCHOOLGATE_GATEWAY_DNS = os.environ.get("SCHOOLGATE_GATEWAY_DNS", "127.0.0.1:5353")
+SCHOOLGATE_GATEWAY_PROXY = os.environ.get("SCHOOLGATE_GATEWAY_PROXY", "127.0.0.1:3128")
+SCHOOLGATE_SELFTEST_AS = os.environ.get("SCHOOLGATE_SELFTEST_AS", "")
 SCHOOLGATE_EVENTS = os.environ.get("SCHOOLGATE_EVENTS", f"sqlite:///{VAR / 'events.sqlite3'}")
 
 LOGGING = {

@@ -98,4 +98,9 @@ urlpatterns = [
     path("filtering-reviews/<int:pk>/", reviews.review_detail, name="review-detail"),
     path("filtering-reviews/roles/", reviews.roles, name="roles-register"),
     path("filtering-reviews/evidence/", reviews.evidence, name="evidence-pack"),
+    path("filtering-reviews/self-test/", reviews.selftest_page, name="selftest"),
+    path("filtering-reviews/self-test/run/", reviews.selftest_run, name="selftest-run"),
+    path(
+        "filtering-reviews/self-test/<int:pk>/", reviews.selftest_page, name="selftest-run-detail"
+    ),
 ]

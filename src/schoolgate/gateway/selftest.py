@@ -106,6 +106,8 @@ class SelfTestReport:
     not_probed: dict[str, str] = field(default_factory=dict)
     """group -> why it was not probed (no address the gateway places in it)."""
     results: list[ProbeResult] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
+    """group -> its title in the policy, for people reading the report."""
 
     @property
     def mismatches(self) -> list[ProbeResult]:
@@ -132,7 +134,12 @@ class SelfTestReport:
             for r in data["results"]
         ]
         keep = ("started_at", "finished_at", "dns", "proxy", "policy_sha256", "askers")
-        return cls(**{k: data[k] for k in keep}, not_probed=data["not_probed"], results=results)
+        return cls(
+            **{k: data[k] for k in keep},
+            not_probed=data["not_probed"],
+            results=results,
+            titles=data.get("titles", {}),
+        )
 
 
 # Probe targets --------------------------------------------------------------------------------
@@ -266,7 +273,9 @@ def ask_proxy(proxy: tuple[str, int], source: str, host: str, timeout: float = T
     if decided is None:
         return Observed(ERROR, f"{detail}: not a Schoolgate proxy probe answer")
     if rule == "agreement-required":
-        return Observed(AGREEMENT, f"{detail}: the address has not signed", group)
+        return Observed(
+            AGREEMENT, f"{detail}: {source} has not signed the group's agreement", group
+        )
     if decided == Action.ALLOW.value:
         outcome = ALLOWED if response.status == 204 else ERROR  # 204: answered, never fetched
         return Observed(outcome, detail, group)
@@ -299,23 +308,30 @@ def run_selftest(
         not_probed={
             g: "no address the gateway places in this group" for g in groups if g not in askers
         },
+        titles={g.id: g.title for g in snapshot.policy.groups},
     )
+    dns_down = proxy_down = None  # once a service does not answer, it is not asked again
     for group, source in report.askers.items():
         for probe in probes:
             action, rule = expected(decider, group, probe.host)
+            by_dns = dns_down or ask_dns(dns, source, probe.host)
+            by_proxy = proxy_down or ask_proxy(proxy, source, probe.host)
+            dns_down = dns_down or _unreachable(by_dns)
+            proxy_down = proxy_down or _unreachable(by_proxy)
             report.results.append(
-                ProbeResult(
-                    group,
-                    probe.category,
-                    probe.host,
-                    action,
-                    rule,
-                    ask_dns(dns, source, probe.host),
-                    ask_proxy(proxy, source, probe.host),
-                )
+                ProbeResult(group, probe.category, probe.host, action, rule, by_dns, by_proxy)
             )
     report.finished_at = _now()
     return report
+
+
+def _unreachable(observed: Observed) -> Observed | None:
+    """A service that timed out or refused is not asked again in this run: a gateway that is
+    down would otherwise cost a timeout per probe."""
+    down = any(word in observed.detail for word in ("timed out", "refused"))
+    if observed.outcome == ERROR and down:
+        return Observed(ERROR, f"not asked: {observed.detail}")
+    return None
 
 
 def _now() -> str:

@@ -3,9 +3,11 @@
 Each item names a standard, says what the school has, points at the page that is its evidence
 and flags a gap: roles not named (standard 1), staff without their filtering and monitoring
 training (standard 1, via the training log's `untrained_staff`), a review missing or overdue
-(standard 2; STM-004, STM-006), filter changes without a second approver (standard 3; the
-change-control log, STM-314, STM-315) and acceptable use agreements not yet complete (standard
-4; STM-228). Built only from the policy and the records, never typed in.
+(standard 2; STM-004, STM-006), no recent or a failed filtering self-test through the running
+gateway (standard 3; the latest `SelfTestRun`, STM-316, STM-318), filter changes without a
+second approver (standard 3; the change-control log, STM-314, STM-315) and acceptable use
+agreements not yet complete (standard 4; STM-228). Built only from the policy and the records,
+never typed in.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from schoolgate.app.agreements.status import statuses
 from schoolgate.app.agreements.training import untrained_staff
 from schoolgate.app.governance.models import FilterChange
 from schoolgate.app.people.models import User
+from schoolgate.app.reviews.models import SelfTestRun
 from schoolgate.app.reviews.register import gaps, roles_register
 from schoolgate.app.reviews.schedule import long_date
 from schoolgate.app.reviews.workflow import latest_review, review_due
 from schoolgate.app.roles import Role
 from schoolgate.engine.policy.schema import Policy
 
+STANDARD_3 = "Standard 3: block harmful content without over-blocking"
 CSV_COLUMNS = ["Standard", "Item", "Status", "What the records show", "Gaps", "Evidence"]
 
 
@@ -49,6 +53,7 @@ def evidence_pack(policy: Policy, today: date) -> list[EvidenceItem]:
         _roles(policy),
         _training(policy, today),
         _review(policy, today),
+        _selftest(today),
         _change_control(),
         _agreements(policy),
     ]
@@ -118,12 +123,42 @@ def _review(policy: Policy, today: date) -> EvidenceItem:
     )
 
 
+def _selftest(today: date) -> EvidenceItem:
+    run = SelfTestRun.objects.first()
+    if run is None:
+        return EvidenceItem(
+            STANDARD_3,
+            "Filtering self-test through the running gateway",
+            "No filtering self-test has been run.",
+            reverse("selftest"),
+            "Filtering self-test",
+            ["No self-test run"],
+        )
+    ran = timezone.localtime(run.ran_at).date()
+    found = []
+    if run.mismatches:
+        found.append(f"{_count(run.mismatches, 'probe')} not as the policy says")
+    if run.not_probed:
+        found.append(f"{_count(run.not_probed, 'group')} not tested")
+    if (today - ran).days > 365:
+        found.append("Latest self-test more than a year old")
+    return EvidenceItem(
+        STANDARD_3,
+        "Filtering self-test through the running gateway",
+        f"Latest run {long_date(ran)}: {'passed' if run.passed else 'failed'}, "
+        f"{_count(run.probes, 'probe')} through DNS and the proxy.",
+        reverse("selftest-run-detail", args=[run.pk]),
+        "Latest self-test",
+        found,
+    )
+
+
 def _change_control() -> EvidenceItem:
     changes = FilterChange.objects.all()
     approved = changes.filter(status=FilterChange.Status.APPROVED).count()
     waiting = changes.filter(status=FilterChange.Status.PROPOSED).count()
     return EvidenceItem(
-        "Standard 3: block harmful content without over-blocking",
+        STANDARD_3,
         "Every filter change has an author and a second approver",
         f"{_count(changes.count(), 'change')} logged: {approved} approved, "
         f"{waiting} waiting for approval.",

@@ -21,6 +21,14 @@ class Review(models.Model):
     signed_off_name = models.CharField(max_length=150)
     signed_off_position = models.CharField(max_length=150)
     signed_off_at = models.DateTimeField(default=timezone.now)
+    selftest = models.ForeignKey(
+        "SelfTestRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The latest filtering self-test at sign-off: its evidence.",
+    )
 
     class Meta:
         ordering = ("-signed_off_at", "-id")
@@ -40,3 +48,24 @@ class ReviewReminder(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["due_on", "recipient"], name="one_reminder_per_due"),
         )
+
+
+class SelfTestRun(models.Model):
+    """One run of the filtering self-test against the running gateway (`gateway/selftest.py`):
+    the whole report, kept as evidence for the review's filtering check (STM-004, STM-316)."""
+
+    ran_at = models.DateTimeField(default=timezone.now)
+    ran_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dns = models.CharField(max_length=80)
+    proxy = models.CharField(max_length=80)
+    passed = models.BooleanField()
+    probes = models.PositiveIntegerField()
+    mismatches = models.PositiveIntegerField()
+    not_probed = models.PositiveIntegerField(help_text="Groups the gateway could not be asked as.")
+    report = models.JSONField(help_text="`SelfTestReport.to_json()`.")
+
+    class Meta:
+        ordering = ("-ran_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Self-test {self.ran_at:%Y-%m-%d %H:%M}: {'passed' if self.passed else 'failed'}"

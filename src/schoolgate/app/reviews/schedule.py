@@ -38,7 +38,6 @@ def long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-
 def interval_months(policy: Policy) -> int:
     approved = parse_policy_date(policy.school.approved)
     due = parse_policy_date(policy.school.next_review)

@@ -4,16 +4,18 @@ is audited (STM-004, STM-006, STM-016)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from schoolgate.app.access import requires
 from schoolgate.app.audit import trail
 from schoolgate.app.policy import current_policy
+from schoolgate.app.reviews import selftest
 from schoolgate.app.reviews.evidence import CSV_COLUMNS, csv_rows, evidence_pack
-from schoolgate.app.reviews.models import Review
+from schoolgate.app.reviews.models import Review, SelfTestRun
 from schoolgate.app.reviews.register import roles_register
 from schoolgate.app.reviews.workflow import CHECKLIST, CHECKLIST_LABELS, record_review, review_due
 from schoolgate.app.roles import Capability, allows
@@ -80,6 +82,7 @@ def new_review(request: HttpRequest) -> HttpResponse:
             "due": due,
             "error": error,
             "post": request.POST,
+            "selftest": selftest.latest_run(),
         },
         status=400 if error else 200,
     )
@@ -114,3 +117,43 @@ def evidence(request: HttpRequest) -> HttpResponse:
             "printed": timezone.localtime(),
         },
     )
+
+
+@requires(Capability.VIEW_REVIEWS)
+def selftest_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The latest filtering self-test (or run `pk`) in full, and every earlier run."""
+    run = get_object_or_404(SelfTestRun, pk=pk) if pk else selftest.latest_run()
+    trail.record(request.user, "review.selftest-viewed", run, {}, request)
+    context = {
+        "run": run,
+        "runs": SelfTestRun.objects.select_related("ran_by")[:50],
+        "may_run": allows(request.user.role, Capability.RUN_SELFTEST),
+        "dns": settings.SCHOOLGATE_GATEWAY_DNS,
+        "proxy": settings.SCHOOLGATE_GATEWAY_PROXY,
+    }
+    if run is not None:
+        report = selftest.report_of(run)
+        groups, rows = selftest.matrix(report)
+        context |= {
+            "report": report,
+            "groups": groups,
+            "matrix": rows,
+            "by_group": selftest.rows_by_group(report),
+        }
+    return render(request, "app/reviews/selftest.html", context)
+
+
+@requires(Capability.RUN_SELFTEST)
+def selftest_run(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        run = selftest.run_selftest(request.user, request)
+    except selftest.SelfTestError as exc:
+        messages.error(request, f"The self-test could not start: {exc}")
+        return redirect("selftest")
+    if run.passed:
+        messages.success(request, f"Self-test passed: {run.probes} probes, all as the policy says.")
+    else:
+        messages.error(request, f"Self-test found {run.mismatches} mismatches: see below.")
+    return redirect("selftest-run-detail", run.pk)

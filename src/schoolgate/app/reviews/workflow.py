@@ -3,7 +3,8 @@
 The checklist follows DfE filtering and monitoring standard 2 ("review your filtering and
 monitoring provision at least once every academic year") and its check list, with generative-AI
 risks (DfE generative AI product safety expectations, 2025) and the filtering check (the
-gateway's "Why blocked?" tester and self-test). A review is signed off by the signed-in person,
+gateway's "Why blocked?" tester and the filtering self-test: the latest run is kept with the
+review as its evidence). A review is signed off by the signed-in person,
 recorded with their name, position and the time, and audited (STM-004, STM-006, STM-031).
 """
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from schoolgate.app.audit import trail
 from schoolgate.app.people.models import User
-from schoolgate.app.reviews.models import Review, ReviewReminder
+from schoolgate.app.reviews.models import Review, ReviewReminder, SelfTestRun
 from schoolgate.app.reviews.register import emails_for, roles_register
 from schoolgate.app.reviews.schedule import ReviewDue, long_date, next_review
 from schoolgate.app.roles import Role
@@ -74,6 +75,7 @@ def record_review(
             signed_off_by=user,
             signed_off_name=user.get_full_name() or user.username,
             signed_off_position=position.strip() or user.get_role_display(),
+            selftest=SelfTestRun.objects.first(),
         )
         trail.record(
             user,
