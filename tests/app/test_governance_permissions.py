@@ -21,6 +21,8 @@ MATRIX = [
     ("filter-change", "change", "get", ADMIN | {"governor"}),
     ("filter-change-log", None, "get", ADMIN | {"governor"}),
     ("filter-change-decide", "change", "post", ADMIN),
+    # An approver or a DSL may withdraw someone else's change (the author too, tested apart).
+    ("filter-change-withdraw", "change", "post", ADMIN),
 ]
 
 

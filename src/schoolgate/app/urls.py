@@ -71,6 +71,9 @@ urlpatterns = [
     path("filter-changes/new/", governance.propose, name="filter-change-propose"),
     path("filter-changes/<int:pk>/", governance.change_detail, name="filter-change"),
     path("filter-changes/<int:pk>/decide/", governance.decide, name="filter-change-decide"),
+    path(
+        "filter-changes/<int:pk>/withdraw/", governance.withdraw, name="filter-change-withdraw"
+    ),
     path("filter-changes/log/", governance.change_log, name="filter-change-log"),
     path("console/", console.dashboard, name="console-dashboard"),
     path("console/queries/", console.query_log, name="console-query-log"),

@@ -6,6 +6,11 @@ responsible person"; STM-320: filtering switched off for a user is logged and th
 informed; STM-325: requests for a school-level change are decided by the OSC and the provider.
 The four-eyes rule is held twice: `approve` refuses the author, and a database constraint
 refuses any row whose decider is its proposer.
+
+A proposed or approved change can be withdrawn by its author, by anyone who may approve changes,
+or by a DSL (`withdraw`); a withdrawn change leaves the changes file, so the gateway drops it on
+its next hot reload. An approved change whose end time has passed is shown as "Expired": the
+decider already ignores it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from schoolgate.app.roles import Capability, Role, allows
 from schoolgate.engine.policy.schema import Action, ApprovedChange
 
 ACTION_WORDS = {"allow": "Allow", "warn": "Warn before", "block": "Block"}
@@ -54,6 +60,15 @@ class FilterChange(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=300, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_note = models.CharField(max_length=300, blank=True)
     request = models.ForeignKey(
         "console.UnblockRequest",
         null=True,
@@ -84,6 +99,46 @@ class FilterChange(models.Model):
         if self.is_switch_off:
             return "Switch filtering off (every site allowed)"
         return f"{ACTION_WORDS.get(self.action, self.action)} {', '.join(self.sites)}"
+
+    @property
+    def is_expired(self) -> bool:
+        """Approved, with an end time that has passed: the gateway no longer applies it."""
+        return (
+            self.status == self.Status.APPROVED
+            and self.until is not None
+            and self.until <= timezone.now()
+        )
+
+    @property
+    def status_label(self) -> str:
+        return "Expired" if self.is_expired else self.get_status_display()
+
+    def may_withdraw(self, user) -> bool:
+        """The author, anyone who may approve changes, or a DSL; only while it is waiting or in
+        force (an expired change has already ended)."""
+        if self.status not in (self.Status.PROPOSED, self.Status.APPROVED) or self.is_expired:
+            return False
+        return (
+            user.pk == self.proposed_by_id
+            or allows(user.role, Capability.DECIDE_CHANGE)
+            or user.role == Role.DSL
+        )
+
+    def withdraw(self, user, note: str = "") -> bool:
+        """Withdraw the change; True if it was in force (the changes file must be republished)."""
+        if self.status not in (self.Status.PROPOSED, self.Status.APPROVED) or self.is_expired:
+            raise ValueError(
+                f"change {self.pk} is {self.status_label.lower()}: nothing to withdraw"
+            )
+        if not self.may_withdraw(user):
+            raise PermissionError("only its author, an approver or a DSL may withdraw a change")
+        was_in_force = self.status == self.Status.APPROVED
+        self.status = self.Status.WITHDRAWN
+        self.withdrawn_by = user
+        self.withdrawn_at = timezone.now()
+        self.withdrawal_note = note[:300]
+        self.save()
+        return was_in_force
 
     def decide(self, user, approve: bool, note: str = "") -> None:
         """Approve or reject; the author may do neither (they may withdraw instead)."""

@@ -3,7 +3,9 @@
 A proposal names what changes for whom, until when and why; anyone holding DECIDE_CHANGE except
 its author approves or rejects it (STM-315); an approval is published at once to the changes
 file beside the policy and to the gateway's snapshot, the principal is e-mailed (STM-315,
-STM-320), and an unblock request it came from is answered. Every step is audited.
+STM-320), and an unblock request it came from is answered. A change can be withdrawn by its
+author, an approver or a DSL: an approved one leaves the changes file and the gateway's snapshot
+at once, and the principal is told (STM-315). Every step is audited.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -84,8 +86,37 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "app/governance/change.html",
-        {"change": _with_group_names([change])[0], "may_decide": _may_decide(request.user, change)},
+        {
+            "change": _with_group_names([change])[0],
+            "may_decide": _may_decide(request.user, change),
+            "may_withdraw": change.may_withdraw(request.user),
+        },
     )
+
+
+@requires(Capability.CHANGE_LOG)
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(FilterChange, pk=pk)
+    note = request.POST.get("note", "").strip()
+    try:
+        with transaction.atomic():
+            was_in_force = change.withdraw(request.user, note)
+            if was_in_force:
+                publish()  # the change leaves the changes file and the gateway's snapshot
+    except PermissionError as exc:
+        return HttpResponseForbidden(f"Not withdrawn: {exc}.")
+    except (ValueError, PolicyError) as exc:
+        messages.error(request, f"Not withdrawn: {exc}")
+        return redirect("filter-change", pk)
+    facts = _summary(change) | {"note": note, "was_in_force": was_in_force}
+    trail.record(request.user, "filter-change.withdrawn", change, facts, request)
+    if was_in_force:
+        _tell_principal(change, withdrawn=True)
+        messages.success(request, f"Change {change.pk} withdrawn: the filter drops it now.")
+    else:
+        messages.success(request, f"Change {change.pk} withdrawn before anyone approved it.")
+    return redirect("filter-change", pk)
 
 
 @requires(Capability.DECIDE_CHANGE)
@@ -136,7 +167,8 @@ def change_log(request: HttpRequest) -> HttpResponse:
 def _log_rows() -> list[list[str]]:
     rows = []
     titles = dict(_group_choices())
-    for c in FilterChange.objects.select_related("proposed_by", "decided_by").order_by("id"):
+    related = ("proposed_by", "decided_by", "withdrawn_by")
+    for c in FilterChange.objects.select_related(*related).order_by("id"):
         rows.append(
             [
                 str(c.pk),
@@ -147,13 +179,22 @@ def _log_rows() -> list[list[str]]:
                 ", ".join(c.users),
                 timezone.localtime(c.until).strftime("%d/%m/%Y %H:%M") if c.until else "",
                 c.reason,
-                c.get_status_display(),
+                _status_words(c),
                 _name(c.decided_by) if c.decided_by else "",
                 timezone.localtime(c.decided_at).strftime("%d/%m/%Y %H:%M") if c.decided_at else "",
                 c.decision_note,
             ]
         )
     return rows
+
+
+def _status_words(change: FilterChange) -> str:
+    """The log's status: "Expired", or "Withdrawn by X, 03/12/2026 19:30: why"."""
+    if change.status != FilterChange.Status.WITHDRAWN or change.withdrawn_by is None:
+        return change.status_label
+    when = timezone.localtime(change.withdrawn_at).strftime("%d/%m/%Y %H:%M")
+    note = f": {change.withdrawal_note}" if change.withdrawal_note else ""
+    return f"Withdrawn by {_name(change.withdrawn_by)}, {when}{note}"
 
 
 def _with_group_names(changes) -> list[FilterChange]:
@@ -204,14 +245,16 @@ def _name(user) -> str:
     return f"{user.get_full_name() or user.username}"
 
 
-def _tell_principal(change: FilterChange) -> None:
+def _tell_principal(change: FilterChange, withdrawn: bool = False) -> None:
     """STM-315: every change reported to a second responsible person (the principal); STM-320:
-    the principal informed whenever filtering is switched off."""
+    the principal informed whenever filtering is switched off. A withdrawal is a change too."""
     policy = current_policy()
     to = [c.email for c in policy.contacts if c.role in PRINCIPAL_ROLES and c.email]
     if not to:
         return
     what = "Filtering switched off" if change.is_switch_off else "Filter change approved"
+    if withdrawn:
+        what = f"Filter change withdrawn by {_name(change.withdrawn_by)}"
     until = timezone.localtime(change.until).strftime("%d %b %Y %H:%M") if change.until else ""
     send_mail(
         f"{what}: change {change.pk} at {policy.school.name}",
