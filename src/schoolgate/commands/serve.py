@@ -183,6 +183,7 @@ def serve_snapshot(options: ServeOptions, snapshot_path: Path) -> int:
         app_token=options.alert_token,
         demo_mail=options.demo_users,
     )
+    monitor.monitor.follow(holder)  # a recompiled policy reaches the monitor too
     options.monitor_lines = monitor.lines
     try:
         asyncio.run(_serve(options, holder, journal))

@@ -126,18 +126,24 @@ class AlertRules:
     """Feeds events through the policy's alert rules; keeps only what de-duplication needs."""
 
     def __init__(self, policy: Policy, clock: Callable[[], datetime] | None = None) -> None:
-        self.policy = policy
         self.clock = clock
         """When given, routing (out of hours or not) is decided at the clock's time, the
         moment the monitor handles the alert; otherwise at the event's own time (replay)."""
-        self.window = timedelta(minutes=policy.monitoring.dedupe_minutes)
-        self._libraries = {rule.id: rule.library for rule in policy.keyword_rules}
-        self._scanners: dict[tuple[str, tuple[str, ...]], KeywordScanner] = {}
+        self.policy_changed(policy)
         self._open: dict[tuple[str, str], Alert] = {}
         self._recent: dict[str, deque[Event]] = {}
         self._blocks: dict[str, deque[datetime]] = {}
         self.alerts: list[Alert] = []
         """Every alert raised, in order (the replay command prints them)."""
+
+    def policy_changed(self, policy: Policy) -> None:
+        """Apply a recompiled policy from the next event on. What de-duplication and the context
+        bundle remember (open alerts, recent events, blocks) is kept: an alert already raised
+        is not raised again because its policy was recompiled."""
+        self.policy = policy
+        self.window = timedelta(minutes=policy.monitoring.dedupe_minutes)
+        self._libraries = {rule.id: rule.library for rule in policy.keyword_rules}
+        self._scanners: dict[tuple[str, tuple[str, ...]], KeywordScanner] = {}
 
     def feed(self, event: Event) -> list[Change]:
         if event.kind != "decision" or event.extra.get("selftest"):

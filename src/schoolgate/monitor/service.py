@@ -11,6 +11,11 @@ Two background threads:
   out-of-hours call order is told; with nobody left, the first out-of-hours contact not yet
   told; and always a `delivery-missed` event in the store.
 
+A recompiled policy is picked up without a restart: `follow(holder)` subscribes to the
+gateway's `SnapshotHolder` (the snapshot file is watched and hot-reloaded, `gateway/reload.py`),
+and the ingest thread applies the new policy before the next batch of events it reads
+(`policy_changed`): rules, routing, contacts and deadlines from then on are the new policy's.
+
 `clock` is the monitor's idea of now (real time unless a test gives one): routing
 (out of hours or not) is decided when the monitor handles an alert.
 """
@@ -30,6 +35,7 @@ from schoolgate.engine.policy.schema import Policy
 from schoolgate.events.journal_ingest import JournalIngester
 from schoolgate.events.schema import Event
 from schoolgate.events.store import EventStore
+from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.monitor.delivery import (
     DeliveryError,
     DeliverySettings,
@@ -61,6 +67,8 @@ class Monitor:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_purge = 0.0
+        self._new_policy: Policy | None = None
+        self.policy_reloads = 0
         self.errors: list[str] = []
 
     # Running --------------------------------------------------------------------------------------
@@ -80,12 +88,31 @@ class Monitor:
         for thread in self._threads:
             thread.join(timeout)
 
+    def follow(self, holder: SnapshotHolder) -> Monitor:
+        """Take each snapshot the gateway reloads: its policy applies from the next batch."""
+        holder.on_reload(lambda snapshot, decider: self.policy_changed(decider.policy))
+        return self
+
+    def policy_changed(self, policy: Policy) -> None:
+        """Called from any thread; the ingest thread applies it between batches."""
+        self._new_policy = policy
+
+    def _apply_new_policy(self) -> None:
+        policy, self._new_policy = self._new_policy, None
+        if policy is None:
+            return
+        self.policy = policy  # the delivery thread reads contacts and call order from here
+        self.rules.policy_changed(policy)
+        self.policy_reloads += 1
+        log.info("monitor: policy %s reloaded", policy.school.id)
+
     def now(self) -> datetime:
         return self.clock() if self.clock is not None else datetime.now(UTC)
 
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._apply_new_policy()
                 self.ingester.run_once()
                 self._purge_if_due()
             except Exception as exc:  # keep monitoring; say what went wrong
