@@ -11,6 +11,7 @@ from schoolgate.engine.policy.loader import PolicyError, load_policy, parse_poli
 from schoolgate.engine.policy.render import render_markdown
 from schoolgate.engine.safe_search_url import enforce_safe_search
 from schoolgate.engine.snapshot import compile_snapshot
+from tests.engine.printed_policy import source_of
 from tests.gateway.https_support import HTTPS_POLICY
 from tests.gateway.proxy_support import POLICY
 
@@ -80,7 +81,9 @@ def test_printed_policy_tells_users_they_are_monitored_with_the_seed_quote():
     text = render_markdown(parse_policy(HTTPS_POLICY, "t.yaml"))
     section = text.split("## Secure (HTTPS) sites and monitoring", 1)[1].split("\n## ", 1)[0]
     assert "**You are monitored.**" in section
-    assert "will monitor my use of the systems" in section and "[STM-210]" in section
+    cited = source_of(text, section)
+    assert "will monitor my use of the systems" in cited and "STM-210" in cited
+    assert "STM-210" not in section
     assert "Search engines" in section and "inspected.test" in section
     assert (
         "never** read" in section and "Banking and payments" in section and "bank.test" in section

@@ -8,6 +8,7 @@ import pytest
 from schoolgate.engine.policy.concerns import DEFAULT_CATEGORIES, concern_categories
 from schoolgate.engine.policy.loader import PolicyError, parse_policy
 from schoolgate.engine.policy.render import render_markdown
+from tests.engine.printed_policy import main_text, source_of
 from tests.engine.sample_policy import SAMPLE_POLICY
 
 CONCERNS = """
@@ -71,6 +72,8 @@ def test_printed_policy_has_concerns_with_citations_and_marked_defaults() -> Non
     text = render_markdown(parse_policy(SAMPLE_POLICY + CONCERNS))
     section = text[text.index("## Safeguarding concerns") :]
     assert "never leads to a sanction" in section
-    assert "| Cyber-bullying |" in section and "[STM-041]" in section
-    assert "| Self-harm |" in section and "Schoolgate default (the policy is silent)" in section
+    cited = source_of(text, main_text(section))
+    assert "| Cyber-bullying |" in section and "STM-041" in cited
+    assert "STM-041" not in main_text(section)
+    assert "| Self-harm |" in section and "Schoolgate default (the policy is silent)" in cited
     assert "(do not view or copy images)" in section

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schoolgate.engine.policy.render import Responsible
 from schoolgate.engine.policy.schema import Contact, Policy
 
 
@@ -100,3 +101,16 @@ def emails_for(register: list[RegisterEntry]) -> list[str]:
             if contact.email and contact.email not in seen:
                 seen.append(contact.email)
     return seen
+
+
+def printed_register(register: list[RegisterEntry]) -> tuple[Responsible, ...]:
+    """The register as the printed policy shows it: the posts, and the people named in them (a
+    blank where nobody is). Django-free, so `schoolgate policy render` uses it too."""
+    return tuple(
+        Responsible(
+            e.duty.title,
+            ", ".join(c.title for c in e.contacts),
+            ", ".join(c.name or "" for c in e.named),
+        )
+        for e in register
+    )

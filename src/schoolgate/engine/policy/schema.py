@@ -127,6 +127,8 @@ class Contact(Strict):
     name: str | None = None
     email: str | None = None
     duties: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    """An implementer's note (printed in the appendix, not beside the duties)."""
     source: Source | None = None
 
 
@@ -145,6 +147,8 @@ class Group(Strict):
     """A signed acceptable-use agreement is needed before any access."""
     agreement: str | None = None
     """The agreement's id in `agreements`."""
+    comment: str | None = None
+    """An implementer's note (printed in the appendix, not beside the description)."""
     source: Source | None = None
 
 
