@@ -24,6 +24,7 @@ MATRIX = [
     ("review-detail", "review", "get", ADMIN | {"governor"}),
     ("evidence-pack", None, "get", ADMIN | {"governor"}),
     ("selftest", None, "get", ADMIN | {"governor"}),
+    ("printed-policy", None, "get", ADMIN | {"governor"}),
 ]
 
 

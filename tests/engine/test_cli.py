@@ -68,6 +68,25 @@ def test_render_writes_markdown_and_html(school: dict[str, Path], tmp_path: Path
     assert "<table>" in (out / "sample-primary.html").read_text()
 
 
+def test_render_prints_the_dates_it_is_given(school: dict[str, Path], tmp_path: Path) -> None:
+    """Issue 12: the approval and review dates come from the records, flags over the file."""
+    records = tmp_path / "records.yaml"
+    records.write_text(
+        "approved: 2026-03-12\napproved_by: J Smith, Principal\nnext_review: 2027-03-12\n"
+        "history:\n  - {date: 2025-03-10, what: Annual review signed off}\n",
+        encoding="utf-8",
+    )
+    args = ["policy", "render", str(school["policy"]), "--records", str(records)]
+    done = schoolgate(*args, "--next-review", "2027-02-01", cache=school["cache"])
+    assert done.returncode == 0, done.stderr
+    assert "**Approved:** 12 March 2026, signed off by J Smith, Principal" in done.stdout
+    assert "**Next review:** 1 February 2027" in done.stdout
+    assert "- 10 March 2025: Annual review signed off" in done.stdout
+    records.write_text("approved: last spring\n", encoding="utf-8")
+    done = schoolgate(*args, cache=school["cache"])
+    assert done.returncode == 1 and "approved must be a date" in done.stderr
+
+
 def test_check_prints_the_decision(school: dict[str, Path]) -> None:
     args = ["--policy", str(school["policy"]), "--lists", str(school["lists"])]
     done = schoolgate(

@@ -106,4 +106,5 @@ urlpatterns = [
     path(
         "filtering-reviews/self-test/<int:pk>/", reviews.selftest_page, name="selftest-run-detail"
     ),
+    path("filtering-reviews/policy/", reviews.printed_policy, name="printed-policy"),
 ]

@@ -1,6 +1,7 @@
 """Pages for DfE filtering and monitoring standards 1 and 2: the roles register, the annual
-reviews (list, record and sign off, detail) and the evidence pack (printable and CSV). Every view
-is audited (STM-004, STM-006, STM-016)."""
+reviews (list, record and sign off, detail), the evidence pack (printable and CSV) and the
+printed policy with the reviews' dates (issue 12). Every view is audited (STM-004, STM-006,
+STM-016)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from schoolgate.app.policy import current_policy
 from schoolgate.app.reviews import selftest
 from schoolgate.app.reviews.evidence import CSV_COLUMNS, csv_rows, evidence_pack
 from schoolgate.app.reviews.models import Review, SelfTestRun
+from schoolgate.app.reviews.printed import print_records
 from schoolgate.app.reviews.register import roles_register
 from schoolgate.app.reviews.workflow import CHECKLIST, CHECKLIST_LABELS, record_review, review_due
 from schoolgate.app.roles import Capability, allows
 from schoolgate.app.spreadsheet import csv_download
+from schoolgate.engine.policy.render import render_html
 
 
 @requires(Capability.VIEW_REVIEWS)
@@ -157,3 +160,12 @@ def selftest_run(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, f"Self-test found {run.mismatches} mismatches: see below.")
     return redirect("selftest-run-detail", run.pk)
+
+
+@requires(Capability.VIEW_REVIEWS)
+def printed_policy(request: HttpRequest) -> HttpResponse:
+    """The whole policy as an A4 document to print or save as PDF, dated from the reviews."""
+    policy = current_policy()
+    records = print_records(policy, timezone.localdate())
+    trail.record(request.user, "review.printed-policy", None, {}, request)
+    return HttpResponse(render_html(policy, records), content_type="text/html; charset=utf-8")

@@ -55,6 +55,8 @@ REQUIREMENT_ID = re.compile(r"\b(?:TM|STM|SH|CAV|HG)-S?\d{2,3}\b")
 WIDE_COLUMNS = 8
 """A section with a table of this many columns or more is set on a landscape page."""
 
+_WHERE_FROM = "## Appendix: where each rule comes from"
+
 
 @dataclass(frozen=True)
 class Responsible:
@@ -129,7 +131,7 @@ def render_html(policy: Policy, records: PrintRecords | None = None) -> str:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     parts = []
     for section in _sections(policy, records):
-        body = md.render(section.markdown)
+        body = md.render(section.markdown).replace(f"<td>{BLANK}</td>", _BLANK_CELL)
         cls = ' class="wide"' if section.wide else ""
         parts.append(f"<section{cls}>\n{body}</section>")
     school = policy.school
@@ -183,7 +185,10 @@ def _sections(policy: Policy, records: PrintRecords | None) -> list[_Section]:
         _where_from(notes),
         _history(policy, records),
     ]
-    return [_Section(t, _widest(t) >= WIDE_COLUMNS) for t in texts if t]
+    # The appendix of sources is reference reading: landscape, in the small type, fewer pages.
+    return [
+        _Section(t, _widest(t) >= WIDE_COLUMNS or t.startswith(_WHERE_FROM)) for t in texts if t
+    ]
 
 
 def _widest(markdown: str) -> int:
@@ -285,14 +290,19 @@ def _responsible(records: PrintRecords) -> str:
 def _contacts(policy: Policy, notes: _Notes) -> str:
     if not policy.contacts:
         return ""
+    emails = any(c.email for c in policy.contacts)
     rows = [
-        (c.title, c.name or BLANK, c.email or "", "; ".join(_plain(d) for d in c.duties))
+        (
+            c.title,
+            c.name or BLANK,
+            *([c.email or ""] if emails else []),
+            "; ".join(_plain(d) for d in c.duties),
+        )
         for c in policy.contacts
     ]
     refs = [notes.ref(f"Contact: {c.title}", c.source, c.comment) for c in policy.contacts]
-    return "## Roles and contacts\n\n" + _with_refs(
-        ["Role", "Name", "E-mail", "Duties"], rows, refs
-    )
+    columns = ["Role", "Name", *(["E-mail"] if emails else []), "Duties"]
+    return "## Roles and contacts\n\n" + _with_refs(columns, rows, refs)
 
 
 def _groups(policy: Policy, notes: _Notes) -> str:
@@ -737,7 +747,7 @@ def _where_from(notes: _Notes) -> str:
         )
         rows.append((r.number, r.what, written, ids, r.note))
     return (
-        "## Appendix: where each rule comes from\n\n"
+        f"{_WHERE_FROM}\n\n"
         "For each reference number in the text: what it refers to, the section and words of the "
         "school's written policy it carries out, the requirement ids of Schoolgate's analysis of "
         "that policy, and a note on how it is carried out where the written words needed "
@@ -777,6 +787,9 @@ def _month(value: str) -> str:
     return long_date(shown) if day else f"{shown:%B %Y}"
 
 
+_BLANK_CELL = f'<td class="blank">{BLANK}</td>'
+"""A name still to be written in: a cell wide enough to write it by hand."""
+
 _HTML_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -802,6 +815,7 @@ th { background: #eef; }
 thead { display: table-header-group; }
 h1 { border-bottom: 2px solid #335; }
 section.wide table { font-size: 0.75rem; }
+td.blank { min-width: 36mm; color: #777; }
 @page { size: A4; margin: 16mm 12mm 16mm 12mm;
   @top-left { content: @@RUNNING@@; font: 8pt "DejaVu Sans", sans-serif; color: #555; }
   @bottom-left { content: @@FOOT@@; font: 8pt "DejaVu Sans", sans-serif; color: #555; }
