@@ -69,6 +69,6 @@ def test_named_contacts_and_blanks_from_the_roles_register_hg_001(people, settin
     page = signed_in(people["governor"]).get(reverse("printed-policy")).content.decode()
     register = page.split("Responsible for filtering and monitoring", 1)[1].split("<h2>", 1)[0]
     assert "Stephen Huntington" in register
-    assert f"<td>Governors</td>\n<td>{BLANK}</td>" in register
+    assert f'<td>Governors</td>\n<td class="blank">{BLANK}</td>' in register
     review_list = signed_in(people["governor"]).get(reverse("review-list")).content.decode()
     assert reverse("printed-policy") in review_list

@@ -6,7 +6,6 @@ docs/screens/printed-policy-*.png (pages of the PDF itself, drawn by poppler's p
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,25 +13,17 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from schoolgate.app.reviews.models import Review
-from tests.browser import CHROMIUM
 
-from .conftest import PASSWORD, make_user
-from .test_browser import SCREENS
+from .browser_pages import BROWSER_TESTS, SCREENS, sign_in
+from .conftest import make_user
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 A4_PORTRAIT = (595.92, 842.88)  # points, as chromium writes them (±1)
 MM = 96 / 25.4  # CSS pixels per millimetre
 MARGIN_MM = 12  # left and right page margins in render.py's @page rule
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
+pytestmark = BROWSER_TESTS
 
 # Elements wider than the section (the printable width) or cells whose content spills out.
 _OVERFLOWS = """(wide) => {
@@ -74,10 +65,7 @@ def test_printed_policy_is_a4_and_no_table_overflows_stm_006(
         signed_off_at=datetime(2026, 2, 10, 16, 0, tzinfo=ZoneInfo("Europe/London")),
     )
     page = browser.new_page(viewport={"width": 1100, "height": 800})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "gill.governor")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in(page, live_server.url, "gill.governor")
     page.click("header nav >> text=Reviews")
     page.click("#printed-policy")
     assert "Approved: 10 February 2026" in page.inner_text("section >> nth=0")
