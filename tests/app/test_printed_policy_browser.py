@@ -13,7 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from schoolgate.app.reviews.models import Review
+from schoolgate.app.reviews.register import printed_register, roles_register
+from schoolgate.engine.policy.loader import load_policy
+from schoolgate.engine.policy.render import PrintRecords, render_html
 
 from .browser_pages import BROWSER_TESTS, SCREENS, sign_in
 from .conftest import make_user
@@ -69,14 +74,8 @@ def test_printed_policy_is_a4_and_no_table_overflows_stm_006(
     page.click("header nav >> text=Reviews")
     page.click("#printed-policy")
     assert "Approved: 10 February 2026" in page.inner_text("section >> nth=0")
-    page.emulate_media(media="print")
-
     # The printable width of a portrait page, then of a landscape one (A4 less the margins).
-    for wide, width_mm in ((False, 210 - 2 * MARGIN_MM), (True, 297 - 2 * MARGIN_MM)):
-        page.set_viewport_size({"width": int(width_mm * MM), "height": 1000})
-        assert page.evaluate(_OVERFLOWS, wide) == [], (
-            f"overflow on {'landscape' if wide else 'portrait'} pages"
-        )
+    assert _overflows(page) == []
     assert page.locator("section.wide").count() >= 2  # the sanction matrices and the user actions
 
     pdf = page.pdf(prefer_css_page_size=True)
@@ -104,3 +103,26 @@ def test_printed_policy_is_a4_and_no_table_overflows_stm_006(
                  str(number), str(path), str(SCREENS / f"printed-policy-{name}")],
                 check=True,
             )  # fmt: skip
+
+
+def _overflows(page) -> list[str]:
+    """Overflowing elements at the printable width of portrait, then of landscape, A4 pages."""
+    page.emulate_media(media="print")
+    found = []
+    for wide, width_mm in ((False, 210 - 2 * MARGIN_MM), (True, 297 - 2 * MARGIN_MM)):
+        page.set_viewport_size({"width": int(width_mm * MM), "height": 1000})
+        found += page.evaluate(_OVERFLOWS, wide)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(POLICIES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_policy_prints_on_a4_without_overflow(browser, path: Path) -> None:
+    """The other schools' tables too (Cavendish's breach matrices, Heanor Gate's sanctions)."""
+    policy = load_policy(path)
+    records = PrintRecords(responsible=printed_register(roles_register(policy)))
+    page = browser.new_page()
+    page.set_content(render_html(policy, records))
+    assert _overflows(page) == []
+    boxes = _page_boxes(page.pdf(prefer_css_page_size=True))
+    assert boxes and all(_is_a4(b) for b in boxes)
+    page.close()

@@ -296,7 +296,7 @@ def _contacts(policy: Policy, notes: _Notes) -> str:
             c.title,
             c.name or BLANK,
             *([c.email or ""] if emails else []),
-            "; ".join(_plain(d) for d in c.duties),
+            "; ".join(_plain(d).rstrip(".") for d in c.duties),
         )
         for c in policy.contacts
     ]
@@ -827,7 +827,7 @@ td.blank { min-width: 36mm; color: #777; }
   table { font-size: 8.5pt; }
   section.wide { page: wide; }
   section.wide table { font-size: 7.5pt; }
-  h1, h2, h3 { break-after: avoid; }
+  h1, h2, h3, p:has(+ table) { break-after: avoid; }
   tr { break-inside: avoid; }
 }
 """
