@@ -86,6 +86,9 @@ MATRIX = [
 CHECKED_ELSEWHERE = {
     "case-evidence-file",  # test_evidence_download_only_for_safeguarding
     "notification-open",  # test_concerns: only your own
+    # Runs the self-test against the gateway: every refused role in test_reviews_permissions,
+    # the allowed ones against a real gateway in test_selftest_page.
+    "selftest-run",
 }
 # parent-link checks its own signed token (test_agreements: a tampered link opens nothing).
 OPEN = {"home", "login", "logout", "otp-enrol", "otp-verify", "api-alerts", "parent-link"}

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from schoolgate.app.reviews.models import Review
+from schoolgate.app.reviews.models import Review, SelfTestRun
 from schoolgate.app.roles import Role
 
 from .conftest import signed_in
@@ -25,6 +25,7 @@ MATRIX = [
     ("evidence-pack", None, "get", ADMIN | {"governor"}),
     ("selftest", None, "get", ADMIN | {"governor"}),
     ("printed-policy", None, "get", ADMIN | {"governor"}),
+    ("selftest-run-detail", "run", "get", ADMIN | {"governor"}),
 ]
 
 
@@ -41,7 +42,20 @@ def review(people) -> Review:
 
 
 def _url(name: str, obj: str | None, review: Review) -> str:
+    if obj == "run":
+        return reverse(name, args=[_a_run(review.signed_off_by).pk])
     return reverse(name, args=[review.pk]) if obj else reverse(name)
+
+
+def _a_run(user) -> SelfTestRun:
+    """A stored self-test result (running one asks the gateway: test_selftest_page.py)."""
+    report = {"started_at": "2026-12-03T10:00:00+00:00", "finished_at": "", "dns": "127.0.0.1:53",
+              "proxy": "127.0.0.1:3128", "policy_sha256": "", "askers": {}, "not_probed": {},
+              "results": []}  # fmt: skip
+    return SelfTestRun.objects.create(
+        ran_by=user, dns="127.0.0.1:53", proxy="127.0.0.1:3128", passed=False, probes=0,
+        mismatches=0, not_probed=0, report=report,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("role", sorted(EVERYONE))
