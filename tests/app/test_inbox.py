@@ -21,8 +21,9 @@ from schoolgate.app.concerns.models import (
     Notification,
     ProposalStatus,
 )
+from schoolgate.engine.policy.loader import load_policy
 
-from .conftest import signed_in
+from .conftest import HERE, signed_in
 
 AUTH = {"HTTP_AUTHORIZATION": "Bearer test-alert-token"}
 
@@ -147,7 +148,13 @@ def test_reason_is_required_and_a_true_positive_needs_a_category(alert, people) 
     assert alert.status == "new" and Concern.objects.count() == 0
 
 
-def test_false_positive_proposes_an_exclusion_that_a_second_person_approves(alert, people) -> None:
+def test_false_positive_proposes_an_exclusion_that_a_second_person_approves(
+    alert, people, settings, tmp_path
+) -> None:
+    # An approval publishes the changes file beside the policy: a copy, never the repository's.
+    settings.SCHOOLGATE_POLICY = tmp_path / "policy.yaml"
+    settings.SCHOOLGATE_POLICY.write_text((HERE / "policy.yaml").read_text())
+    settings.SCHOOLGATE_SNAPSHOT = tmp_path / "snapshot.sgs"
     dsl, deputy = people["dsl"], people["deputy-dsl"]
     signed_in(dsl).post(
         reverse("alert-triage", args=[alert.pk]),
@@ -179,6 +186,8 @@ def test_false_positive_proposes_an_exclusion_that_a_second_person_approves(aler
     assert (proposal.status, proposal.decided_by) == (ProposalStatus.APPROVED, deputy)
     assert AuditEntry.objects.filter(action="exclusion.approve", actor=deputy).exists()
     assert Notification.objects.filter(user=dsl, text__contains="approved").exists()
+    [published] = load_policy(settings.SCHOOLGATE_POLICY).alert_exclusions  # issue 12
+    assert (published.kind, published.value) == ("term", "battle of hastings")
 
 
 def test_assignment_notifies_and_only_to_a_safeguarding_lead(alert, people) -> None:

@@ -186,6 +186,12 @@ class Decider:
         self._notify_by_level = {level: self._notify(level) for level in AlertLevel}
         self._sorted_names: dict[int, tuple[str, ...]] = {}
         self._quotes: dict[tuple[str, str], str] = {}
+        exclusions = self.policy.alert_exclusions
+        quiet_sites = [e.value for e in exclusions if e.kind == "site"]
+        self._quiet_sites = _Sites.of(quiet_sites) if quiet_sites else None
+        """Sites whose own alerts a second person agreed were false positives (issue 13)."""
+        self._quiet_terms = quiet_terms(self.policy)
+        """Search terms that, alone, raise no alert (approved false-positive exclusions)."""
 
     @cached_property
     def default_group(self) -> str:
@@ -360,6 +366,8 @@ class Decider:
                 help_seeking = rule
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue  # help-seeking searches and identity words on their own stay quiet
+            if excluded_only([hit.term for hit in result.hits], self._quiet_terms):
+                continue  # every term matched is an approved false-positive exclusion
             terms = tuple(sorted({hit.term for hit in result.hits}))
             if result.alert is AlertLevel.LOW:
                 # A weak signal ("suicide squad", a swear word) is logged, never blocked or
@@ -439,6 +447,12 @@ class Decider:
                 return True
         return False
 
+    def _quiet_site(self, target: Target, mask: int) -> bool:
+        """On an approved site exclusion; never for illegal content or circumvention."""
+        if self._quiet_sites is None or mask & (self._illegal_mask | self._circumvention_mask):
+            return False
+        return self._quiet_sites.match(target, target.suffixes())
+
     def _decision(
         self,
         plan: _GroupPlan,
@@ -448,9 +462,12 @@ class Decider:
         search: str | None,
     ) -> Decision:
         alert = outcome.alert
+        quiet = self._quiet_site(target, mask)
+        if quiet and not outcome.keywords:
+            alert = AlertLevel.NONE  # the site's own alert was agreed to be a false positive
         if mask:  # most addresses are in no list: nothing below applies to them
             for alert_mask, category_alert in self._category_alerts:
-                if mask & alert_mask:
+                if mask & alert_mask and not quiet:
                     alert = AlertLevel.highest(alert, category_alert.alert)
             if mask & self._circumvention_mask:
                 alert = AlertLevel.highest(alert, self.policy.filtering.circumvention_alert)
@@ -503,6 +520,27 @@ class Decider:
             if agreement.id == group.agreement or _applies(agreement.groups, group.id):
                 return agreement.source
         return group.source
+
+
+def excluded_only(terms: list[str], excluded: frozenset[str]) -> bool:
+    """Whether every keyword hit is an approved false-positive exclusion (casefolded terms);
+    a text-model hit ("model 0.68: noose") is excluded when every word it names is."""
+    if not excluded or not terms:
+        return False
+    for term in terms:
+        term = term.casefold()
+        if term.startswith("model ") and ": " in term:
+            words = [w.strip(" …") for w in term.split(": ", 1)[1].split(",")]
+            if not all(w in excluded for w in words if w):
+                return False
+        elif term not in excluded:
+            return False
+    return True
+
+
+def quiet_terms(policy: Policy) -> frozenset[str]:
+    """The policy's approved term exclusions, casefolded."""
+    return frozenset(e.value.casefold() for e in policy.alert_exclusions if e.kind == "term")
 
 
 def _noting_search(outcome: _Outcome, keyword: _Outcome | None) -> _Outcome:

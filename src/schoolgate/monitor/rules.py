@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schoolgate.engine.alerting import Routing, routing
+from schoolgate.engine.decide import excluded_only, quiet_terms
 from schoolgate.engine.policy.schema import ALL_GROUPS, AlertLevel, Policy
 from schoolgate.engine.taxonomy import CIRCUMVENTION_CATEGORIES, ILLEGAL_CATEGORIES
 from schoolgate.engine.text.keywords import KeywordScanner
@@ -144,6 +145,7 @@ class AlertRules:
         self.window = timedelta(minutes=policy.monitoring.dedupe_minutes)
         self._libraries = {rule.id: rule.library for rule in policy.keyword_rules}
         self._scanners: dict[tuple[str, tuple[str, ...]], KeywordScanner] = {}
+        self._quiet_terms = quiet_terms(policy)
 
     def feed(self, event: Event) -> list[Change]:
         if event.kind != "decision" or event.extra.get("selftest"):
@@ -193,6 +195,8 @@ class AlertRules:
             result = self._scanners[key].scan(event.search or "")
             if not result.hits or result.alert is AlertLevel.NONE:
                 continue
+            if excluded_only([hit.term for hit in result.hits], self._quiet_terms):
+                continue  # approved false-positive exclusions (issue 13)
             level = (
                 AlertLevel.LOW
                 if result.alert is AlertLevel.LOW

@@ -170,7 +170,8 @@ class ProposalStatus(models.TextChoices):
 class ExclusionProposal(models.Model):
     """A false positive's proposed fix: stop alerting on a site or a search term. A second
     person approves or rejects it (four eyes: never the proposer; a database check too).
-    Governance wires approved proposals into the policy; this is the record of who asked,
+    An approved proposal is published with the filter changes in the changes file beside the
+    policy (governance/publish.py) and so reaches the gateway; this is the record of who asked,
     why, and who agreed."""
 
     alert = models.ForeignKey(

@@ -6,7 +6,9 @@ policy — or a false positive, with the reason. Either way the case the monitor
 if nobody has worked on it, is closed as "not an ICT incident" so the governors' incident
 figures count only incidents. A false positive may propose excluding a site or a search term
 from alerting; a second person approves or rejects the proposal (four eyes, STM-318's
-"author and approver" for changes to what is filtered and monitored).
+"author and approver" for changes to what is filtered and monitored). An approved exclusion is
+published at once with the filter changes, in the changes file beside the policy, and reaches
+the gateway's snapshot (governance/publish.py): from then on the gateway does not alert on it.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from schoolgate.app.concerns.models import (
     Verdict,
 )
 from schoolgate.app.concerns.notifications import notify, safeguarding_leads
+from schoolgate.app.governance.publish import publish
 from schoolgate.app.people.models import User
 from schoolgate.app.roles import Role
+from schoolgate.engine.policy.loader import PolicyError
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.engine.taxonomy import CATEGORIES, KEYWORD_LIBRARIES
 
 ConcernError = workflow.ConcernError
@@ -148,6 +153,11 @@ def propose_exclusion(
 ) -> ExclusionProposal:
     if not value.strip():
         raise ConcernError("say which site or search term to exclude")
+    if kind == "site":
+        try:
+            parse_target(value.strip())
+        except TargetError as exc:
+            raise ConcernError(f"{value.strip()!r} is not a host name or URL: {exc}") from None
     proposal = ExclusionProposal.objects.create(
         alert=alert,
         kind=kind,
@@ -184,7 +194,14 @@ def decide_exclusion(
     proposal.status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
     proposal.decided_by, proposal.decided_at = actor, timezone.now()
     proposal.decision_note = note.strip()[:500]
-    proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    try:
+        with transaction.atomic():
+            proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            if approve:
+                publish()  # into the changes file and the gateway's snapshot, or not at all
+    except PolicyError as exc:
+        proposal.refresh_from_db()
+        raise ConcernError(f"the exclusion cannot be published: {exc}") from None
     record(
         actor,
         f"exclusion.{'approve' if approve else 'reject'}",

@@ -20,6 +20,10 @@ changes in an appendix.
         approved_by: B Head (bhead)
         approved_at: 2026-12-03T17:20
 
+The same file carries `exclusions:`, monitoring false positives a second person agreed to stop
+alerting on (issue 13; `AlertExclusion`): `{id, kind: site|term, value, reason, proposed_by,
+approved_by, approved_at}`. They change what is alerted, never what is blocked.
+
 An approved change becomes a site list that comes before the policy's own lists (the most
 recent approval first), so it wins over them; it never wins over illegal content or the help
 services, which the decider checks first.
@@ -34,6 +38,7 @@ from pydantic import Field
 
 from schoolgate.engine.policy.schema import (
     ALL_GROUPS,
+    AlertExclusion,
     ApprovedChange,
     Policy,
     SiteList,
@@ -67,6 +72,7 @@ def as_site_list(change: ApprovedChange) -> SiteList:
 class ChangeFile(Strict):
     schema_version: Literal[1] = 1
     changes: list[ApprovedChange] = Field(default_factory=list)
+    exclusions: list[AlertExclusion] = Field(default_factory=list)
 
 
 def changes_path(policy_path: Path) -> Path:
@@ -74,11 +80,20 @@ def changes_path(policy_path: Path) -> Path:
     return policy_path.with_name(policy_path.name.removesuffix(".yaml") + CHANGES_SUFFIX)
 
 
-def apply_changes(policy: Policy, changes: list[ApprovedChange]) -> Policy:
-    """The effective policy: the approved changes as site lists ahead of the policy's own."""
+def apply_changes(
+    policy: Policy, changes: list[ApprovedChange], exclusions: list[AlertExclusion] = ()
+) -> Policy:
+    """The effective policy: the approved changes as site lists ahead of the policy's own, and
+    the approved alert exclusions."""
     newest_first = sorted(changes, key=lambda c: (c.approved_at, c.id), reverse=True)
     sites = [as_site_list(c) for c in newest_first] + list(policy.sites)
-    return policy.model_copy(update={"sites": sites, "approved_changes": newest_first})
+    return policy.model_copy(
+        update={
+            "sites": sites,
+            "approved_changes": newest_first,
+            "alert_exclusions": list(exclusions),
+        }
+    )
 
 
 def cross_reference_problems(policy: Policy, changes: ChangeFile) -> list[tuple[tuple, str]]:
@@ -92,4 +107,9 @@ def cross_reference_problems(policy: Policy, changes: ChangeFile) -> list[tuple[
         for j, group in enumerate(change.groups):
             if group not in groups:
                 problems.append((("changes", i, "groups", j), f"unknown group {group!r}"))
+    excluded: set[int] = set()
+    for i, exclusion in enumerate(changes.exclusions):
+        if exclusion.id in excluded:
+            problems.append((("exclusions", i, "id"), f"exclusion {exclusion.id} appears twice"))
+        excluded.add(exclusion.id)
     return problems

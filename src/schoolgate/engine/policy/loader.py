@@ -132,7 +132,8 @@ def load_policy(path: str | Path) -> Policy:
     extra = changes_path(path)
     if not extra.exists():
         return policy
-    return apply_changes(policy, parse_changes(_read(extra), policy, str(extra)))
+    changes = parse_change_file(_read(extra), policy, str(extra))
+    return apply_changes(policy, changes.changes, changes.exclusions)
 
 
 def _read(path: Path) -> str:
@@ -150,11 +151,17 @@ def parse_policy(text: str, filename: str = "<policy>") -> Policy:
 
 
 def parse_changes(text: str, policy: Policy, filename: str = "<changes>") -> list[ApprovedChange]:
-    """An approved-changes file, checked against the policy it changes."""
+    """An approved-changes file's filter changes, checked against the policy it changes."""
+    return parse_change_file(text, policy, filename).changes
+
+
+def parse_change_file(text: str, policy: Policy, filename: str = "<changes>") -> ChangeFile:
+    """An approved-changes file (filter changes and alert exclusions), checked against the
+    policy it changes."""
     data, tracker = _yaml_mapping(text, filename, "a changes file")
     changes = _validated(ChangeFile, data, tracker, filename)
     _raise_problems(filename, tracker, change_problems(policy, changes))
-    return changes.changes
+    return changes
 
 
 def _yaml_mapping(text: str, filename: str, what: str) -> tuple[dict[str, Any], _LineTracker]:

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from schoolgate.engine.targets import TargetError, parse_target
 from schoolgate.engine.taxonomy import CATEGORIES, ILLEGAL_CATEGORIES, TEXT_MODEL_THEMES
 
 SCHEMA_VERSION = 1
@@ -257,6 +258,46 @@ class ApprovedChange(Strict):
     @classmethod
     def _local_time(cls, moment: datetime | None) -> datetime | None:
         if moment is not None and moment.tzinfo is not None:
+            raise ValueError("give the school's local time without a UTC offset")
+        return moment
+
+
+class AlertExclusion(Strict):
+    """A monitoring false positive's fix (issue 13), proposed by one person and approved by
+    another, kept with the filter changes in `<policy>.changes.yaml`. `site`: the site's own
+    category and list alerts are not raised (what it is blocked or allowed as is unchanged, and
+    a search made on it is still scanned); `term`: a search whose only matching keywords are
+    excluded terms raises nothing. Never applied to illegal content or circumvention."""
+
+    id: int = Field(ge=1)
+    kind: Literal["site", "term"]
+    value: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=1, max_length=1000)
+    proposed_by: str = Field(min_length=1, max_length=100)
+    approved_by: str = Field(min_length=1, max_length=100)
+    approved_at: datetime
+
+    @field_validator("approved_by")
+    @classmethod
+    def _four_eyes(cls, approver: str, info: ValidationInfo) -> str:
+        author = info.data.get("proposed_by", "")
+        if approver.strip().casefold() == author.strip().casefold():
+            raise ValueError("an exclusion must be approved by someone other than its author")
+        return approver
+
+    @model_validator(mode="after")
+    def _a_site_is_a_site(self) -> AlertExclusion:
+        if self.kind == "site":
+            try:
+                parse_target(self.value)
+            except TargetError as exc:
+                raise ValueError(f"{self.value!r} is not a host name or URL: {exc}") from None
+        return self
+
+    @field_validator("approved_at")
+    @classmethod
+    def _local_time(cls, moment: datetime) -> datetime:
+        if moment.tzinfo is not None:
             raise ValueError("give the school's local time without a UTC offset")
         return moment
 
@@ -577,6 +618,8 @@ class Policy(Strict):
     approved_changes: list[ApprovedChange] = Field(default_factory=list)
     """Filter changes approved since the policy was adopted, newest first; their site lists are
     already at the head of `sites` (engine/policy/changes.py)."""
+    alert_exclusions: list[AlertExclusion] = Field(default_factory=list)
+    """Approved monitoring false-positive exclusions, from the same changes file."""
     support_services: list[SupportService] = Field(default_factory=list)
     keyword_rules: list[KeywordRule] = Field(default_factory=list)
     text_thresholds: dict[str, ThemeThresholds] = Field(default_factory=dict)
