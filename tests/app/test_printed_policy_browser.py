@@ -74,8 +74,10 @@ def test_printed_policy_is_a4_and_no_table_overflows_stm_006(
     page.click("header nav >> text=Reviews")
     page.click("#printed-policy")
     assert "Approved: 10 February 2026" in page.inner_text("section >> nth=0")
+    assert page.locator("nav.screen-only >> text=Back to the reviews").is_visible()
     # The printable width of a portrait page, then of a landscape one (A4 less the margins).
     assert _overflows(page) == []
+    assert not page.locator("nav.screen-only").is_visible()  # not on paper
     assert page.locator("section.wide").count() >= 2  # the sanction matrices and the user actions
 
     pdf = page.pdf(prefer_css_page_size=True)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from schoolgate.app.access import requires
@@ -168,4 +169,5 @@ def printed_policy(request: HttpRequest) -> HttpResponse:
     policy = current_policy()
     records = print_records(policy, timezone.localdate())
     trail.record(request.user, "review.printed-policy", None, {}, request)
-    return HttpResponse(render_html(policy, records), content_type="text/html; charset=utf-8")
+    page = render_html(policy, records, back=(reverse("review-list"), "Back to the reviews"))
+    return HttpResponse(page, content_type="text/html; charset=utf-8")

@@ -126,10 +126,19 @@ def render_markdown(policy: Policy, records: PrintRecords | None = None) -> str:
     return "\n\n".join(s.markdown for s in _sections(policy, records)).rstrip() + "\n"
 
 
-def render_html(policy: Policy, records: PrintRecords | None = None) -> str:
-    """The policy as one A4 HTML document; sections with wide tables print on landscape pages."""
+def render_html(
+    policy: Policy, records: PrintRecords | None = None, back: tuple[str, str] | None = None
+) -> str:
+    """The policy as one A4 HTML document; sections with wide tables print on landscape pages.
+    `back` (address, words): a link shown on screen only, for the staff app's page."""
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     parts = []
+    if back is not None:
+        parts.append(
+            f'<nav class="screen-only"><a href="{html.escape(back[0])}">'
+            f"{html.escape(back[1])}</a> · Print this page or save it as PDF from the browser: "
+            "it is laid out for A4 paper, with the wide tables on landscape pages.</nav>"
+        )
     for section in _sections(policy, records):
         body = md.render(section.markdown).replace(f"<td>{BLANK}</td>", _BLANK_CELL)
         cls = ' class="wide"' if section.wide else ""
@@ -816,6 +825,7 @@ thead { display: table-header-group; }
 h1 { border-bottom: 2px solid #335; }
 section.wide table { font-size: 0.75rem; }
 td.blank { min-width: 36mm; color: #777; }
+nav.screen-only { background: #eef; padding: 0.5rem 0.8rem; border-radius: 4px; }
 @page { size: A4; margin: 16mm 12mm 16mm 12mm;
   @top-left { content: @@RUNNING@@; font: 8pt "DejaVu Sans", sans-serif; color: #555; }
   @bottom-left { content: @@FOOT@@; font: 8pt "DejaVu Sans", sans-serif; color: #555; }
@@ -824,6 +834,7 @@ td.blank { min-width: 36mm; color: #777; }
 @page wide { size: A4 landscape; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10pt; }
+  .screen-only { display: none; }
   table { font-size: 8.5pt; }
   section.wide { page: wide; }
   section.wide table { font-size: 7.5pt; }
