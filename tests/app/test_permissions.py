@@ -258,9 +258,10 @@ def test_every_url_is_in_the_matrix() -> None:
     """A new URL must be added to a matrix (every role is then tried against it)."""
     from .test_console_permissions import MATRIX as CONSOLE_MATRIX
     from .test_governance_permissions import MATRIX as GOVERNANCE_MATRIX
+    from .test_reports_permissions import MATRIX as REPORTS_MATRIX
     from .test_reviews_permissions import MATRIX as REVIEWS_MATRIX
 
     names = {p.name for p in get_resolver().url_patterns if isinstance(p, URLPattern)}
-    matrices = [*MATRIX, *CONSOLE_MATRIX, *GOVERNANCE_MATRIX, *REVIEWS_MATRIX]
+    matrices = [*MATRIX, *CONSOLE_MATRIX, *GOVERNANCE_MATRIX, *REVIEWS_MATRIX, *REPORTS_MATRIX]
     covered = {name for name, *_ in matrices} | CHECKED_ELSEWHERE | OPEN
     assert names - covered == set(), "add these URLs to the permission matrix"

@@ -56,6 +56,7 @@ class Capability(StrEnum):
     MANAGE_CASES = "case.manage"
     EXPORT_LOGS = "case.export"
     GOVERNOR_REPORT = "report.governor"
+    SIGN_GOVERNOR_REPORT = "report.governor-sign-off"
     VIEW_DIRECTORY = "people.view"
     IMPORT_PEOPLE = "people.import"
     VIEW_AUDIT = "audit.view"
@@ -99,6 +100,10 @@ GRANTS: dict[Capability, frozenset[Role]] = {
     Capability.EXPORT_LOGS: SAFEGUARDING_ROLES,
     # STM-016, CAV-075: governors monitor the incident log, anonymised.
     Capability.GOVERNOR_REPORT: frozenset({*SAFEGUARDING_ROLES, Role.GOVERNOR}),
+    # CAV-075, CAV-S12: the termly report is signed off by a governor in their own session;
+    # the leads who write the figures do not sign for the governors (no head/chair role exists:
+    # a chair of governors is a governor account with that position on the sign-off).
+    Capability.SIGN_GOVERNOR_REPORT: frozenset({Role.GOVERNOR}),
     Capability.VIEW_DIRECTORY: ADMIN_ROLES,
     Capability.IMPORT_PEOPLE: frozenset({Role.DSL, Role.NETWORK_MANAGER, Role.COORDINATOR}),
     Capability.VIEW_AUDIT: frozenset({Role.DSL, Role.DEPUTY_DSL}),

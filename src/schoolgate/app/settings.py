@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "schoolgate.app.concerns",
     "schoolgate.app.governance",
     "schoolgate.app.reviews",
+    "schoolgate.app.reports",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from schoolgate.app.console import views as console
 from schoolgate.app.governance import views as governance
 from schoolgate.app.people import picker, signin
 from schoolgate.app.people import views as people
+from schoolgate.app.reports import views as termly
 from schoolgate.app.reviews import views as reviews
 
 urlpatterns = [
@@ -38,7 +39,8 @@ urlpatterns = [
     path("logs/incident.csv", reports.incident_log_csv, name="incident-log-csv"),
     path("logs/reporting/", reports.reporting_log, name="reporting-log"),
     path("logs/reporting.csv", reports.reporting_log_csv, name="reporting-log-csv"),
-    path("governors/", reports.governor_report, name="governor-report"),
+    path("governors/", termly.termly_report, name="governor-report"),
+    path("governors/sign-off/", termly.sign_off, name="governor-report-sign-off"),
     path("people/", people.directory, name="directory"),
     path("people/import/", people.import_people, name="import-people"),
     path("people/import/confirm/", people.confirm_import, name="import-confirm"),
@@ -107,4 +109,5 @@ urlpatterns = [
         "filtering-reviews/self-test/<int:pk>/", reviews.selftest_page, name="selftest-run-detail"
     ),
     path("filtering-reviews/policy/", reviews.printed_policy, name="printed-policy"),
+    path("filtering-reviews/uksic/", termly.self_check, name="uksic-self-check"),
 ]

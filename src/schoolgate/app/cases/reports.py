@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 
 from schoolgate.app.access import requires
 from schoolgate.app.audit.trail import record
-from schoolgate.app.cases.disclosure import FEWER, shown, suppress
 from schoolgate.app.cases.models import AppliedAction, Case
 from schoolgate.app.cases.terms import Term, TermError, parse_term, term_of
 from schoolgate.app.people.models import User
@@ -212,7 +211,8 @@ reporting_log_csv = _log_view("reporting-log", as_csv=True)
 def governor_figures(term: Term) -> dict[str, Any]:
     """Counts only: by incident type, month and year group. Nothing that names anyone.
 
-    Exact counts; `governor_view` suppresses the small ones before anyone sees them.
+    Exact counts; `reports.termly.governor_view` suppresses the small ones before anyone
+    sees them.
     """
     start, end = term.bounds()
     rows = Case.objects.filter(
@@ -260,31 +260,6 @@ def concern_figures(term: Term) -> dict[str, Any]:
     }
 
 
-def governor_view(figures: dict[str, Any]) -> dict[str, Any]:
-    """The figures as shown to governors: counts of 1-4 suppressed (see disclosure)."""
-    tables = ("by_type", "by_month", "by_year", "concerns_by_category")
-    return {
-        **{key: shown(figures[key]) for key in ("total", "illegal", "closed", "concerns")},
-        **{key: suppress(figures[key]) for key in tables},
-    }
-
-
 def _year_order(label: str) -> tuple[int, str]:
     tail = label.removeprefix("Year ")
     return (int(tail), "") if tail.isdigit() else (100, label)
-
-
-@requires(Capability.GOVERNOR_REPORT)
-@require_GET
-def governor_report(request: HttpRequest) -> HttpResponse:
-    try:
-        term = _term(request)
-    except TermError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain")
-    figures = governor_view(governor_figures(term) | concern_figures(term))
-    record(request.user, "report.governor", None, {"term": term.key}, request=request)
-    return render(
-        request,
-        "app/governor_report.html",
-        {"term": term, "figures": figures, "fewer": FEWER},
-    )

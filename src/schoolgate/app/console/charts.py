@@ -71,3 +71,63 @@ def bar_chart(buckets: Sequence[Bucket], *, width: int = 720, height: int = 200)
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every value above is a number or escaped
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One row of a ranked chart: the label and the figure as the reader may see it.
+
+    `shown` is a number (`"42"`) or a band from the governors' small-count suppression
+    (`"fewer than 5"`, `"5 or more"`): a band is drawn as a dashed outline up to the band's
+    edge, never at its true length, so the picture gives away no more than the words."""
+
+    label: str
+    shown: str
+    red: bool = False
+
+
+def ranked_chart(bars: Sequence[Bar], *, width: int = 520, title: str = "") -> SafeString:
+    """Horizontal bars, largest first as given, with the figure at the end of each bar."""
+    row_h, label_w, value_w = 24, min(220, width * 2 // 5), 96
+    plot_w = width - label_w - value_w
+    values = [_value(b.shown) for b in bars]
+    peak = _nice_max(max((v for v, _ in values), default=0))
+    height = max(len(bars), 1) * row_h + 4
+    parts = [
+        f'<svg class="chart ranked" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, (b, (value, banded)) in enumerate(zip(bars, values, strict=True)):
+        y = 2 + i * row_h
+        w = max(plot_w * value / peak, 1.5 if value else 0)
+        label, shown = html.escape(_clip(b.label, label_w)), html.escape(b.shown)
+        fill = "#b3261e" if b.red else "#5f86b8"
+        rect = f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" ' + (
+            f'fill="none" stroke="{fill}" stroke-dasharray="3 2"/>'
+            if banded
+            else f'fill="{fill}"/>'
+        )
+        parts.append(
+            f"<g><title>{html.escape(b.label)}: {shown}</title>"
+            f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
+            f'font-size="12" fill="#1d2733">{label}</text>{rect}'
+            f'<text x="{label_w + w + 5:.1f}" y="{y + row_h / 2 + 4:.1f}" font-size="12" '
+            f'fill="#5b6775">{shown}</text></g>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every value above is a number or escaped
+
+
+def _value(shown: str) -> tuple[int, bool]:
+    """The length to draw and whether it is a band: "fewer than 5" and "5 or more" both draw
+    to 5, the only edge the words give."""
+    digits = shown.replace(",", "")
+    if digits.isdigit():
+        return int(digits), False
+    edge = [int(w) for w in shown.split() if w.isdigit()]
+    return (edge[0] if edge else 0), True
+
+
+def _clip(text: str, room: int) -> str:
+    most = max(room // 7, 4)
+    return text if len(text) <= most else text[: most - 1] + "…"
