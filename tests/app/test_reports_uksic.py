@@ -132,7 +132,7 @@ def test_treatment_reads_periods_walled_gardens_and_nominated_exceptions() -> No
 
 
 def test_page_and_csv_point_at_evidence_and_are_audited(people, st_thomas_more) -> None:
-    client = signed_in(people["governor"])
+    client = signed_in(people["dsl"])
     page = client.get(reverse("uksic-self-check")).content.decode()
     assert "Appropriate filtering and monitoring: self-check" in page
     assert f'href="{reverse("console-requests")}"' in page  # reporting mechanism's evidence
@@ -147,6 +147,16 @@ def test_page_and_csv_point_at_evidence_and_are_audited(people, st_thomas_more) 
         for cell in row:
             assert cell.lstrip(" ")[:1] not in set("=+-@"), cell
     assert AuditEntry.objects.filter(action="review.uksic-self-check").count() == 2
+
+
+def test_a_governor_is_not_sent_to_pages_they_cannot_open(people, st_thomas_more) -> None:
+    """Governors read the self-check but not the network manager's console (STM-017)."""
+    page = signed_in(people["governor"]).get(reverse("uksic-self-check")).content.decode()
+    assert f'href="{reverse("console-dashboard")}"' not in page
+    assert "Gateway health: lists loaded <span" in page and "kept by the network manager" in page
+    assert f'href="{reverse("filter-change-log")}"' in page  # governors read the change log
+    nm = signed_in(people["network-manager"]).get(reverse("uksic-self-check")).content.decode()
+    assert f'href="{reverse("console-dashboard")}"' in nm
 
 
 def test_the_evidence_pack_links_to_the_self_check(people, st_thomas_more) -> None:

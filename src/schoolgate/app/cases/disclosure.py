@@ -17,11 +17,15 @@ def shown(count: int) -> str:
     return FEWER if 0 < count < SMALL else str(count)
 
 
-def suppress(rows: list[tuple[str, int]]) -> list[tuple[str, str]]:
-    """A table of (label, count) as governors see it, with primary and secondary suppression."""
+def suppress(rows: list[tuple[str, int]], *, secondary: bool = True) -> list[tuple[str, str]]:
+    """A table of (label, count) as governors see it, with primary and secondary suppression.
+
+    `secondary=False` for counts of web requests rather than of people or incidents (the
+    filtering tables): the 1-4 are still hidden, but the other rows keep their numbers, since
+    "303 blocked requests from pupils" cannot be narrowed down to anyone."""
     small = [i for i, (_, n) in enumerate(rows) if 0 < n < SMALL]
     banded: set[int] = set()
-    if len(small) == 1:
+    if secondary and len(small) == 1:
         others = [i for i, (_, n) in enumerate(rows) if n >= SMALL]
         if others:
             banded.add(min(others, key=lambda i: rows[i][1]))

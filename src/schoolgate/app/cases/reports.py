@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -225,7 +225,7 @@ def governor_figures(term: Term) -> dict[str, Any]:
     incidents = incidents_by_key()
     for incident_type, reported_at, year_group, is_illegal, status in rows:
         choice = incidents.get(incident_type)
-        by_type[choice.label if choice else "Not yet classified"] += 1
+        by_type[_type_label(choice) if choice else "Not yet classified"] += 1
         by_month[f"{timezone.localtime(reported_at):%Y-%m}"] += 1
         by_year[f"Year {year_group}" if year_group else "Staff / not a pupil"] += 1
         illegal += is_illegal
@@ -235,7 +235,7 @@ def governor_figures(term: Term) -> dict[str, Any]:
         "illegal": illegal,
         "closed": closed,
         "by_type": sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])),
-        "by_month": sorted(by_month.items()),
+        "by_month": [(_month(key), n) for key, n in sorted(by_month.items())],
         "by_year": sorted(by_year.items(), key=lambda kv: _year_order(kv[0])),
     }
 
@@ -258,6 +258,16 @@ def concern_figures(term: Term) -> dict[str, Any]:
         "concerns": sum(by_category.values()),
         "concerns_by_category": sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])),
     }
+
+
+def _type_label(choice) -> str:
+    """ "Pupils: <incident>" — the matrix's own title is long and the same on every row."""
+    return f"{'Pupils' if choice.applies_to == 'pupil' else 'Staff'}: {choice.incident.title}"
+
+
+def _month(key: str) -> str:
+    year, month = key.split("-")
+    return f"{date(int(year), int(month), 1):%B %Y}"
 
 
 def _year_order(label: str) -> tuple[int, str]:

@@ -86,10 +86,15 @@ class Bar:
     red: bool = False
 
 
-def ranked_chart(bars: Sequence[Bar], *, width: int = 520, title: str = "") -> SafeString:
-    """Horizontal bars, largest first as given, with the figure at the end of each bar."""
-    row_h, label_w, value_w = 24, min(220, width * 2 // 5), 96
-    plot_w = width - label_w - value_w
+def ranked_chart(bars: Sequence[Bar], *, width: int = 440, title: str = "") -> SafeString:
+    """Horizontal bars in the order given, with the figure at the end of each bar. Labels that
+    do not fit beside the bars go on their own line above them."""
+    label_w = min(180, width * 2 // 5)
+    stacked = any(len(b.label) > label_w // 7 for b in bars)
+    if stacked:
+        label_w = 0
+    row_h, value_w = (40 if stacked else 24), 96
+    plot_w = width - label_w - value_w - (4 if stacked else 0)
     values = [_value(b.shown) for b in bars]
     peak = _nice_max(max((v for v, _ in values), default=0))
     height = max(len(bars), 1) * row_h + 4
@@ -98,20 +103,29 @@ def ranked_chart(bars: Sequence[Bar], *, width: int = 520, title: str = "") -> S
         f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (b, (value, banded)) in enumerate(zip(bars, values, strict=True)):
-        y = 2 + i * row_h
+        top = 2 + i * row_h
+        y = top + 16 if stacked else top  # the bar's row
+        bar_h = 24
         w = max(plot_w * value / peak, 1.5 if value else 0)
-        label, shown = html.escape(_clip(b.label, label_w)), html.escape(b.shown)
+        shown = html.escape(b.shown)
         fill = "#b3261e" if b.red else "#5f86b8"
-        rect = f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" ' + (
-            f'fill="none" stroke="{fill}" stroke-dasharray="3 2"/>'
-            if banded
-            else f'fill="{fill}"/>'
+        style = (
+            f'fill="none" stroke="{fill}" stroke-dasharray="3 2"' if banded else f'fill="{fill}"'
         )
+        if stacked:
+            label = (
+                f'<text x="0" y="{top + 12}" font-size="12" fill="#1d2733">'
+                f"{html.escape(_clip(b.label, width))}</text>"
+            )
+        else:
+            label = (
+                f'<text x="{label_w - 6}" y="{y + bar_h / 2 + 4:.1f}" text-anchor="end" '
+                f'font-size="12" fill="#1d2733">{html.escape(_clip(b.label, label_w))}</text>'
+            )
         parts.append(
-            f"<g><title>{html.escape(b.label)}: {shown}</title>"
-            f'<text x="{label_w - 6}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
-            f'font-size="12" fill="#1d2733">{label}</text>{rect}'
-            f'<text x="{label_w + w + 5:.1f}" y="{y + row_h / 2 + 4:.1f}" font-size="12" '
+            f"<g><title>{html.escape(b.label)}: {shown}</title>{label}"
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{bar_h - 8}" {style}/>'
+            f'<text x="{label_w + w + 5:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" '
             f'fill="#5b6775">{shown}</text></g>'
         )
     parts.append("</svg>")
@@ -129,5 +143,5 @@ def _value(shown: str) -> tuple[int, bool]:
 
 
 def _clip(text: str, room: int) -> str:
-    most = max(room // 7, 4)
+    most = max(room * 10 // 67, 4)  # about 6.7 px a character at 12 px
     return text if len(text) <= most else text[: most - 1] + "…"

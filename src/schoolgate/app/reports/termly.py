@@ -61,6 +61,8 @@ TABLES: tuple[tuple[str, str, bool], ...] = (
     ("by_year", "Incidents by year group", False),
     ("concerns_by_category", "Safeguarding concerns by category", False),
 )
+REQUESTS = frozenset({"blocks_by_category", "blocks_by_group"})
+"""Tables that count web requests, not people or incidents (see `cases.disclosure.suppress`)."""
 TOTALS = {
     "decisions": "Web requests filtered",
     "blocked": "Blocked",
@@ -235,7 +237,10 @@ def governor_view(figures: dict[str, Any]) -> dict[str, Any]:
     median = figures.get("median_wait_seconds")
     return {
         "totals": {key: shown(figures[key]) for key in TOTALS},
-        "tables": {key: [list(row) for row in suppress(figures[key])] for key, _, _ in TABLES},
+        "tables": {
+            key: [list(row) for row in suppress(figures[key], secondary=key not in REQUESTS)]
+            for key, _, _ in TABLES
+        },
         "median_wait": _duration(median)
         if median is not None and figures["handled"] >= SMALL
         else "",

@@ -46,6 +46,9 @@ class Evidence:
     label: str
     url: str = ""
     """A page of this application; empty for a policy section or a document."""
+    can_open: bool = True
+    """Whether the reader's role may open `url` (set by the view; a governor reads the
+    self-check but not the network manager's console)."""
 
 
 @dataclass
@@ -164,7 +167,7 @@ def _illegal(known: Facts) -> list[CheckItem]:
                     "No list for this category is loaded in the running gateway, so Schoolgate "
                     f"cannot recognise such sites: {source}. Schoolgate blocks the category, with "
                     "a critical alert and no way to allow it, as soon as a list supplies it "
-                    "(format `hashed`, docs/lists.md)."
+                    "(the hashed list format, docs/lists.md)."
                 ),
             )
             if said:

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -112,6 +112,11 @@ def sign_off(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('governor-report')}?term={term.key}#sign-off")
 
 
+def _may_open(role: str, url: str) -> bool:
+    capability = getattr(resolve(url).func, "capability", None)
+    return capability is None or allows(role, capability)
+
+
 @requires(Capability.VIEW_REVIEWS)
 @require_GET
 def self_check(request: HttpRequest) -> HttpResponse:
@@ -121,6 +126,9 @@ def self_check(request: HttpRequest) -> HttpResponse:
     record(request.user, "review.uksic-self-check", None, {"csv": as_csv}, request=request)
     if as_csv:
         return csv_download("uksic-self-check.csv", uksic.CSV_COLUMNS, uksic.csv_rows(items))
+    for item in items:
+        for evidence in item.evidence:
+            evidence.can_open = not evidence.url or _may_open(request.user.role, evidence.url)
     statuses = (uksic.MET, uksic.PARTLY, uksic.GAP)
     counts = {s: sum(1 for i in items if i.status == s) for s in statuses}
     return render(
