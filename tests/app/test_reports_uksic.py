@@ -162,3 +162,52 @@ def test_a_governor_is_not_sent_to_pages_they_cannot_open(people, st_thomas_more
 def test_the_evidence_pack_links_to_the_self_check(people, st_thomas_more) -> None:
     page = signed_in(people["dsl"]).get(reverse("evidence-pack")).content.decode()
     assert reverse("uksic-self-check") in page
+
+
+def test_the_latest_filtering_self_test_is_evidence_and_a_miss_is_not_met_stm_318(
+    people, st_thomas_more, settings, tmp_path
+) -> None:
+    from schoolgate.app.reviews.models import SelfTestRun
+    from schoolgate.gateway.selftest import Observed, ProbeResult, SelfTestReport
+
+    _with_lists(settings, tmp_path, "gambling", "pornography")
+
+    def probe(category: str, proxy: str) -> ProbeResult:
+        return ProbeResult(
+            "pupil-ks2",
+            category,
+            f"{category}.test",
+            "block",
+            category,
+            Observed("block"),
+            Observed(proxy, group="pupil-ks2"),
+        )
+
+    report = SelfTestReport(
+        "s",
+        "f",
+        "127.0.0.1:53",
+        "127.0.0.1:3128",
+        "x",
+        {},
+        results=[probe("gambling", "block"), probe("pornography", "allow")],
+    )
+    run = SelfTestRun.objects.create(
+        ran_by=people["dsl"],
+        dns="d",
+        proxy="p",
+        passed=False,
+        probes=2,
+        mismatches=1,
+        not_probed=0,
+        report=report.to_json(),
+    )
+    items = _items()
+    assert items["Gambling"].status == "Met"
+    assert "all decided as the policy says" in items["Gambling"].shows
+    assert items["Pornography"].status == "Partly"
+    assert "1 not decided as the policy says" in items["Pornography"].shows
+    assert reverse("selftest-run-detail", args=[run.pk]) in [
+        e.url for e in items["Pornography"].evidence
+    ]
+    assert "not yet tried" in items["Drugs / substance abuse"].shows

@@ -16,13 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils import timezone
 
 from schoolgate.app.alerts.models import Alert
 from schoolgate.app.console.gateway_state import current_decider
 from schoolgate.app.console.models import Device, UnblockRequest
 from schoolgate.app.governance.models import FilterChange
+from schoolgate.app.reviews.models import SelfTestRun
+from schoolgate.app.reviews.selftest import latest_run
 from schoolgate.engine.policy.schema import ALL_GROUPS, Action, Group, Policy
 from schoolgate.engine.taxonomy import CATEGORIES, CIRCUMVENTION_CATEGORIES, LIKELY_CATEGORIES
+from schoolgate.gateway.selftest import ProbeResult, SelfTestReport
 
 MET, PARTLY, GAP = "Met", "Partly", "Gap"
 CSV_COLUMNS = ["Checklist", "Section", "Item", "Status", "What shows it", "Evidence"]
@@ -69,6 +73,9 @@ class Facts:
     listed: frozenset[str]
     """Categories at least one list in the running gateway's snapshot supplies."""
     snapshot_file: bool
+    probes: dict[str, list[ProbeResult]] = field(default_factory=dict)
+    """The latest filtering self-test's probes by category (`reviews.selftest`), if any."""
+    probe_run: SelfTestRun | None = None
 
 
 def facts(policy: Policy) -> Facts:
@@ -77,7 +84,12 @@ def facts(policy: Policy) -> Facts:
     listed = set(snapshot.index.categories) - LIKELY_CATEGORIES
     for source in getattr(snapshot, "sources", None) or []:
         listed.update(source.get("categories") or [])
-    return Facts(policy, frozenset(listed), loaded.path is not None)
+    run = latest_run()
+    probes: dict[str, list[ProbeResult]] = {}
+    if run is not None:
+        for result in SelfTestReport.from_json(run.report).results:
+            probes.setdefault(result.category, []).append(result)
+    return Facts(policy, frozenset(listed), loaded.path is not None, probes, run)
 
 
 def self_check(policy: Policy) -> list[CheckItem]:
@@ -212,7 +224,27 @@ def _content(known: Facts, title: str, categories: tuple[str, ...]) -> CheckItem
     listed = [c for c in categories if c in known.listed]
     if not listed:
         lines.append("no list in the running gateway supplies this category")
-    if blocked_everywhere and listed:
+    tried = [p for c in categories for p in known.probes.get(c, [])]
+    wrong = [p for p in tried if not p.ok]
+    evidence = []
+    if known.probe_run is not None and tried:
+        when = timezone.localtime(known.probe_run.ran_at)
+        lines.append(
+            f"the filtering self-test of {when:%d %b %Y} tried {len(tried)} site(s) through the "
+            + (
+                f"gateway: {len(wrong)} not decided as the policy says"
+                if wrong
+                else "gateway, all decided as the policy says"
+            )
+        )
+        evidence.append(
+            Evidence(
+                "Filtering self-test", reverse("selftest-run-detail", args=[known.probe_run.pk])
+            )
+        )
+    else:
+        lines.append("not yet tried through the gateway by the filtering self-test")
+    if blocked_everywhere and listed and not wrong:
         status = MET
     elif blocked_somewhere:
         status = PARTLY
@@ -227,6 +259,7 @@ def _content(known: Facts, title: str, categories: tuple[str, ...]) -> CheckItem
         f"Schoolgate category {names}. " + "; ".join(lines) + ".",
         [
             *_rule_sections(policy, categories),
+            *evidence,
             Evidence("Why is this blocked? (try a site)", reverse("console-tester")),
         ],
     )
