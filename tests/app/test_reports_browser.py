@@ -6,14 +6,10 @@ from the DSL's session is refused (issue 12; CAV-075, CAV-S12, STM-016, STM-018)
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pyotp
-import pytest
 
 from schoolgate.app.alerts.models import Alert
 from schoolgate.app.cases import workflow
@@ -23,25 +19,14 @@ from schoolgate.app.console import events as console_events
 from schoolgate.app.reports.models import TermReportSignOff
 from schoolgate.events.schema import Event
 from schoolgate.events.store import EventStore
-from tests.browser import CHROMIUM
 
-from .conftest import PASSWORD, TOTP_SECRET, make_user
-from .test_browser import SCREENS
+from .browser_pages import BROWSER_TESTS, fits, shot, sign_in
+from .conftest import make_user
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 LONDON = ZoneInfo("Europe/London")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium not installed"
-    ),
-]
-
-
-def _shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def _a_term_of_records(tmp_path: Path) -> str:
@@ -126,10 +111,7 @@ def test_the_governor_signs_off_the_termly_report_and_the_dsl_cannot_cav_075(
     base = live_server.url
 
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "gill.governor")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    sign_in(page, base, "gill.governor")
     page.wait_for_selector("#totals")  # a governor's home page is the report: this term's
     assert "The last complete term is" in page.inner_text("#running")
     page.goto(f"{base}/governors/?term=2025-autumn")
@@ -141,7 +123,7 @@ def test_the_governor_signs_off_the_termly_report_and_the_dsl_cannot_cav_075(
     assert page.locator("#alerts svg.ranked").count() == 2
     assert "Pornography" in page.inner_text("#filtering")
     assert page.inner_text("#total-blocked") == "306"
-    _shot(page, "governors-termly-report")
+    shot(page, "governors-termly-report")
 
     # A4: the browser's own print, as a governor would.
     pdf = page.pdf(format="A4", print_background=True)
@@ -150,11 +132,11 @@ def test_the_governor_signs_off_the_termly_report_and_the_dsl_cannot_cav_075(
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     assert page.evaluate("document.documentElement.scrollWidth") <= 794
-    _shot(page, "governors-termly-report-print")
+    shot(page, "governors-termly-report-print")
     page.emulate_media(media="screen")
     page.set_viewport_size({"width": 390, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "governors-termly-report-390")
+    fits(page)
+    shot(page, "governors-termly-report-390")
     page.set_viewport_size({"width": 1200, "height": 900})
 
     page.fill("#position", "Chair of Governors")
@@ -165,19 +147,14 @@ def test_the_governor_signs_off_the_termly_report_and_the_dsl_cannot_cav_075(
     assert "Signed off by Gill Governor, Chair of Governors" in record
     assert "The figures are the same as when signed" in record
     assert page.locator("#sign-off-form").count() == 0
-    _shot(page, "governors-sign-off")
+    shot(page, "governors-sign-off")
     signed = TermReportSignOff.objects.get()
     assert signed.signed_by.username == "gill.governor" and signed.term == "2025-autumn"
     page.close()
 
     dsl = browser.new_context(viewport={"width": 1200, "height": 900})
     page = dsl.new_page()
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "dana.lead")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.fill("#id_code", pyotp.TOTP(TOTP_SECRET).now())
-    page.click("main button[type=submit]")
+    sign_in(page, base, "dana.lead", totp=True)
     page.goto(f"{base}/governors/?term=2025-autumn")
     assert "Signed off by Gill Governor" in page.inner_text("#sign-off")
     assert page.locator("#sign-off-form").count() == 0
@@ -196,8 +173,8 @@ def test_the_governor_signs_off_the_termly_report_and_the_dsl_cannot_cav_075(
     page.click("text=UKSIC self-check")
     iwf = page.locator(".check-item", has_text="IWF URL list")
     assert "Gap" in iwf.inner_text() and "only to IWF members" in iwf.inner_text()
-    _shot(page, "uksic-self-check")
+    shot(page, "uksic-self-check")
     page.set_viewport_size({"width": 390, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    _shot(page, "uksic-self-check-390")
+    fits(page)
+    shot(page, "uksic-self-check-390")
     dsl.close()
