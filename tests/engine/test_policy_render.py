@@ -183,3 +183,19 @@ def test_html_escapes_policy_text() -> None:
     name = SAMPLE_POLICY.replace("name: Sample Primary School", 'name: "Sample \\" } body {"')
     page = render_html(parse_policy(name))
     assert '"Sample \\" } body {' in page
+
+
+def test_approved_exclusions_are_listed_and_date_the_last_amendment(tmp_path: Path) -> None:
+    """Issue 13's monitoring exclusions amend the policy like filter changes (STM-315)."""
+    from schoolgate.engine.policy.changes import changes_path
+    from tests.engine.test_alert_exclusions import EXCLUSIONS
+
+    path = tmp_path / "sample.yaml"
+    path.write_text(SAMPLE_POLICY, encoding="utf-8")
+    changes_path(path).write_text(EXCLUSIONS, encoding="utf-8")
+    text = render_markdown(load_policy(path), RECORDS)
+    assert "**Last amended:** 3 December 2026 (monitoring exclusion 4;" in text
+    appendix = text.split("## Appendix: monitoring exclusions approved since adoption", 1)[1]
+    row = "| 2 | 03 Dec 2026 09:05 | search words | noose | Scouts knot-tying homework |"
+    assert row in appendix and "E Deputy (edeputy)" in appendix
+    assert "sample.changes.yaml" not in text

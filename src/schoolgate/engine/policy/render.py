@@ -191,6 +191,7 @@ def _sections(policy: Policy, records: PrintRecords | None) -> list[_Section]:
         _concerns(policy, notes),
         *(_table(t, notes) for t in policy.tables),
         _approved_changes(policy),
+        _alert_exclusions(policy),
         _where_from(notes),
         _history(policy, records),
     ]
@@ -267,11 +268,15 @@ def _title(policy: Policy, records: PrintRecords) -> str:
     if records.approved and records.approved_by:
         approved += f", signed off by {records.approved_by}"
     lines = [f"# {school.name}: {school.policy_title}", "", f"- **Approved:** {approved}"]
-    if policy.approved_changes:
-        last = max(policy.approved_changes, key=lambda c: c.approved_at)
+    amendments = [
+        *((c.approved_at, c.id, f"filter change {c.id}") for c in policy.approved_changes),
+        *((e.approved_at, e.id, f"monitoring exclusion {e.id}") for e in policy.alert_exclusions),
+    ]
+    if amendments:
+        when, _, what = max(amendments)
         lines.append(
-            f"- **Last amended:** {long_date(last.approved_at.date())} (filter change "
-            f"{last.id}; every change is listed at the end)"
+            f"- **Last amended:** {long_date(when.date())} ({what}; every change is listed at "
+            "the end)"
         )
     review = long_date(records.next_review) if records.next_review else BLANK
     lines.append(f"- **Next review:** {review}")
@@ -739,6 +744,32 @@ def _approved_changes(policy: Policy) -> str:
         "## Appendix: filter changes approved since adoption\n\n"
         "Each change was proposed by one person and approved by another, and takes precedence "
         "over the lists above; none can open illegal content or close a help service.\n\n"
+        + _markdown_table(columns, rows)
+    )
+
+
+def _alert_exclusions(policy: Policy) -> str:
+    """Monitoring false positives fixed with four eyes (issue 13; STM-315), like the changes."""
+    if not policy.alert_exclusions:
+        return ""
+    rows = [
+        (
+            e.id,
+            f"{e.approved_at:%d %b %Y %H:%M}",
+            "a site's alerts" if e.kind == "site" else "search words",
+            e.value,
+            e.reason,
+            e.proposed_by,
+            e.approved_by,
+        )
+        for e in policy.alert_exclusions
+    ]
+    columns = ["No.", "Approved", "Excludes", "Site or words", "Reason", "Proposed by",
+               "Approved by"]  # fmt: skip
+    return (
+        "## Appendix: monitoring exclusions approved since adoption\n\n"
+        "Each stops alerts that were false alarms; it changes nothing that is blocked or "
+        "allowed, and never applies to illegal content or attempts to get round the filter.\n\n"
         + _markdown_table(columns, rows)
     )
 
