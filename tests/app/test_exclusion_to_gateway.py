@@ -138,6 +138,10 @@ def test_an_approved_exclusion_reaches_the_running_gateway_stm_315(
             assert (exclusion.id, exclusion.kind, exclusion.value) == (proposal.pk, "term", "noose")
             assert exclusion.proposed_by.endswith("(dsl-1)")
             assert exclusion.approved_by.endswith("(deputy-dsl-1)")
+            assert "Scouts" not in exclusion.reason  # the DSL's reason stays in the inbox
+            log = signed_in(people["network-manager"]).get(reverse("filter-change-log"))
+            text = log.content.decode()
+            assert "Stop alerting on search term “noose”" in text and "Scouts" not in text
 
             while time.monotonic() - approved_at < 60 and holder.reloads == 0:
                 time.sleep(0.05)

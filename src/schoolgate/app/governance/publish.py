@@ -52,6 +52,12 @@ def publish() -> Path:
     return target
 
 
+def exclusion_reason(proposal: ExclusionProposal) -> str:
+    """What the changes file and the change-control log say about why: never the DSL's own
+    reason, which may name a pupil (the inbox is for safeguarding leads only, issue 13)."""
+    return f"Monitoring false positive agreed by two safeguarding leads (inbox {proposal.pk})"
+
+
 def approved_exclusions(zone: ZoneInfo) -> list[AlertExclusion]:
     """Every false-positive exclusion a second person approved, oldest first."""
     approved = ExclusionProposal.objects.filter(status=ProposalStatus.APPROVED).order_by("id")
@@ -60,7 +66,7 @@ def approved_exclusions(zone: ZoneInfo) -> list[AlertExclusion]:
             id=p.pk,
             kind=p.kind,
             value=p.value,
-            reason=(p.reason or "False positive")[:1000],
+            reason=exclusion_reason(p),
             proposed_by=_person(p.proposed_by),
             approved_by=_person(p.decided_by),
             approved_at=_local(p.decided_at, zone),

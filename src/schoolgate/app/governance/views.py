@@ -23,11 +23,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from schoolgate.app.access import requires
 from schoolgate.app.audit import trail
+from schoolgate.app.concerns.models import ExclusionProposal
 from schoolgate.app.console.inbox import publish_answers
 from schoolgate.app.console.models import UnblockRequest
 from schoolgate.app.governance.forms import ProposalForm
 from schoolgate.app.governance.models import FilterChange, FourEyesError
-from schoolgate.app.governance.publish import publish
+from schoolgate.app.governance.publish import exclusion_reason, publish
 from schoolgate.app.policy import current_policy
 from schoolgate.app.roles import Capability, allows
 from schoolgate.app.spreadsheet import csv_download
@@ -165,12 +166,50 @@ def change_log(request: HttpRequest) -> HttpResponse:
 
 
 def _log_rows() -> list[list[str]]:
+    """Every filter change, then every alert exclusion from the DSL inbox (its value and who
+    decided, never the DSL's reason), in the order they were proposed."""
+    rows = _change_rows() + _exclusion_rows()
+    return [row for _, row in sorted(rows, key=lambda item: item[0])]
+
+
+def _exclusion_rows() -> list[tuple]:
+    rows = []
+    proposals = ExclusionProposal.objects.select_related("proposed_by", "decided_by")
+    for p in proposals:
+        what = "site" if p.kind == "site" else "search term"
+        rows.append(
+            (
+                p.proposed_at,
+                [
+                    f"E{p.pk}",
+                    timezone.localtime(p.proposed_at).strftime("%d/%m/%Y %H:%M"),
+                    _name(p.proposed_by),
+                    f"Stop alerting on {what} “{p.value}”",
+                    "All groups",
+                    "",
+                    "",
+                    exclusion_reason(p),
+                    p.get_status_display(),
+                    _name(p.decided_by) if p.decided_by else "",
+                    _when(p.decided_at),
+                    "",
+                ],
+            )
+        )
+    return rows
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def _change_rows() -> list[tuple]:
     rows = []
     titles = dict(_group_choices())
     related = ("proposed_by", "decided_by", "withdrawn_by")
     for c in FilterChange.objects.select_related(*related).order_by("id"):
         rows.append(
-            [
+            (c.proposed_at, [
                 str(c.pk),
                 timezone.localtime(c.proposed_at).strftime("%d/%m/%Y %H:%M"),
                 _name(c.proposed_by),
@@ -183,8 +222,8 @@ def _log_rows() -> list[list[str]]:
                 _name(c.decided_by) if c.decided_by else "",
                 timezone.localtime(c.decided_at).strftime("%d/%m/%Y %H:%M") if c.decided_at else "",
                 c.decision_note,
-            ]
-        )
+            ])
+        )  # fmt: skip
     return rows
 
 
