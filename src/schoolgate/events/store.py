@@ -10,8 +10,14 @@ One code path over two databases, chosen by URL:
 
 The SQL is written once with `?` placeholders; PostgreSQL gets them as `%s`. Times are stored
 as integer microseconds since the epoch (UTC), so hour buckets and ranges are plain integer
-arithmetic in both databases. Indexes: (at), (user, at), (address, at), (target) — the
-dashboard's ranges, a person's history, a device's history, a site's visitors.
+arithmetic in both databases. Indexes: (at), (user, at), (address, at), (host, at),
+(action, at), (target) — so each of the console's query-log filters (issue 13) is "walk one index
+newest first and stop after a page", never a scan: a time range, a person's history, a device's,
+a site's, blocks or warnings. Categories (an event may have several) get their own table,
+`event_category` (category, at, event id), written by `append` with the events, walked the
+same way for "category X, newest first"; with a person, device or site filter as well, that
+index drives and the category is a primary-key probe. The dashboard reads only `event_rollup`
+(hour and day counts by dimension, kept in the same transaction).
 
 Data minimisation (STM-099, STM-100, STM-106): `purge(older_than)` deletes what the policy's
 retention no longer allows; `subject_access(user)` exports everything held about one person
@@ -61,6 +67,7 @@ COLUMNS = (
     "extra",
 )
 _SELECT = ", ".join(COLUMNS)
+_SELECT_E = ", ".join(f"e.{c}" for c in COLUMNS)
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -90,6 +97,14 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS events_address_at ON events (address, at_us)",
     "CREATE INDEX IF NOT EXISTS events_target ON events (target)",
     "CREATE INDEX IF NOT EXISTS events_host_at ON events (host, at_us)",
+    "CREATE INDEX IF NOT EXISTS events_action_at ON events (action, at_us)",
+    # One row per (event, category): the query log's category filter walks this newest first.
+    """CREATE TABLE IF NOT EXISTS event_category (
+        category TEXT NOT NULL,
+        at_us BIGINT NOT NULL,
+        event_id BIGINT NOT NULL,
+        PRIMARY KEY (category, at_us, event_id)
+    ){without_rowid}""",
     "DROP TABLE IF EXISTS event_counts",  # the first rollup layout (hours only), never used
     """CREATE TABLE IF NOT EXISTS event_rollup (
         dim TEXT NOT NULL,
@@ -102,6 +117,18 @@ _SCHEMA = (
     )""",
     "CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+
+
+_CATEGORY_BACKFILL = {
+    "sqlite": "INSERT OR IGNORE INTO event_category (category, at_us, event_id) "
+    "SELECT j.value, e.at_us, e.id FROM events e, json_each(e.categories) j "
+    "WHERE e.categories <> '[]'",
+    "postgres": "INSERT INTO event_category (category, at_us, event_id) "
+    "SELECT DISTINCT c, e.at_us, e.id FROM events e, "
+    "jsonb_array_elements_text(e.categories::jsonb) AS c WHERE e.categories <> '[]' "
+    "ON CONFLICT DO NOTHING",
+}
+_CATEGORY_MARK = "schema:event_category"
 
 
 class StoreError(RuntimeError):
@@ -276,9 +303,14 @@ class EventStore:
             if self.dialect == "postgres"
             else "INTEGER PRIMARY KEY AUTOINCREMENT"
         )
+        without_rowid = " WITHOUT ROWID" if self.dialect == "sqlite" else ""
         with self._transaction() as cursor:
             for statement in _SCHEMA:
-                cursor.execute(statement.format(id=id_type))
+                cursor.execute(statement.format(id=id_type, without_rowid=without_rowid))
+        if self.position(_CATEGORY_MARK) is None:  # a store written before event_category
+            with self._transaction() as cursor:
+                self._fill_categories(cursor)
+                self._save_position(cursor, _CATEGORY_MARK, "1")
         has_counts = self._rows("SELECT 1 FROM event_rollup LIMIT 1")
         if not has_counts and self._rows("SELECT 1 FROM events LIMIT 1"):
             self.rebuild_rollups()  # a store written before the rollups existed
@@ -311,17 +343,62 @@ class EventStore:
 
     def append(self, events: Iterable[Event], *, position: tuple[str, str] | None = None) -> int:
         """Store `events` in one transaction (with an ingester's new `position`, if given)."""
-        rows = [event_row(e) for e in events]
-        placeholders = ", ".join("?" * len(COLUMNS))
-        insert = self._sql(f"INSERT INTO events ({_SELECT}) VALUES ({placeholders})")
+        batch = list(events)
+        rows = [event_row(e) for e in batch]
         counts = Counter(key for row in rows for key in rollup_keys(row))
         with self._transaction() as cursor:
             if rows:
-                cursor.executemany(insert, rows)
+                ids = self._insert_events(cursor, rows)
+                self._add_categories(cursor, batch, ids)
                 self._add_counts(cursor, counts)
             if position is not None:
                 self._save_position(cursor, *position)
         return len(rows)
+
+    def _insert_events(self, cursor: Any, rows: list[tuple[Any, ...]]) -> list[int]:
+        """Insert the rows; their ids, in order. PostgreSQL: ids drawn from the sequence first,
+        then inserted with the rows. SQLite: inside the write transaction nobody else inserts
+        and AUTOINCREMENT gives each row the next id, so the ids are the `len(rows)` ending at
+        the last one inserted."""
+        placeholders = ", ".join("?" * len(COLUMNS))
+        if self.dialect == "postgres":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('events', 'id')) "
+                "FROM generate_series(1, %s)",
+                (len(rows),),
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
+            cursor.executemany(
+                f"INSERT INTO events (id, {_SELECT}) VALUES (%s, {self._sql(placeholders)})",
+                [(i, *row) for i, row in zip(ids, rows, strict=True)],
+            )
+            return ids
+        cursor.executemany(f"INSERT INTO events ({_SELECT}) VALUES ({placeholders})", rows)
+        last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return list(range(last - len(rows) + 1, last + 1))
+
+    def _add_categories(self, cursor: Any, batch: list[Event], ids: list[int]) -> None:
+        """The batch's `event_category` rows, in the events' transaction. Written here rather
+        than by a trigger: a trigger cost 45-55 µs of CPU per event on either database, as much
+        again as the rest of the insert (docs/benchmarks.md)."""
+        rows = [
+            (category, to_micros(event.at), event_id)
+            for event, event_id in zip(batch, ids, strict=True)
+            for category in event.categories
+        ]
+        if self.dialect == "postgres":  # one statement: psycopg's executemany costs a round each
+            cursor.execute(
+                "INSERT INTO event_category (category, at_us, event_id) "
+                "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT DO NOTHING",
+                [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], []],
+            )
+            return
+        cursor.executemany(
+            "INSERT INTO event_category (category, at_us, event_id) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
 
     def _add_counts(self, cursor: Any, counts: Counter) -> None:
         cursor.executemany(
@@ -346,13 +423,28 @@ class EventStore:
             cursor.execute("DELETE FROM event_rollup")
             for dim, value in selects.items():
                 only = f" AND action = 'block' AND {value} IS NOT NULL AND {value} <> ''"
-                for grain in GRAINS:
-                    cursor.execute(
-                        f"INSERT INTO event_rollup (dim, grain_us, start_us, value, action, n) "
-                        f"SELECT '{dim}', {grain}, (at_us / {grain}) * {grain}, {value}, "
-                        f"COALESCE(action, ''), COUNT(*) FROM events WHERE kind = 'decision'"
-                        f"{only if dim in _BLOCK_ONLY else ''} GROUP BY 3, 4, 5"
-                    )
+                cursor.execute(
+                    f"INSERT INTO event_rollup (dim, grain_us, start_us, value, action, n) "
+                    f"SELECT '{dim}', {HOUR_US}, (at_us / {HOUR_US}) * {HOUR_US}, {value}, "
+                    f"COALESCE(action, ''), COUNT(*) FROM events WHERE kind = 'decision'"
+                    f"{only if dim in _BLOCK_ONLY else ''} GROUP BY 3, 4, 5"
+                )
+            # Days are sums of whole hours (UTC days are whole hours), one pass over the events.
+            cursor.execute(
+                f"INSERT INTO event_rollup (dim, grain_us, start_us, value, action, n) "
+                f"SELECT dim, {DAY_US}, (start_us / {DAY_US}) * {DAY_US}, value, action, SUM(n) "
+                f"FROM event_rollup WHERE grain_us = {HOUR_US} GROUP BY dim, 3, value, action"
+            )
+
+    def _fill_categories(self, cursor: Any) -> None:
+        """Recount `event_category` from the events' category lists (after a bulk load that
+        bypassed `append`, or an upgrade)."""
+        cursor.execute("DELETE FROM event_category")
+        cursor.execute(_CATEGORY_BACKFILL[self.dialect])
+
+    def rebuild_categories(self) -> None:
+        with self._transaction() as cursor:
+            self._fill_categories(cursor)
 
     def _save_position(self, cursor: Any, name: str, value: str) -> None:
         cursor.execute(
@@ -378,6 +470,9 @@ class EventStore:
                 self._sql("DELETE FROM events WHERE at_us < ?"), (to_micros(older_than),)
             )
             purged = cursor.rowcount
+            cursor.execute(
+                self._sql("DELETE FROM event_category WHERE at_us < ?"), (to_micros(older_than),)
+            )
             # Whole hours and days before the cut leave the rollups too (a partial one stays).
             cursor.execute(
                 self._sql("DELETE FROM event_rollup WHERE start_us + grain_us <= ?"),
@@ -419,7 +514,21 @@ class EventStore:
             before=before,
         )
         order = "ASC" if oldest_first else "DESC"
-        sql = f"SELECT {_SELECT} FROM events{where} ORDER BY at_us {order}, id {order} LIMIT ?"
+        if category is not None and user is None and address is None and host is None:
+            # The category is the most selective filter given: walk its index in time order
+            # and fetch each event by id (the other filters apply to the event).
+            where, params = _filters(
+                target=target, action=action, source=source, kind=kind, min_alert=min_alert
+            )
+            times, time_params = _time_range("c.at_us", since, before)
+            sql = (
+                f"SELECT {_SELECT_E} FROM event_category c JOIN events e ON e.id = c.event_id "
+                f"WHERE c.category = ?{times}{where.replace(' WHERE ', ' AND ')} "
+                f"ORDER BY c.at_us {order}, c.event_id {order} LIMIT ?"
+            )
+            params = [category, *time_params, *params]
+        else:
+            sql = f"SELECT {_SELECT} FROM events{where} ORDER BY at_us {order}, id {order} LIMIT ?"
         return [row_event(r) for r in self._rows(sql, [*params, int(limit)])]
 
     def count(self, **filters: Any) -> int:
@@ -551,8 +660,11 @@ def _filters(**given: Any) -> tuple[str, list[Any]]:
             clauses.append(f"{column} = ?")
             params.append(given[name])
     if given.get("category") is not None:  # any of the event's categories, not just the first
-        clauses.append("categories LIKE ?")
-        params.append(f'%"{given["category"]}"%')
+        clauses.append(
+            "EXISTS (SELECT 1 FROM event_category c WHERE c.category = ? "
+            "AND c.at_us = events.at_us AND c.event_id = events.id)"
+        )
+        params.append(given["category"])
     if given.get("min_alert") is not None:
         clauses.append("alert_rank >= ?")
         params.append(ALERT_LEVELS.index(given["min_alert"]))
@@ -563,6 +675,19 @@ def _filters(**given: Any) -> tuple[str, list[Any]]:
         clauses.append("at_us < ?")
         params.append(to_micros(given["before"]))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _time_range(
+    column: str, since: datetime | None, before: datetime | None
+) -> tuple[str, list[Any]]:
+    clauses, params = "", []
+    if since is not None:
+        clauses += f" AND {column} >= ?"
+        params.append(to_micros(since))
+    if before is not None:
+        clauses += f" AND {column} < ?"
+        params.append(to_micros(before))
+    return clauses, params
 
 
 def _safe_url(url: str) -> str:
