@@ -300,3 +300,35 @@ def test_day_rankings_count_closed_days_once_and_today_live(people, files):
     assert second.top_blocked_hosts[0] == ("new.test", 3)
     assert ("old0.test", 2) in second.top_blocked_hosts
     assert console_events._closed  # the closed days were counted once and kept
+
+
+def test_hour_rankings_count_closed_hours_once_and_this_hour_live(people, files):
+    """The 24-hour rankings keep the hours before this one for ten minutes and add this hour's
+    rollup rows on every request: exact, and a site blocked now overtakes the earlier leaders."""
+    from datetime import UTC, datetime, timedelta
+
+    from schoolgate.app.console import events as console_events
+    from schoolgate.events.schema import Event
+
+    now = datetime.now(UTC)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    earlier = [Event(at=this_hour - timedelta(hours=3), source="dns", target=f"old{i}.test",
+                     action="block", address="10.0.0.7", group="ks3-pupils")
+               for i in range(3)]  # fmt: skip
+    fill_store(files, earlier * 2)
+    client = signed_in(people["network-manager"])
+    first = client.get(reverse("console-dashboard"), {"range": "24h"}).context["summary"]
+    assert first.top_blocked_hosts == [("old0.test", 2), ("old1.test", 2), ("old2.test", 2)]
+    assert first.devices == [("10.0.0.7", 6)]
+    keys = [k for k in console_events._closed if k[3] == console_events.HOUR_US]
+    assert keys  # the 23 closed hours were counted once and kept
+    fill_store(files, [Event(at=max(this_hour, now - timedelta(seconds=5)), source="dns",
+                             target="old1.test", action="block", address="10.0.0.8")] * 3
+               + [Event(at=max(this_hour, now - timedelta(seconds=5)), source="dns",
+                        target="new.test", action="block", address="10.0.0.8")])  # fmt: skip
+    second = client.get(reverse("console-dashboard"), {"range": "24h"}).context["summary"]
+    assert second.top_blocked_hosts == [
+        ("old1.test", 5), ("old0.test", 2), ("old2.test", 2), ("new.test", 1)
+    ]  # fmt: skip
+    assert second.devices == [("10.0.0.7", 6), ("10.0.0.8", 4)]
+    assert (second.total, second.blocked) == (10, 10)

@@ -96,7 +96,7 @@ def dashboard_summary(since: datetime, before: datetime, *, daily: bool = False)
     )
 
 
-CLOSED_DAYS_SECONDS = 600.0
+CLOSED_SECONDS = 600.0
 _closed: dict[tuple, tuple[float, dict[str | None, int], list[tuple[str | None, int]]]] = {}
 
 
@@ -109,24 +109,25 @@ def ranked(
     grain: int,
     limit: int = 10,
 ) -> list[tuple[str | None, int]]:
-    """The top `limit` values of a rollup dimension. Over days, the days before today are
-    counted once and kept for ten minutes (they no longer change, except for logs ingested
-    late), and only today's rows are read on each request. Exact: a value outside the closed
-    days' top `limit` that was not seen today cannot overtake them."""
-    today = from_micros(to_micros(datetime.now(UTC)) // DAY_US * DAY_US)
-    if grain != DAY_US or not since < today < before:
+    """The top `limit` values of a rollup dimension. The closed hours (or days) of the range —
+    all but the current one — are counted once and kept for ten minutes (they no longer change,
+    except for logs ingested late), and only the current hour's (or day's) rows are read on each
+    request: a 24-hour dashboard sums one hour of rollup rows, a 30-day one one day. Exact: a
+    value outside the closed part's top `limit` that was not seen since cannot overtake them."""
+    current = from_micros(to_micros(datetime.now(UTC)) // grain * grain)
+    if not since < current < before:
         return events.rollup_counts(dim, since, before, action=action, limit=limit, grain=grain)
-    key = (events.where, dim, action, since, today)
+    key = (events.where, dim, action, grain, since, current)
     cached = _closed.get(key)
     if cached is None or cached[0] < time.monotonic():
-        counts = dict(events.rollup_counts(dim, since, today, action=action, limit=10**9,
+        counts = dict(events.rollup_counts(dim, since, current, action=action, limit=10**9,
                                            grain=grain))  # fmt: skip
         top = sorted(counts.items(), key=_rank)[:limit]
         for stale in [k for k, v in _closed.items() if v[0] < time.monotonic()]:
             del _closed[stale]
-        _closed[key] = cached = (time.monotonic() + CLOSED_DAYS_SECONDS, counts, top)
+        _closed[key] = cached = (time.monotonic() + CLOSED_SECONDS, counts, top)
     _, counts, top = cached
-    recent = events.rollup_counts(dim, today, before, action=action, limit=10**9, grain=grain)
+    recent = events.rollup_counts(dim, current, before, action=action, limit=10**9, grain=grain)
     merged = {value: counts.get(value, 0) for value, _ in top}
     for value, n in recent:
         merged[value] = counts.get(value, 0) + n
