@@ -299,6 +299,16 @@ def test_day_rankings_count_closed_days_once_and_today_live(people, files):
     second = client.get(reverse("console-dashboard"), {"range": "7d"}).context["summary"]
     assert second.top_blocked_hosts[0] == ("new.test", 3)
     assert ("old0.test", 2) in second.top_blocked_hosts
+    # earlier today: a closed hour of today (counted from the hour rollups), or this hour at 00:xx
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    earlier = max(today, this_hour - timedelta(minutes=30))
+    fill_store(files, [Event(at=earlier, source="dns", target="old2.test", action="block")] * 2)
+    console_events._closed.clear()
+    third = client.get(reverse("console-dashboard"), {"range": "30d"}).context["summary"]
+    assert third.top_blocked_hosts[:4] == [
+        ("old2.test", 4), ("new.test", 3), ("old0.test", 2), ("old1.test", 2)
+    ]  # fmt: skip
+    assert (third.total, third.blocked) == (11, 11)
     assert console_events._closed  # the closed days were counted once and kept
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,29 +110,69 @@ def ranked(
     grain: int,
     limit: int = 10,
 ) -> list[tuple[str | None, int]]:
-    """The top `limit` values of a rollup dimension. The closed hours (or days) of the range —
-    all but the current one — are counted once and kept for ten minutes (they no longer change,
-    except for logs ingested late), and only the current hour's (or day's) rows are read on each
-    request: a 24-hour dashboard sums one hour of rollup rows, a 30-day one one day. Exact: a
-    value outside the closed part's top `limit` that was not seen since cannot overtake them."""
-    current = from_micros(to_micros(datetime.now(UTC)) // grain * grain)
-    if not since < current < before:
+    """The top `limit` values of a rollup dimension over `since`..`before`. Everything before
+    the current hour is closed: counted once and kept for ten minutes (it no longer changes,
+    except for logs ingested late) — for days, the closed days from the day rollups plus today's
+    closed hours from the hour rollups. Each request reads only the current hour's rollup rows,
+    so every range costs what one hour does. Exact: a value outside the closed part's top
+    `limit` that was not seen this hour cannot overtake them."""
+    hour = from_micros(to_micros(datetime.now(UTC)) // HOUR_US * HOUR_US)
+    if not since < hour < before:
         return events.rollup_counts(dim, since, before, action=action, limit=limit, grain=grain)
-    key = (events.where, dim, action, grain, since, current)
-    cached = _closed.get(key)
-    if cached is None or cached[0] < time.monotonic():
-        counts = dict(events.rollup_counts(dim, since, current, action=action, limit=10**9,
-                                           grain=grain))  # fmt: skip
-        top = sorted(counts.items(), key=_rank)[:limit]
-        for stale in [k for k, v in _closed.items() if v[0] < time.monotonic()]:
-            del _closed[stale]
-        _closed[key] = cached = (time.monotonic() + CLOSED_SECONDS, counts, top)
-    _, counts, top = cached
-    recent = events.rollup_counts(dim, current, before, action=action, limit=10**9, grain=grain)
+    counts, top = _closed_part(events, dim, action, grain, since, hour, limit)
+    recent = events.rollup_counts(dim, hour, before, action=action, limit=10**9, grain=HOUR_US)
     merged = {value: counts.get(value, 0) for value, _ in top}
     for value, n in recent:
         merged[value] = counts.get(value, 0) + n
     return sorted(merged.items(), key=_rank)[:limit]
+
+
+def _closed_part(
+    events: EventStore,
+    dim: str,
+    action: str | None,
+    grain: int,
+    since: datetime,
+    until: datetime,
+    limit: int,
+) -> tuple[dict[str | None, int], list[tuple[str | None, int]]]:
+    """All counts over `since`..`until` (closed), and the top `limit`, kept ten minutes."""
+
+    def count(start: datetime, end: datetime, step: int) -> dict[str | None, int]:
+        if start >= end:
+            return {}
+        return dict(events.rollup_counts(dim, start, end, action=action, limit=10**9,
+                                         grain=step))  # fmt: skip
+
+    def whole() -> dict[str | None, int]:
+        if grain != DAY_US:
+            return count(since, until, HOUR_US)
+        day = from_micros(to_micros(until) // DAY_US * DAY_US)
+        days = _kept((events.where, dim, action, DAY_US, since, day),
+                     lambda: count(since, day, DAY_US))[0]  # fmt: skip
+        total = dict(days)
+        for value, n in count(max(since, day), until, HOUR_US).items():
+            total[value] = total.get(value, 0) + n
+        return total
+
+    return _kept((events.where, dim, action, grain, since, until, limit), whole, limit)
+
+
+def _kept(
+    key: tuple, compute: Callable[[], dict[str | None, int]], limit: int = 10
+) -> tuple[dict[str | None, int], list[tuple[str | None, int]]]:
+    now = time.monotonic()
+    cached = _closed.get(key)
+    if cached is None or cached[0] < now:
+        for stale in [k for k, v in _closed.items() if v[0] < now]:
+            del _closed[stale]
+        counts = compute()
+        _closed[key] = cached = (
+            now + CLOSED_SECONDS,
+            counts,
+            sorted(counts.items(), key=_rank)[:limit],
+        )
+    return cached[1], cached[2]
 
 
 def _rank(item: tuple[str | None, int]) -> tuple[int, str]:
