@@ -13,6 +13,7 @@ from schoolgate.gateway.dns.canary import DohCanary
 from schoolgate.gateway.dns.filtering import Filtering
 from schoolgate.gateway.dns.forwarding import Forwarding
 from schoolgate.gateway.dns.journalling import Journalling
+from schoolgate.gateway.dns.probing import ProbeAnswering
 from schoolgate.gateway.dns.request import Reply
 from schoolgate.gateway.dns.resolver import Resolver
 from schoolgate.gateway.dns.rewriting import SafeSearchRewriting
@@ -37,6 +38,7 @@ def test_the_chain_order_is_the_documented_one(tmp_path: Path) -> None:
             Filtering,
             Journalling,
             Blocking,
+            ProbeAnswering,
             SafeSearchRewriting,
             Forwarding,
         ]

@@ -15,7 +15,9 @@ STM-318 illegal content blocked via the IWF list; STM-326 "filtering is never 10
 3. **Observed**, per group, from a source address the gateway places in that group (a log-on
    binding, an address range or a subnet, `gateway/asking.py`; `--as GROUP=ADDRESS`):
    - DNS: an `A` query to the running resolver carrying the self-test EDNS option. A block is an
-     answer with the Extended DNS Error "Blocked" (RFC 8914) the resolver adds to block answers.
+     answer with the Extended DNS Error "Blocked" (RFC 8914) the resolver adds to block answers;
+     anything else the resolver answers itself, never forwarded, with the Extended DNS Error
+     "Other" saying `schoolgate selftest: allow` (`dns/probing.py`).
    - Proxy: `HEAD http://host/` with `X-Schoolgate-Probe`. The proxy decides as for any visit but
      never fetches an allowed probe: it answers 204. Its `X-Schoolgate-Decision` and `-Group`
      headers say what it decided and for which group; a block or warning comes with the page a
@@ -43,6 +45,7 @@ from schoolgate.engine.policy.schema import Action, Policy
 from schoolgate.engine.snapshot import Snapshot
 from schoolgate.engine.targets import Target
 from schoolgate.gateway.dns import wire
+from schoolgate.gateway.dns.probing import NOTE as PROBE_NOTE
 
 PER_CATEGORY = 2
 """Host names probed per category."""
@@ -233,24 +236,29 @@ def _dns_outcome(data: bytes) -> Observed:
         _, rcode, records = wire.parse_records(data)
     except wire.WireError as exc:
         return Observed(ERROR, f"unreadable answer: {exc}")
-    blocked = any(r.rtype == wire.OPT and _ede(r.rdata) == wire.EDE_BLOCKED for r in records)
+    errors = [_ede(r.rdata) for r in records if r.rtype == wire.OPT]
     addresses = [socket.inet_ntoa(r.rdata) for r in records if r.rtype == wire.A]
     said = ", ".join(addresses) or {0: "no address", 3: "NXDOMAIN"}.get(rcode, f"rcode {rcode}")
-    if blocked:
+    if any(code == wire.EDE_BLOCKED for code, _ in errors if code is not None):
         return Observed(BLOCKED, f"blocked ({said})")
+    notes = [text for code, text in errors if code == wire.EDE_OTHER]
+    if any(text.startswith(PROBE_NOTE) for text in notes):  # decided, not looked up
+        return Observed(ALLOWED, notes[0].removeprefix(PROBE_NOTE))
     if rcode not in (wire.NOERROR, wire.NXDOMAIN):
         return Observed(ERROR, f"rcode {rcode}")
     return Observed(ALLOWED, said)
 
 
-def _ede(options: bytes) -> int | None:
+def _ede(options: bytes) -> tuple[int | None, str]:
+    """The Extended DNS Error's info-code and text in an OPT record's data, if any."""
     at = 0
     while at + 4 <= len(options):
         code, length = struct.unpack_from(">HH", options, at)
         if code == wire.EDE and length >= 2:
-            return struct.unpack_from(">H", options, at + 4)[0]
+            text = options[at + 6 : at + 4 + length].decode("utf-8", "replace")
+            return struct.unpack_from(">H", options, at + 4)[0], text
         at += 4 + length
-    return None
+    return None, ""
 
 
 def ask_proxy(proxy: tuple[str, int], source: str, host: str, timeout: float = TIMEOUT) -> Observed:

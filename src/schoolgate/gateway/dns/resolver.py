@@ -20,6 +20,7 @@ from schoolgate.gateway.dns.chain import Handler, link
 from schoolgate.gateway.dns.filtering import Filtering
 from schoolgate.gateway.dns.forwarding import Forwarding
 from schoolgate.gateway.dns.journalling import Journalling
+from schoolgate.gateway.dns.probing import ProbeAnswering
 from schoolgate.gateway.dns.request import SILENCE, DnsRequest, Reply
 from schoolgate.gateway.dns.rewriting import SafeSearchRewriting
 from schoolgate.gateway.dns.safesearch import SafeSearch
@@ -63,9 +64,11 @@ class Resolver:
             *([Journalling(journal, journal_allowed)] if journal is not None else []),
             # 5. Blocked: the block page's address or NXDOMAIN.
             self.blocking,
-            # 6. Safe search: search engines' names answered with their safe hosts.
+            # 6. A self-test probe that is not blocked: decided, never forwarded.
+            ProbeAnswering(),
+            # 7. Safe search: search engines' names answered with their safe hosts.
             SafeSearchRewriting(safe_search or SafeSearch(), upstream),
-            # 7. Everything else: the upstream's answer (cached by TTL).
+            # 8. Everything else: the upstream's answer (cached by TTL).
             Forwarding(upstream),
         ]
         self.chain = link(self.handlers)

@@ -42,6 +42,7 @@ DO = 0x8000
 EDNS_PAYLOAD = 1232
 EDE = 15
 """EDNS option: Extended DNS Error (RFC 8914)."""
+EDE_OTHER = 0
 EDE_BLOCKED = 15
 """Extended DNS Error info-code "Blocked": the name is blocked by the resolver's policy. Block
 answers carry it when the query had EDNS, so a client (the self-test) can tell the filter's
@@ -257,13 +258,19 @@ def response(
     *,
     authoritative: bool = False,
     blocked: bool = False,
+    note: str | None = None,
 ) -> bytes:
     """An answer to `query`: its question, then `count` records already encoded in `answers`;
-    `blocked` adds the Extended DNS Error "Blocked" when the query had EDNS."""
+    `blocked` adds the Extended DNS Error "Blocked", `note` an "Other" one with that text, when
+    the query had EDNS."""
     flags = QR | RA | (query.flags & RD) | rcode | (AA if authoritative else 0)
     if query.edns_size is None:
         return HEADER.pack(query.id, flags, 1, count, 0, 0) + query.question + answers
     opt = _OPT_BLOCKED if blocked else _OPT_RECORD
+    if note is not None:
+        option = struct.pack(">H", EDE_OTHER) + note.encode("utf-8")
+        option = struct.pack(">HH", EDE, len(option)) + option
+        opt = b"\x00" + RR_FIXED.pack(OPT, EDNS_PAYLOAD, 0, len(option)) + option
     return HEADER.pack(query.id, flags, 1, count, 0, 1) + query.question + answers + opt
 
 
