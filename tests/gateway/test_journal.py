@@ -40,9 +40,14 @@ def test_events_read_back_in_order_across_segments(tmp_path: Path) -> None:
     with JournalWriter(tmp_path, segment_bytes=1000) as writer:
         for i in range(500):
             assert writer.append({"seq": i, "host": f"h{i}.example"})
+            if i % 5 == 4:
+                writer.hand_over()  # as the DNS resolver does per batch of datagrams
         assert writer.flush(timeout=10)
         assert writer.acknowledged == 500
-    assert len(segment_paths(tmp_path)) > 5
+    segments = segment_paths(tmp_path)
+    assert len(segments) > 5
+    # A segment is retired once it reaches its size: it ends past it by at most one hand-over.
+    assert all(1000 <= p.stat().st_size < 1000 + 5 * 100 for p in segments[:-1])
     problems: list = []
     assert [e["seq"] for e in read_events(tmp_path, problems)] == list(range(500))
     assert problems == []

@@ -91,3 +91,52 @@ def test_the_fast_encoders_times_match_the_schemas_to_the_microsecond() -> None:
             payload["at"]
             == decision_record(BLOCK, source="dns", address="a", user=None, at=at)["at"]
         )
+
+
+def _as_journal_writes_it(record: dict) -> bytes:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_the_fast_encoder_is_byte_for_byte_the_json_of_the_record_for_any_name() -> None:
+    """The reason's text around the name is kept per outcome; every other name, a name that
+    needs escaping, and a reason that does not fit the kept text still give the exact bytes."""
+    encoder = DecisionEncoder("dns")
+    because = ' because it is gambling (policy: “no betting” \\ "quoted").'
+    names = [
+        "q1.bet365.com",
+        "q2.bet365.com",
+        'we"ird\\name.example',
+        "bücher.example",
+        "",
+        "q1.bet365.com",
+    ]
+    at = 1764763200.25
+    for index, name in enumerate(names):
+        reason = f"Blocked: {name}{because}"
+        if index == 4:
+            reason = "A reason of another shape, “curly”, naming nothing."
+        decision = BLOCK._replace(reason=reason, target=name)
+        for user, safe, selftest in ((None, None, False), ('p."pupil"', "safe.example", True)):
+            payload = encoder.encode(
+                decision,
+                address="10.0.0.7",
+                user=user,
+                target=name,
+                qtype=1,
+                safe_search=safe,
+                selftest=selftest,
+                at=at,
+            )
+            extra = {"qtype": 1} | ({"safe_search": safe} if safe else {})
+            extra |= {"selftest": True} if selftest else {}
+            expected = decision_record(
+                decision,
+                source="dns",
+                address="10.0.0.7",
+                user=user,
+                target=name,
+                extra=extra,
+                at=at,
+            )
+            assert payload == _as_journal_writes_it(expected)
+            assert Event.from_record(json.loads(payload)).reason == reason

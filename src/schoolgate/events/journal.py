@@ -9,17 +9,19 @@ segment it was being written to. The reader checks every length and CRC; a torn 
 record is reported (`JournalReader.problems`) and skipped, and reading resumes at the next
 valid header (the `SG` magic plus a matching CRC), so one bad record costs only itself.
 
-Durability contract (issue 8, "nothing answered is lost"): `append()` encodes the event and keeps
-the bytes in memory; `hand_over()` writes everything appended so far to the segment file with
-one `write()`. A gateway calls `hand_over()` before it sends the answer an event belongs to (the
-DNS resolver once per batch of datagrams, the proxy and pages per request), so every answered
-decision is in the operating system's page cache before the client sees the answer and survives
-a `kill -9` of the gateway. A background thread fsyncs on an interval (`flush_interval`) — the
-guard against power loss — and also hands over anything a caller left waiting, so writers that
-never call `hand_over()` still reach the disk within the interval. `acknowledged` counts events
-written and fsynced; `flush()` hands over and waits until everything appended is acknowledged.
-If nobody hands over and more than `max_pending` events wait, new events are dropped and
-counted (`dropped`), and a `journal-dropped` event records how many.
+Durability contract (issue 8, "nothing answered is lost"): `append()` encodes the event and adds
+its record to one in-memory buffer (`append_payload()` for bytes already encoded: the header goes
+straight into the buffer); `hand_over()` writes the whole buffer to the segment file with one
+`write()`, and a segment that has reached its size is retired after it. A gateway calls
+`hand_over()` before it sends the answer an event belongs to (the DNS resolver once per batch of
+datagrams, the proxy and pages per request), so every answered decision is in the operating
+system's page cache before the client sees the answer and survives a `kill -9` of the gateway. A
+background thread fsyncs on an interval (`flush_interval`, default 50 ms or
+`SCHOOLGATE_JOURNAL_FLUSH_SECONDS`) — the guard against power loss — and also hands over anything a
+caller left waiting, so writers that never call `hand_over()` still reach the disk within the
+interval. `acknowledged` counts events written and fsynced; `flush()` hands over and waits until
+everything appended is acknowledged. If nobody hands over and more than `max_pending` events wait,
+new events are dropped and counted (`dropped`), and a `journal-dropped` event records how many.
 """
 
 from __future__ import annotations
@@ -42,9 +44,15 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"SG"
 HEADER = struct.Struct(">2sII")
+_pack_header = HEADER.pack
+_crc32 = zlib.crc32
 MAX_RECORD = 16 * 1024 * 1024
 SEGMENT_SUFFIX = ".jnl"
 SEGMENT_BYTES = 64 * 1024 * 1024
+FLUSH_INTERVAL = 0.05
+FLUSH_INTERVAL_VARIABLE = "SCHOOLGATE_JOURNAL_FLUSH_SECONDS"
+"""Seconds between the background thread's fsyncs (and its hand-over of what callers left),
+unless the writer is given `flush_interval`: the window a power cut can cost."""
 
 
 class JournalError(RuntimeError):
@@ -92,7 +100,7 @@ class JournalWriter:
         directory: str | os.PathLike[str],
         *,
         segment_bytes: int = SEGMENT_BYTES,
-        flush_interval: float = 0.05,
+        flush_interval: float | None = None,
         batch_size: int = 1000,
         max_pending: int = 200_000,
         fsync: bool = True,
@@ -100,6 +108,8 @@ class JournalWriter:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
+        if flush_interval is None:
+            flush_interval = float(os.environ.get(FLUSH_INTERVAL_VARIABLE) or FLUSH_INTERVAL)
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.max_pending = max_pending
@@ -108,7 +118,8 @@ class JournalWriter:
         self.written = 0
         self.acknowledged = 0
         self.dropped = 0
-        self._pending: list[bytes] = []
+        self._buffer = bytearray()  # appended records not yet handed over
+        self._count = 0  # how many records are in `_buffer`
         self._unreported_drops = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(threading.Lock())
@@ -128,48 +139,71 @@ class JournalWriter:
         """Encode and keep an event; returns False (and counts it) if it had to be dropped."""
         return self._keep(self._encode(event))
 
-    def _keep(self, record: bytes) -> bool:
+    def append_payload(self, payload: bytes) -> bool:
+        """`append` for an event already encoded as JSON (the DNS resolver's fast path): the
+        header is added straight into the buffer, with no record object in between."""
+        if len(payload) > MAX_RECORD:
+            exc = JournalError(f"event of {len(payload)} bytes exceeds the {MAX_RECORD}-byte limit")
+            return self._keep(
+                self._encode(_journal_event("journal-unencodable", {"error": str(exc)}))
+            )
+        header = _pack_header(MAGIC, len(payload), _crc32(payload))
         with self._lock:
-            if self._closing:
-                raise JournalError(f"journal {self.directory} is closed")
-            if len(self._pending) >= self.max_pending:
-                self.dropped += 1
-                self._unreported_drops += 1
+            if not self._room():
                 return False
-            self._pending.append(record)
+            buffer = self._buffer
+            buffer += header
+            buffer += payload
+            self._count = count = self._count + 1
             self.appended += 1
-            wake = len(self._pending) >= self.batch_size
-        if wake:
-            with self._wake:
-                self._wake.notify()
+        if count == self.batch_size:
+            self._wake_sync()
         return True
 
-    def append_payload(self, payload: bytes) -> bool:
-        """`append` for an event already encoded as JSON (the DNS resolver's fast path)."""
-        try:
-            record = encode_payload(payload)
-        except JournalError as exc:
-            record = self._encode(_journal_event("journal-unencodable", {"error": str(exc)}))
-        return self._keep(record)
+    def _keep(self, record: bytes) -> bool:
+        with self._lock:
+            if not self._room():
+                return False
+            self._buffer += record
+            self._count = count = self._count + 1
+            self.appended += 1
+        if count == self.batch_size:
+            self._wake_sync()
+        return True
+
+    def _room(self) -> bool:
+        """Under `_lock`: may one more event be kept? (If not, the drop is counted.)"""
+        if self._closing:
+            raise JournalError(f"journal {self.directory} is closed")
+        if self._count >= self.max_pending:
+            self.dropped += 1
+            self._unreported_drops += 1
+            return False
+        return True
+
+    def _wake_sync(self) -> None:
+        with self._wake:
+            self._wake.notify()
 
     def hand_over(self) -> None:
         """Write every appended event to the segment file (one `write()`; no fsync)."""
-        if not self._pending:
+        if not self._count and not self._unreported_drops:
             return
         with self._lock:
-            batch, self._pending = self._pending, []
-            if not batch:
-                return
+            count, self._count = self._count, 0
             drops, self._unreported_drops = self._unreported_drops, 0
             if drops:
-                batch.append(self._encode(_journal_event("journal-dropped", {"count": drops})))
+                self._buffer += self._encode(_journal_event("journal-dropped", {"count": drops}))
+            if not self._buffer:
+                return
+            data, self._buffer = self._buffer, bytearray()
             try:
-                self._write(batch)
+                self._write(data)
             except BaseException as exc:
                 self._failure = exc
                 log.exception("journal %s: write failed", self.directory)
                 raise JournalError(f"journal {self.directory}: write failed: {exc}") from exc
-            self.written += len(batch) - (1 if drops else 0)
+            self.written += count
 
     # Waiting for durability (not for the request path) --------------------------------------------
 
@@ -208,21 +242,16 @@ class JournalWriter:
 
     # Writing (under self._lock) -------------------------------------------------------------------
 
-    def _write(self, records: list[bytes]) -> None:
-        """One `write()` per segment touched (normally one): a segment ends past its size."""
-        start, size = 0, self._file_size
-        for index, record in enumerate(records):
-            size += len(record)
-            if size >= self.segment_bytes:
-                self._write_all(b"".join(records[start : index + 1]))
-                self._retired.append(self._fd)
-                self._open_new_segment()
-                start, size = index + 1, 0
-        if start < len(records):
-            self._write_all(b"".join(records[start:]))
-        self._file_size = size
+    def _write(self, data: bytearray) -> None:
+        """One `write()` for everything handed over; a segment that has reached its size is
+        retired after it (so a segment ends past its size by at most one hand-over)."""
+        self._write_all(data)
+        self._file_size += len(data)
+        if self._file_size >= self.segment_bytes:
+            self._retired.append(self._fd)
+            self._open_new_segment()
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: bytearray) -> None:
         view = memoryview(data)
         while view:  # writes may be partial
             view = view[os.write(self._fd, view) :]
@@ -264,7 +293,7 @@ class JournalWriter:
     def _run(self) -> None:
         while True:
             with self._wake:
-                if not self._closing and len(self._pending) < self.batch_size:
+                if not self._closing and self._count < self.batch_size:
                     self._wake.wait(self.flush_interval)
             closing = self._closing
             try:
