@@ -90,6 +90,13 @@ def resident_mib(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds the process and its threads have used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
 def dnsmasq(port: int, *options: str) -> list[str]:
     return [
         "dnsmasq",
@@ -130,6 +137,7 @@ def dnsperf(port: int, queries: Path, rate: int | None = None) -> dict:
     latencies = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([0-9.]+)$", out, re.M))
     qps = float(re.search(r"Queries per second:\s+([0-9.]+)", out).group(1))
     lost = int(re.search(r"Queries lost:\s+(\d+)", out).group(1))
+    answered = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
@@ -137,6 +145,7 @@ def dnsperf(port: int, queries: Path, rate: int | None = None) -> dict:
     return {
         "qps": round(qps),
         "lost": lost,
+        "answered": answered,
         "p50_ms": round(pct(50), 3),
         "p99_ms": round(pct(99), 3),
     }
@@ -213,18 +222,29 @@ def one_run(server: str, work: Path, upstream: int, round_: int, rate: int) -> d
     proc, port = start(server, work, upstream)
     try:
         startup = wait_for_answers(port)
+        user, system = cpu_seconds(proc.pid)  # taskset execs the server
         full = dnsperf(port, work / f"q-{round_}-{server}-full.txt")
+        user_after, system_after = cpu_seconds(proc.pid)  # taskset execs the server
         limited = dnsperf(port, work / f"q-{round_}-{server}-rate.txt", rate=rate)
         rss = resident_mib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(30)
+
+    def per_query(seconds: float) -> float:
+        return round(seconds / max(1, full["answered"]) * 1e6, 1)
+
     return {
         "startup_s": round(startup, 2),
         "qps": full["qps"],
         "lost": full["lost"] + limited["lost"],
         "p50_ms_full": full["p50_ms"],
         "p99_ms_full": full["p99_ms"],
+        # CPU time of the server per answered query in the flat-out run (all its threads):
+        # what the machine's load moves least (issue 8: journal on vs off).
+        "cpu_us_per_query": per_query(user_after + system_after - user - system),
+        "user_us_per_query": per_query(user_after - user),
+        "sys_us_per_query": per_query(system_after - system),
         "qps_at_rate": limited["qps"],
         "p99_ms_at_rate": limited["p99_ms"],
         "rss_mib": round(rss, 1),
@@ -261,6 +281,15 @@ def run(args: argparse.Namespace) -> dict:
         results["runs"] = runs
         results["summary"] = {server: summary(r) for server, r in runs.items()}
         results["ratios_of_medians"] = ratios(results["summary"])
+        if "schoolgate" in runs and "schoolgate-no-journal" in runs:
+            pairs = list(zip(runs["schoolgate"], runs["schoolgate-no-journal"], strict=True))
+            results["journal_on_over_off_by_round"] = {
+                "qps": [round(on["qps"] / off["qps"], 2) for on, off in pairs],
+                # off's CPU per query over on's: the q/s ratio a CPU-bound server would reach
+                "cpu": [
+                    round(off["cpu_us_per_query"] / on["cpu_us_per_query"], 2) for on, off in pairs
+                ],
+            }
         results["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     finally:
         if upstream_proc is not None:
