@@ -53,3 +53,27 @@ def test_a_torn_tail_is_read_once_complete(tmp_path) -> None:
     segment.write_bytes(whole)
     assert ingester.run_once().stored == 1
     assert [e.target for e in store.query(oldest_first=True)] == ["h1.example", "h2.example"]
+
+
+def test_a_pass_reads_only_what_follows_its_position(tmp_path) -> None:
+    """A live segment grows to 64 MiB: each pass reads from its position, not the whole file;
+    problems still name the byte in the file."""
+    store = EventStore.open(tmp_path / "events.sqlite3")
+    writer = JournalWriter(tmp_path / "journal", fsync=False)
+    writer.append(_record(1))
+    writer.flush()
+    ingester = JournalIngester(tmp_path / "journal", store)
+    assert ingester.run_once().stored == 1
+    [segment] = segment_paths(tmp_path / "journal")
+    read = segment.stat().st_size
+    with open(segment, "r+b") as file:  # damage what was already read: no pass looks at it again
+        file.write(b"XX")
+    writer.append(_record(2))
+    writer.append({"type": "legacy-shape"})
+    writer.close()
+    second = ingester.run_once()
+    assert (second.stored, second.skipped) == (1, 1)
+    legacy = segment.read_bytes().index(b"SG", read + 1)  # the record after h2.example
+    assert second.problems[0].startswith(f"{segment.name}: byte {legacy}:")
+    assert ingester.position() == (segment.name, segment.stat().st_size)
+    assert ingester.run_once().stored == 0
