@@ -96,7 +96,7 @@ def start_live_monitor(
         store=store,
         outbox=Outbox(var / "monitor" / "outbox.sqlite3"),
         settings=settings,
-        poll=0.2,
+        poll=0.1,
     ).start()
     lines.append(
         f"  Monitor           journal → {store.where}; alerts → email"

@@ -6,10 +6,11 @@ Two background threads:
   its saved position), feeds each committed batch to `AlertRules`, and queues what must be
   sent in the outbox; once an hour it purges events older than the policy's
   `monitoring.retention_days` (STM-099, STM-100, STM-106).
-- *deliver*: sends what is due from the outbox, retries failures with back-off, and escalates
-  messages that miss their `within` deadline or keep failing: the next contact in the
-  out-of-hours call order is told; with nobody left, the first out-of-hours contact not yet
-  told; and always a `delivery-missed` event in the store.
+- *deliver*: woken as soon as the ingest thread has queued messages (and every `poll` seconds
+  otherwise), sends what is due from the outbox, retries failures with back-off, and escalates
+  messages that miss their `within` deadline or keep failing: the next contact in the out-of-hours
+  call order is told; with nobody left, the first out-of-hours contact not yet told; and always a
+  `delivery-missed` event in the store.
 
 A recompiled policy is picked up without a restart: `follow(holder)` subscribes to the
 gateway's `SnapshotHolder` (the snapshot file is watched and hot-reloaded, `gateway/reload.py`),
@@ -65,6 +66,7 @@ class Monitor:
         self.rules = AlertRules(self.policy, clock=self.clock)
         self.ingester = JournalIngester(self.journal, self.store, on_events=self._on_events)
         self._stop = threading.Event()
+        self._queued = threading.Event()  # the ingest thread queued messages: deliver now
         self._threads: list[threading.Thread] = []
         self._last_purge = 0.0
         self._new_policy: Policy | None = None
@@ -85,6 +87,7 @@ class Monitor:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._queued.set()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -128,7 +131,10 @@ class Monitor:
             except Exception as exc:
                 log.exception("monitor: delivery failed")
                 self.errors.append(f"deliver: {exc}")
-            self._stop.wait(self.poll)
+            # Woken as soon as the ingest thread queues something; otherwise every `poll` for
+            # retries that fall due and deadlines that pass.
+            self._queued.wait(self.poll)
+            self._queued.clear()
 
     def _purge_if_due(self) -> None:
         if time.monotonic() - self._last_purge < PURGE_EVERY:
@@ -142,10 +148,14 @@ class Monitor:
     # Alerts into the outbox -----------------------------------------------------------------------
 
     def _on_events(self, events: list[Event]) -> None:
+        queued = False
         with self.outbox.transaction():  # a batch's messages reach the disk together
             for event in events:
                 for change in self.rules.feed(event):
                     self.enqueue(change)
+                    queued = True
+        if queued:
+            self._queued.set()
 
     def enqueue(self, change: Change) -> None:
         alert, now = change.alert, time.time()
