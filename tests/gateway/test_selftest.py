@@ -62,6 +62,11 @@ def test_every_group_is_probed_through_dns_and_proxy_and_matches_the_policy(gate
     assert table[("newcomers", "casino.test")] == ("block", "block", "agreement")
     assert {r.group for r in report.mismatches} == {"newcomers"}  # the device has not signed
     assert "has not signed" in report.mismatches[0].proxy.detail
+    assert set(report.diagnoses()) == {"newcomers"}
+    assert (
+        "127.0.0.4 has not signed the group's acceptable use agreement"
+        in (report.diagnoses()["newcomers"])
+    )
 
     gateway.sign("127.0.0.4")
     report = selftest.run_selftest(
@@ -109,6 +114,10 @@ def test_an_address_the_gateway_places_in_another_group_is_a_mismatch(gateway) -
         {"staff": "127.0.0.9"},
     )
     assert {r.proxy.group for r in report.results} == {"pupils"}
+    assert report.diagnoses() == {
+        "staff": "the gateway puts 127.0.0.9 in group pupils, not staff: check the subnets and "
+        "bindings, or ask from another address"
+    }
     assert {r.host for r in report.mismatches} >= {"bet.test", "blocked.test"}
     assert set(report.not_probed) == {"pupils", "newcomers"}
 

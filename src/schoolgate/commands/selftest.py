@@ -117,8 +117,13 @@ def print_report(report: selftest.SelfTestReport, out: TextIO) -> None:
     )
     for group, why in report.not_probed.items():
         out.write(f"  {group}: NOT PROBED: {why} (give --as {group}=ADDRESS)\n")
+    diagnoses = report.diagnoses()
+    for group, why in diagnoses.items():
+        out.write(f"  {group}: {why}\n")
     for group, address in report.askers.items():
         out.write(f"\n{group} (asked from {address})\n")
+        if group in diagnoses:
+            out.write(f"  NOTE: {diagnoses[group]}\n")
         out.write(f"  {'category':<28} {'site':<32} {'expected':<9} {'DNS':<9} {'proxy':<9}\n")
         for r in (r for r in report.results if r.group == group):
             flag = "" if r.ok else "  <-- MISMATCH"
@@ -128,7 +133,7 @@ def print_report(report: selftest.SelfTestReport, out: TextIO) -> None:
                 f"  {r.category[:28]:<28} {r.host[:32]:<32} {r.expected:<9} {dns:<9} {proxy:<9}"
                 f"{flag}\n"
             )
-    for r in report.mismatches:
+    for r in (r for r in report.mismatches if r.group not in diagnoses):  # one cause: said above
         out.write(
             f"\nMISMATCH {r.group} {r.host}: expected {r.expected} (rule {r.rule}); "
             f"DNS {r.dns.outcome} ({r.dns.detail}); proxy {r.proxy.outcome} ({r.proxy.detail}"

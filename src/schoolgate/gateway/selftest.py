@@ -116,6 +116,31 @@ class SelfTestReport:
     def mismatches(self) -> list[ProbeResult]:
         return [r for r in self.results if not r.ok]
 
+    def diagnoses(self) -> dict[str, str]:
+        """group -> the one cause behind all its proxy mismatches, when there is one: the
+        gateway puts the test address in another group, or the address has not signed the
+        group's agreement. One line to act on instead of a mismatch per probe."""
+        found = {}
+        for group, address in self.askers.items():
+            rows = [r for r in self.results if r.group == group]
+            others = {r.proxy.group for r in rows} - {None, group}
+            if rows and len(others) == 1 and all(r.proxy.group in others for r in rows):
+                found[group] = (
+                    f"the gateway puts {address} in group {others.pop()}, not {group}: check "
+                    "the subnets and bindings, or ask from another address"
+                )
+            elif (
+                rows
+                and all(r.proxy.outcome in (AGREEMENT, ALLOWED) for r in rows)
+                and any(r.proxy.outcome == AGREEMENT for r in rows)
+            ):
+                found[group] = (
+                    f"{address} has not signed the group's acceptable use agreement, so the "
+                    "proxy showed the agreement page (and DNS may answer every name with the "
+                    "block page until it is signed): sign it from that device and run again"
+                )
+        return found
+
     @property
     def passed(self) -> bool:
         return bool(self.results) and not self.mismatches and not self.not_probed
@@ -125,7 +150,12 @@ class SelfTestReport:
         for row, result in zip(data["results"], self.results, strict=True):
             row.update(dns_expected=result.dns_expected, dns_ok=result.dns_ok)
             row.update(proxy_ok=result.proxy_ok, ok=result.ok)
-        return {**data, "passed": self.passed, "mismatches": len(self.mismatches)}
+        return {
+            **data,
+            "passed": self.passed,
+            "mismatches": len(self.mismatches),
+            "diagnoses": self.diagnoses(),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SelfTestReport:

@@ -126,12 +126,14 @@ def matrix(report: selftest.SelfTestReport) -> tuple[list[str], list[dict]]:
 
 def rows_by_group(report: selftest.SelfTestReport) -> list[dict]:
     out = []
+    diagnoses = report.diagnoses()
     for group, address in report.askers.items():
         results = [r for r in report.results if r.group == group]
         out.append(
             {
                 "group": group,
                 "title": report.titles.get(group, group),
+                "diagnosis": diagnoses.get(group, ""),
                 "address": address,
                 "mismatches": sum(1 for r in results if not r.ok),
                 "rows": [_row(r) for r in results],
