@@ -291,6 +291,9 @@ def start_app(options: ServeOptions) -> subprocess.Popen | None:
         "SCHOOLGATE_ALERT_TOKENS": ",".join(
             t for t in (os.environ.get("SCHOOLGATE_ALERT_TOKENS", ""), options.alert_token) if t
         ),
+        # The filtering self-test page asks this gateway (docs/reviews.md).
+        "SCHOOLGATE_GATEWAY_DNS": join_host_port(options.address, options.ports["dns"]),
+        "SCHOOLGATE_GATEWAY_PROXY": join_host_port(options.address, options.ports["proxy"]),
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--noinput"],

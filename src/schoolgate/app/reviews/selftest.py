@@ -117,11 +117,27 @@ def matrix(report: selftest.SelfTestReport) -> tuple[list[str], list[dict]]:
         )
         cell = row["cells"][r.group] or {"expected": OUTCOME_WORDS[r.expected], "ok": True}
         cell["ok"] = cell["ok"] and r.ok
+        if not r.ok:
+            cell.setdefault("seen", set()).add(_seen(r, report))
         row["cells"][r.group] = cell
+    for row in rows.values():
+        for cell in row["cells"].values():
+            if cell and "seen" in cell:
+                cell["seen"] = " or ".join(sorted(cell["seen"]))
     return titles, [
         {"title": row["title"], "cells": [(title, row["cells"][g]) for g, title in named]}
         for row in rows.values()
     ]
+
+
+def _seen(r: selftest.ProbeResult, report: selftest.SelfTestReport) -> str:
+    """What the gateway answered instead: the proxy's answer, else the resolver's; a right
+    answer for the wrong group says which group it was decided for."""
+    if r.proxy_ok:
+        return OUTCOME_WORDS[r.dns.outcome]
+    if r.proxy.outcome == r.expected and r.proxy.group:
+        return f"Decided as {report.titles.get(r.proxy.group, r.proxy.group)}"
+    return OUTCOME_WORDS[r.proxy.outcome]
 
 
 def rows_by_group(report: selftest.SelfTestReport) -> list[dict]:
