@@ -22,7 +22,7 @@ from schoolgate.events.journal import read_events
 from schoolgate.events.schema import Event
 from schoolgate.gateway import selftest
 from schoolgate.monitor.rules import AlertRules
-from tests.gateway.proxy_support import POLICY
+from tests.gateway.proxy_support import POLICY, running_proxy
 from tests.gateway.selftest_support import ASKERS, running_gateway, snapshot
 
 
@@ -172,3 +172,11 @@ def test_the_expected_column_is_the_engines_decision_for_the_group():
     decider = Decider(snapshot())
     assert selftest.expected(decider, "pupils", "bet.test") == ("block", "no-gambling")
     assert selftest.expected(decider, "staff", "bet.test")[0] == "allow"
+
+
+def test_a_proxy_that_asks_everyone_to_sign_in_is_reported_as_such(tmp_path: Path) -> None:
+    """Groups are asked for by address; a proxy with require_auth answers 407 to every probe."""
+    snap = snapshot()
+    with running_proxy(tmp_path, lambda: Decider(snap), require_auth=True) as proxy:
+        seen = selftest.ask_proxy(("127.0.0.1", proxy.port), "127.0.0.2", "bet.test")
+    assert seen.outcome == "error" and "asks everyone to sign in" in seen.detail

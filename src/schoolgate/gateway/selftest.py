@@ -308,6 +308,10 @@ def ask_proxy(proxy: tuple[str, int], source: str, host: str, timeout: float = T
     )
     rule = response.getheader("X-Schoolgate-Rule") or ""
     detail = f"{response.status} {response.reason}" + (f", rule {rule}" if rule else "")
+    if response.status == 407:
+        return Observed(
+            ERROR, f"{detail}: the proxy asks everyone to sign in; the self-test asks by address"
+        )
     if decided is None:
         return Observed(ERROR, f"{detail}: not a Schoolgate proxy probe answer")
     if rule == "agreement-required":
