@@ -9,6 +9,7 @@ audited and shown in the change-control log with who, when and why (STM-314).
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from datetime import datetime, timedelta
@@ -20,11 +21,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from schoolgate.app.audit.models import AuditEntry
+from schoolgate.app.console.models import UnblockRequest
 from schoolgate.app.governance.models import FilterChange
 from schoolgate.app.governance.publish import publish
 from schoolgate.engine.decide import Subject
 from schoolgate.engine.policy.loader import load_policy
 from schoolgate.engine.snapshot import compile_snapshot
+from schoolgate.gateway.proxy.records import ANSWERS_FILE
 from schoolgate.gateway.reload import SnapshotHolder
 from tests.gateway.proxy_support import running_proxy
 
@@ -176,3 +179,29 @@ def test_the_running_proxy_drops_a_withdrawn_change_on_hot_reload(
             assert (status, headers["X-Schoolgate-Decision"]) == (204, "allow")
     finally:
         holder.stop()
+
+
+def test_the_pupil_who_asked_is_told_the_change_was_withdrawn_stm_325(
+    people, school, settings
+) -> None:
+    """The unblock a pupil asked for was approved, then withdrawn: their "My requests" page on
+    the gateway says so, with the reason."""
+    item = UnblockRequest.objects.create(
+        source_key="k-9",
+        kind=UnblockRequest.Kind.UNBLOCK,
+        url="https://tudors.example/",
+        message="For my Tudors homework",
+        requester="pupil-1",
+        group="ks3-pupils",
+        requested_at=timezone.now(),
+    )
+    change = approved(people, action="allow", sites=["tudors.example"], request=item)
+    signed_in(people["dsl"]).post(
+        reverse("filter-change-withdraw", args=[change.pk]), {"note": "The project has ended"}
+    )
+    item.refresh_from_db()
+    assert item.status == UnblockRequest.Status.ANSWERED
+    assert "Allow tudors.example no longer applies: The project has ended" in item.response
+    answers = json.loads((settings.SCHOOLGATE_GATEWAY_STATE / ANSWERS_FILE).read_text())
+    assert answers["k-9"]["status"] == "answered"
+    assert "no longer applies" in answers["k-9"]["message"]

@@ -114,6 +114,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     trail.record(request.user, "filter-change.withdrawn", change, facts, request)
     if was_in_force:
         _tell_principal(change, withdrawn=True)
+        _tell_requester_withdrawn(change, request.user)
         messages.success(request, f"Change {change.pk} withdrawn: the filter drops it now.")
     else:
         messages.success(request, f"Change {change.pk} withdrawn before anyone approved it.")
@@ -305,6 +306,21 @@ def _tell_principal(change: FilterChange, withdrawn: bool = False) -> None:
         to,
         fail_silently=True,
     )
+
+
+def _tell_requester_withdrawn(change: FilterChange, user) -> None:
+    """The person whose request the change answered sees, on the gateway's "My requests" page,
+    that it has ended, and why."""
+    origin = change.request
+    if origin is None:
+        return
+    when = timezone.localtime(change.withdrawn_at).strftime("%d %b %Y %H:%M")
+    why = f": {change.withdrawal_note}" if change.withdrawal_note else "."
+    origin.status = UnblockRequest.Status.ANSWERED
+    origin.response = f"Withdrawn on {when}: {change.what} no longer applies{why}"
+    origin.answered_by, origin.answered_at = user, timezone.now()
+    origin.save()
+    publish_answers(Path(settings.SCHOOLGATE_GATEWAY_STATE))
 
 
 def _answer_requester(change: FilterChange, user) -> None:
