@@ -5,10 +5,13 @@
         [--policy policies/st-thomas-more.yaml] [--lists ../shared/data/ut1]
 
 Everything on 127.0.0.1; nothing leaves the machine:
-1. compile the policy with the UT1 lists; every UT1 domain the policy blocks for the default
-   group becomes a dnsmasq `address=/domain/0.0.0.0` line and an unbound `local-zone: redirect`
-   with `local-data: A 0.0.0.0` (both cover subdomains, as Schoolgate does; Schoolgate answers
-   the block page's address, 127.0.0.1 by default);
+1. compile the policy with the UT1 lists; clients on 127.0.0.0/8 are put in `--group` (by
+   default the policy's first pupil group that is not a walled garden: in a walled garden every
+   name is blocked, so nothing would be forwarded and the peers would do more work than
+   Schoolgate); every UT1 domain the policy blocks for that group becomes a dnsmasq
+   `address=/domain/0.0.0.0` line and an unbound `local-zone: redirect` with `local-data: A
+   0.0.0.0` (both cover subdomains, as Schoolgate does; Schoolgate answers the block
+   page's address, 127.0.0.1 by default);
 2. an authoritative stub (dnsmasq, `address=/#/192.0.2.1`: it answers every name) is the upstream
    of every server, so allowed names are forwarded but never leave the machine;
 3. query files of DISTINCT names, so no cache can carry the result: half are blocked (`qN.` in
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,11 +160,13 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
     snapshot = cached_snapshot(args.policy, args.lists)
     snapshot.save(work / "school.sgs")
     decider = Decider(snapshot)
-    subject = Subject()
+    args.group = args.group or bench_group(decider)
+    subject = Subject(group=args.group)
+    now = datetime.now(UTC)
     blocked = [
         d
         for d in snapshot.index.domains
-        if decider.decide(subject, Target(host=d)).action is Action.BLOCK
+        if decider.decide(subject, Target(host=d), now).action is Action.BLOCK
     ]
     prepared = time.perf_counter() - started
     (work / "dnsmasq-blocks.conf").write_text("".join(f"address=/{d}/0.0.0.0\n" for d in blocked))
@@ -184,6 +190,7 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
                 path = work / f"q-{round_}-{server}-{kind}.txt"
                 path.write_text("".join(f"{n} A\n" for n in distinct_names(count)))
     return {
+        "group": args.group,
         "list_domains": len(snapshot.index.domains),
         "blocked_domains_loaded": len(blocked),
         "names_per_full_run": args.names,
@@ -192,7 +199,17 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
     }
 
 
-def start(server: str, work: Path, upstream: int) -> tuple[subprocess.Popen, int]:
+def bench_group(decider: Decider) -> str:
+    """The first pupil group that is not a walled garden (it forwards the names no list has)."""
+    groups = decider.policy.groups
+    open_groups = [g for g in groups if not g.walled_garden]
+    pupils = [g for g in open_groups if g.kind == "pupil"]
+    return (pupils or open_groups or groups)[0].id
+
+
+def start(
+    server: str, work: Path, upstream: int, args: argparse.Namespace
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     if server == "dnsmasq":
         command = dnsmasq(
@@ -207,6 +224,7 @@ def start(server: str, work: Path, upstream: int) -> tuple[subprocess.Popen, int
     else:
         command = [str(PYTHON), "-m", "schoolgate", "dns", "--snapshot", str(work / "school.sgs")]
         command += ["--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream}"]
+        command += ["--subnet", f"127.0.0.0/8={args.group}"]
         if server == "schoolgate":
             shutil.rmtree(work / "journal", ignore_errors=True)
             command += ["--journal", str(work / "journal")]
@@ -218,8 +236,9 @@ def start(server: str, work: Path, upstream: int) -> tuple[subprocess.Popen, int
     return proc, port
 
 
-def one_run(server: str, work: Path, upstream: int, round_: int, rate: int) -> dict:
-    proc, port = start(server, work, upstream)
+def one_run(server: str, work: Path, upstream: int, round_: int, args: argparse.Namespace) -> dict:
+    rate = args.rate
+    proc, port = start(server, work, upstream, args)
     try:
         startup = wait_for_answers(port)
         user, system = cpu_seconds(proc.pid)  # taskset execs the server
@@ -275,7 +294,7 @@ def run(args: argparse.Namespace) -> dict:
         runs: dict[str, list[dict]] = {server: [] for server in args.servers}
         for round_ in range(args.rounds):
             for server in args.servers:
-                outcome = one_run(server, work, upstream, round_, args.rate)
+                outcome = one_run(server, work, upstream, round_, args)
                 runs[server].append(outcome)
                 print(f"round {round_ + 1} {server}: {json.dumps(outcome)}", file=sys.stderr)
         results["runs"] = runs
@@ -324,6 +343,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=5000, help="queries/s of the limited run")
     parser.add_argument("--rate-seconds", type=int, default=5)
     parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument(
+        "--group", help="the policy group of the benchmark's clients (default: see step 1)"
+    )
     args = parser.parse_args()
     args.lists = args.lists or [REPO.parent / "shared" / "data" / "ut1"]
     args.servers = [s for s in args.servers.split(",") if s]
