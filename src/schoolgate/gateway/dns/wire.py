@@ -110,33 +110,33 @@ def parse_query(data: bytes) -> Query:
 
 
 def _question_name(data: bytes) -> tuple[str, int]:
-    labels = []
+    """The question's name as lower-case text, and the offset after it: the label lengths are
+    walked once, then the name is one slice with its length bytes turned into dots."""
     offset = 12
     size = len(data)
+    starts = []
     while True:
         if offset >= size:
             raise WireError("truncated question name", FORMERR)
         length = data[offset]
         if length == 0:
-            offset += 1
             break
         if length > 63:
             raise WireError("compressed or extended label in the question", FORMERR)
-        label = data[offset + 1 : offset + 1 + length]
-        if len(label) != length:
-            raise WireError("truncated question name", FORMERR)
-        labels.append(label)
+        starts.append(offset)
         offset += 1 + length
         if offset - 12 > MAX_NAME:
             raise WireError("question name longer than 255 bytes", FORMERR)
-    name = b".".join(labels)
-    try:
-        text = name.decode("ascii").lower()
-    except UnicodeDecodeError:
-        raise WireError("non-ASCII bytes in the question name", FORMERR) from None
-    if text.count(".") != max(len(labels) - 1, 0):
+    if not starts:
+        return "", offset + 1
+    if data.find(b".", 13, offset) >= 0:
         raise WireError("dot inside a label", FORMERR)
-    return text, offset
+    name = bytearray(data[13:offset])
+    for start in starts[1:]:
+        name[start - 13] = 46  # "."
+    if not name.isascii():
+        raise WireError("non-ASCII bytes in the question name", FORMERR)
+    return name.decode("ascii").lower(), offset + 1
 
 
 def _edns(data: bytes, offset: int, count: int) -> tuple[int | None, bool, bool]:
