@@ -55,6 +55,6 @@ def test_every_handler_returns_one_reply_type(tmp_path: Path) -> None:
     garbled = resolver.handle(b"\x00", "127.0.0.1")
     assert all(isinstance(r, Reply) for r in (canary, blocked, forwarded, garbled))
     assert canary.packet is not None and blocked.packet is not None
-    assert forwarded.packet is None and forwarded.later is not None  # asks the upstream
-    forwarded.later.close()
-    assert garbled.packet is None and garbled.later is None  # silence
+    assert forwarded.packet is None and forwarded.later is None
+    assert forwarded.forward is not None and forwarded.forward.name == "allowed.example"
+    assert garbled.packet is None and garbled.later is None and garbled.forward is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from schoolgate.engine.decide import Decider, Decision, Subject
@@ -54,7 +55,7 @@ class Filtering(Handler):
             return self.next.resolve(request)
         try:
             request.decision = self.cache.lookup(
-                self._decider, (subject, name), lambda: self._fresh(subject, name)
+                self._decider, (subject, name), lambda: self._fresh(subject, name, request.moment)
             )
         except Exception as exc:  # the snapshot cannot be applied: the policy's fail_mode
             log.exception("DNS: cannot decide on %s", name)
@@ -64,9 +65,9 @@ class Filtering(Handler):
                 request.unfiltered = why
         return self.next.resolve(request)
 
-    def _fresh(self, subject: Subject, name: str) -> Decision:
+    def _fresh(self, subject: Subject, name: str, moment: datetime) -> Decision:
         target = Target(host=name)
-        decision = self._decider.decide(subject, target)
+        decision = self._decider.decide(subject, target, moment)
         if decision.action is not Action.BLOCK and self._is_doh(target):
             decision = decision.replace(
                 action=Action.BLOCK,

@@ -1,17 +1,14 @@
-"""The end of the chain: the upstream's answer, from its cache when fresh, else asked for (a
-`Reply.later`); an upstream that fails or stays silent gives SERVFAIL."""
+"""The end of the chain: the upstream's answer, from its cache when fresh, else the query to
+forward (`Reply.forward`: the transport asks the upstream and sends its answer, or SERVFAIL when
+no upstream answers)."""
 
 from __future__ import annotations
 
-import logging
 import time
 
-from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.chain import Handler
 from schoolgate.gateway.dns.request import DnsRequest, Reply
-from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
-
-log = logging.getLogger(__name__)
+from schoolgate.gateway.dns.upstream import Upstream
 
 
 class Forwarding(Handler):
@@ -22,11 +19,4 @@ class Forwarding(Handler):
         cached = self.upstream.cached(request.query, time.time())
         if cached is not None:
             return Reply(cached)
-        return Reply(later=self._later(request.query))
-
-    async def _later(self, query: wire.Query) -> bytes | None:
-        try:
-            return await self.upstream.resolve(query)
-        except UpstreamError as exc:
-            log.warning("%s", exc)
-            return wire.response(query, wire.SERVFAIL)
+        return Reply(forward=request.query)

@@ -8,6 +8,9 @@ the OS (`hand_over`) before they send any answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from schoolgate.engine.decide import Decider
 from schoolgate.gateway.agreement_check import AgreementCheck
 from schoolgate.gateway.asking import WhoIsAsking
@@ -24,7 +27,7 @@ from schoolgate.gateway.dns.probing import ProbeAnswering
 from schoolgate.gateway.dns.request import SILENCE, DnsRequest, Reply
 from schoolgate.gateway.dns.rewriting import SafeSearchRewriting
 from schoolgate.gateway.dns.safesearch import SafeSearch
-from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.dns.upstream import Upstream, UpstreamError
 from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.journal_events import EventSink
 from schoolgate.gateway.reload import SnapshotHolder
@@ -79,7 +82,9 @@ class Resolver:
         for handler in self.handlers:
             handler.policy_changed(decider)
 
-    def handle(self, data: bytes, client: str) -> Reply:
+    def handle(self, data: bytes, client: str, moment: datetime | None = None) -> Reply:
+        """The reply to one query packet from `client`, decided for `moment` (aware; the
+        transport reads the clock once per batch; None reads it now)."""
         try:
             query = wire.parse_query(data)
         except wire.WireError as exc:
@@ -87,7 +92,30 @@ class Resolver:
             if exc.rcode is None:
                 return SILENCE
             return Reply(wire.header_only_error(data, exc.rcode))
-        return self.chain.resolve(DnsRequest(query, client))
+        return self.chain.resolve(DnsRequest(query, client, moment or datetime.now(UTC)))
+
+    def forward(self, query: wire.Query, send: Callable[[bytes], None]) -> None:
+        """Ask the upstream (`Reply.forward`); `send` gets its answer, or SERVFAIL, once the
+        journal's events are handed over."""
+
+        def done(answer: bytes | None) -> None:
+            if answer is None:
+                answer = wire.response(query, wire.SERVFAIL)
+            self.hand_over()
+            send(answer)
+
+        self.upstream.ask(query, done)
+
+    async def complete(self, reply: Reply) -> bytes | None:
+        """The answer a reply stands for, waiting for the upstream if it must (TCP's path)."""
+        if reply.later is not None:
+            return await reply.later
+        if reply.forward is not None:
+            try:
+                return await self.upstream.resolve(reply.forward)
+            except UpstreamError:
+                return wire.response(reply.forward, wire.SERVFAIL)
+        return reply.packet
 
     def hand_over(self) -> None:
         """Give the journal's waiting events to the OS; transports call it before they answer."""

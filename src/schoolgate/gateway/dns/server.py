@@ -3,7 +3,8 @@
 What is decided and answered is the handler chain's business (`resolver.py`, `chain.py`: who is
 asking, the policy's decision, the journal, blocking, safe search, the upstream). Here: UDP
 datagrams are read in batches, the batch's journal events are handed to the OS with one write,
-then the answers are sent (issue 8: nothing answered is lost); TCP answers the same way, one
+then the answers are sent and the allowed names forwarded to the upstream, whose answers are
+relayed as they arrive (issue 8: nothing answered is lost); TCP answers the same way, one
 query at a time per connection. Nothing one client sends can stop others being answered.
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from schoolgate.gateway.dns import wire
@@ -54,8 +57,10 @@ class _UdpServer:
 
     def _readable(self) -> None:
         answers: list[tuple[bytes, bytes, Any]] = []
+        forwards: list[tuple[wire.Query, bytes, Any]] = []
         recvfrom = self.sock.recvfrom
         handle = self.resolver.handle
+        moment = datetime.now(UTC)  # the clock, read once per batch
         for _ in range(_UDP_BATCH):
             try:
                 data, addr = recvfrom(_UDP_MAX)
@@ -64,12 +69,14 @@ class _UdpServer:
             except OSError:  # e.g. an ICMP error queued on the socket: skip it
                 continue
             try:
-                reply = handle(data, addr[0])
+                reply = handle(data, addr[0], moment)
             except Exception:  # one bad packet must never stop the server
                 log.exception("DNS query from %s failed", addr[0])
                 continue
             if reply.packet is not None:
                 answers.append((reply.packet, data, addr))
+            elif reply.forward is not None:
+                forwards.append((reply.forward, data, addr))
             elif reply.later is not None:
                 task = self._loop.create_task(self._later(reply.later, data, addr))
                 self.pending.add(task)
@@ -77,6 +84,9 @@ class _UdpServer:
         self.resolver.hand_over()
         for answer, data, addr in answers:
             self._send(answer, data, addr)
+        forward = self.resolver.forward
+        for query, data, addr in forwards:
+            forward(query, functools.partial(self._send, data=data, addr=addr))
 
     async def _later(self, pending: Coroutine[Any, Any, bytes | None], data: bytes, addr) -> None:
         try:
@@ -88,7 +98,7 @@ class _UdpServer:
             self.resolver.hand_over()
             self._send(answer, data, addr)
 
-    def _send(self, answer: bytes, data: bytes, addr: tuple) -> None:
+    def _send(self, answer: bytes, data: bytes, addr: Any) -> None:
         if len(answer) > 512:  # only answers to queries that parsed are this long
             query = wire.parse_query(data)
             if len(answer) > query.max_udp:
@@ -161,7 +171,7 @@ class DnsServer:
                     reader.readexactly(int.from_bytes(header, "big")), _TCP_IDLE_SECONDS
                 )
                 reply = self.resolver.handle(data, client)
-                answer = reply.packet if reply.later is None else await reply.later
+                answer = await self.resolver.complete(reply)
                 if answer is None:
                     break  # a packet we drop ends the connection
                 self.resolver.hand_over()

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
+import socket
 import struct
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from schoolgate.gateway.dns.wire import (
@@ -31,6 +34,11 @@ from schoolgate.gateway.dns.wire import (
 )
 
 _TTL = struct.Struct(">I")
+_UDP_MAX = 65535
+_UPSTREAM_BATCH = 64
+"""Answers read per wake-up of the upstream socket."""
+
+log = logging.getLogger(__name__)
 
 
 class UpstreamError(RuntimeError):
@@ -118,31 +126,63 @@ def cache_key(query: Query) -> tuple:
     return (query.name, query.qtype, query.qclass, query.edns_size is not None, query.dnssec_ok)
 
 
-class _UdpClient(asyncio.DatagramProtocol):
-    """One socket to one upstream; replies are matched to waiting queries by ID."""
+Done = Callable[[bytes | None], None]
+"""Called once with the upstream's answer (client's ID and question patched in), or None."""
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.waiting: dict[int, asyncio.Future[bytes]] = {}
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+@dataclass(slots=True)
+class _Asked:
+    """One query sent to one upstream, waiting for its answer or its deadline."""
 
-    def datagram_received(self, data: bytes, addr: object) -> None:
-        if len(data) < 12 or not data[2] & (QR >> 8):
-            return
-        future = self.waiting.pop(int.from_bytes(data[:2], "big"), None)
-        if future is not None and not future.done():
-            future.set_result(data)
+    key: tuple
+    query: Query
+    attempt: int
+    index: int = 0
+    """Which upstream it went to."""
+    qid: int = 0
+    """The ID it was sent with."""
+    answered: bool = False
 
-    def error_received(self, exc: Exception) -> None:
-        pass  # e.g. ICMP port unreachable; the attempt times out and the next upstream is tried
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        for future in self.waiting.values():
-            if not future.done():
-                future.set_exception(UpstreamError("upstream socket closed"))
-        self.waiting.clear()
+class _UdpSocket:
+    """One connected, non-blocking UDP socket to one upstream, read when readable: answers are
+    matched to the queries waiting for them by ID, with no future or task per query."""
+
+    def __init__(self, upstream: Upstream, address: tuple[str, int]) -> None:
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.connect(address)
+        self.waiting: dict[int, _Asked] = {}
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(self.sock.fileno(), self._readable, upstream)
+
+    def send(self, asked: _Asked) -> None:
+        qid = random.getrandbits(16)
+        while qid in self.waiting:
+            qid = random.getrandbits(16)
+        asked.qid = qid
+        self.sock.send(qid.to_bytes(2, "big") + asked.query.raw[2:])
+        self.waiting[qid] = asked
+
+    def _readable(self, upstream: Upstream) -> None:
+        recv = self.sock.recv
+        for _ in range(_UPSTREAM_BATCH):
+            try:
+                data = recv(_UDP_MAX)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. ICMP port unreachable: the attempt times out, the next is tried
+                continue
+            if len(data) < 12 or not data[2] & (QR >> 8):
+                continue
+            asked = self.waiting.pop(int.from_bytes(data[:2], "big"), None)
+            if asked is not None:
+                upstream._answered(asked, data)
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class Upstream:
@@ -161,8 +201,13 @@ class Upstream:
         self.timeout = timeout
         self.retries = retries
         self.cache = AnswerCache(cache_entries, max_ttl)
-        self._clients: list[_UdpClient | None] = [None] * len(servers)
-        self._inflight: dict[tuple, asyncio.Future[bytes]] = {}
+        self._sockets: list[_UdpSocket | None] = [None] * len(servers)
+        self._waiters: dict[tuple, list[tuple[Query, Done]]] = {}
+        """Queries in flight (one per key: identical queries are sent once) and who waits."""
+        self._deadlines: deque[tuple[float, _Asked]] = deque()
+        """Queries sent, in the order sent (so in deadline order)."""
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._next = 0
         self.failures = 0
 
@@ -170,58 +215,111 @@ class Upstream:
         entry = self.cache.get(cache_key(query), now)
         return entry.render(query, now) if entry is not None else None
 
+    def ask(self, query: Query, done: Done) -> None:
+        """Send `query` upstream (unless the same one is in flight) and call `done` with the
+        answer, or with None when no upstream answered after the retries."""
+        key = cache_key(query)
+        waiters = self._waiters.get(key)
+        if waiters is not None:
+            waiters.append((query, done))
+            return
+        self._waiters[key] = [(query, done)]
+        self._send(_Asked(key, query, 0))
+
     async def resolve(self, query: Query) -> bytes:
         """The upstream's answer, with the client's ID and question; UpstreamError if none."""
-        key = cache_key(query)
-        shared = self._inflight.get(key)
-        if shared is None:
-            shared = asyncio.ensure_future(self._fetch(query, key))
-            self._inflight[key] = shared
-            shared.add_done_callback(lambda _: self._inflight.pop(key, None))
-        answer = await asyncio.shield(shared)
-        return query.raw[:2] + answer[2:12] + query.question + answer[skip_name(answer, 12) + 4 :]
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
 
-    async def _fetch(self, query: Query, key: tuple) -> bytes:
-        last_error = "no attempt made"
-        for attempt in range(self.retries + 1):
-            index = (self._next + attempt) % len(self.servers)
-            try:
-                answer = await self._ask_udp(index, query)
-                if answer[2] & (TC >> 8):
-                    answer = await self._ask_tcp(index, query)
-            except (TimeoutError, OSError, UpstreamError, asyncio.IncompleteReadError) as exc:
-                last_error = f"{self.servers[index]}: {exc!r}"
-                continue
-            self._next = (index + 1) % len(self.servers)
-            self.cache.put(key, answer, time.time())
-            return answer
-        self.failures += 1
-        raise UpstreamError(f"no upstream answered {query.name!r}: {last_error}")
+        def done(answer: bytes | None) -> None:
+            if not future.done():
+                future.set_result(answer)
 
-    async def _client(self, index: int) -> _UdpClient:
-        client = self._clients[index]
-        if client is None or client.transport is None or client.transport.is_closing():
-            loop = asyncio.get_running_loop()
-            _, client = await loop.create_datagram_endpoint(
-                _UdpClient, remote_addr=self.servers[index]
-            )
-            self._clients[index] = client
-        return client
-
-    async def _ask_udp(self, index: int, query: Query) -> bytes:
-        client = await self._client(index)
-        qid = random.getrandbits(16)
-        while qid in client.waiting:
-            qid = random.getrandbits(16)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        client.waiting[qid] = future
-        client.transport.sendto(qid.to_bytes(2, "big") + query.raw[2:])
-        try:
-            answer = await asyncio.wait_for(future, self.timeout)
-        finally:
-            client.waiting.pop(qid, None)
-        self._check_question(answer, query)
+        self.ask(query, done)
+        answer = await future
+        if answer is None:
+            raise UpstreamError(f"no upstream answered {query.name!r}")
         return answer
+
+    def _send(self, asked: _Asked) -> None:
+        asked.index = (self._next + asked.attempt) % len(self.servers)
+        try:
+            self._socket(asked.index).send(asked)
+        except OSError as exc:  # retried after the caller's batch is done, never inside it
+            log.warning("%s: %r", self.servers[asked.index], exc)
+            asyncio.get_running_loop().call_soon(self._retry, asked)
+            return
+        self._deadlines.append((time.monotonic() + self.timeout, asked))
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self.timeout / 4, self._sweep)
+
+    def _socket(self, index: int) -> _UdpSocket:
+        sock = self._sockets[index]
+        if sock is None:
+            sock = self._sockets[index] = _UdpSocket(self, self.servers[index])
+        return sock
+
+    def _sweep(self) -> None:
+        """Retry (on the next upstream) or give up on queries past their deadline."""
+        self._sweeper = None
+        now = time.monotonic()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, asked = deadlines.popleft()
+            if asked.answered:
+                continue
+            sock = self._sockets[asked.index]
+            if sock is not None and sock.waiting.get(asked.qid) is asked:
+                del sock.waiting[asked.qid]
+            self._retry(asked)
+        if deadlines:
+            self._sweeper = asyncio.get_running_loop().call_later(self.timeout / 4, self._sweep)
+
+    def _retry(self, asked: _Asked) -> None:
+        if asked.attempt < self.retries:
+            self._send(_Asked(asked.key, asked.query, asked.attempt + 1))
+            return
+        self.failures += 1
+        log.warning("no upstream answered %r", asked.query.name)
+        self._finish(asked.key, None)
+
+    def _answered(self, asked: _Asked, answer: bytes) -> None:
+        asked.answered = True  # the sweep skips it
+        index = asked.index
+        try:
+            self._check_question(answer, asked.query)
+        except UpstreamError as exc:
+            log.warning("%s: %s", self.servers[index], exc)
+            self._retry(asked)
+            return
+        if answer[2] & (TC >> 8):  # truncated: fetch it again over TCP
+            task = asyncio.get_running_loop().create_task(self._over_tcp(asked, index))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        self._next = (index + 1) % len(self.servers)
+        self.cache.put(asked.key, answer, time.time())
+        self._finish(asked.key, answer)
+
+    async def _over_tcp(self, asked: _Asked, index: int) -> None:
+        try:
+            answer = await self._ask_tcp(index, asked.query)
+        except (TimeoutError, OSError, UpstreamError, asyncio.IncompleteReadError) as exc:
+            log.warning("%s over TCP: %r", self.servers[index], exc)
+            self._retry(asked)
+            return
+        self.cache.put(asked.key, answer, time.time())
+        self._finish(asked.key, answer)
+
+    def _finish(self, key: tuple, answer: bytes | None) -> None:
+        waiters = self._waiters.pop(key, ())
+        if answer is None:
+            for _, done in waiters:
+                done(None)
+            return
+        end = skip_name(answer, 12) + 4
+        header, rest = answer[2:12], answer[end:]
+        for query, done in waiters:
+            done(query.raw[:2] + header + query.question + rest)
 
     async def _ask_tcp(self, index: int, query: Query) -> bytes:
         host, port = self.servers[index]
@@ -256,7 +354,10 @@ class Upstream:
             raise UpstreamError("upstream answered a different question")
 
     def close(self) -> None:
-        for client in self._clients:
-            if client is not None and client.transport is not None:
-                client.transport.close()
-        self._clients = [None] * len(self.servers)
+        for sock in self._sockets:
+            if sock is not None:
+                sock.close()
+        self._sockets = [None] * len(self.servers)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
