@@ -9,9 +9,14 @@ DNS resolver alike. TM-054/TM-S01: Thomas Mills's acceptance counts for one logo
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dns.message
+import dns.query
 import pytest
 
 from schoolgate.engine.agreements import agreement_version, valid_until
@@ -149,7 +154,8 @@ def test_squid_helper_and_dns_check_read_the_same_state(tmp_path):
     decider = Decider(test_snapshot(PARENT_POLICY))
     state_path = tmp_path / "agreement-state.json"
     check = AgreementCheck(AgreementState.load(state_path), SignatureStore(tmp_path / "sig.jsonl"))
-    check.signatures.sign("user:amy", "pupil-aup", decider.local_time(None))  # the pupil's click
+    now = decider.local_time(datetime.now(UTC))
+    check.signatures.sign("user:amy", "pupil-aup", now)  # the pupil's click
     helper = SquidHelper(
         lambda: decider,
         "acl",
@@ -160,19 +166,21 @@ def test_squid_helper_and_dns_check_read_the_same_state(tmp_path):
     line = "10.1.2.3 amy GET http://allowed.test/\n"
     assert helper.answer(line).startswith("ERR") and "agreement-required" in helper.answer(line)
     unsigned = check.apply(Subject(group="newcomers", user="amy"), "10.1.2.3", decider)
-    assert decider.decide(unsigned, "allowed.test").rule == "agreement-required"  # DNS, too
+    # DNS, too:
+    assert decider.decide(unsigned, "allowed.test", _now()).rule == "agreement-required"
     publish(state_path, {"user:amy": {"pupil-aup": complete(_version(decider))}})
     check.state.refresh(force=True)
     assert helper.answer(line) == "OK"
     signed = check.apply(Subject(group="newcomers", user="amy"), "10.1.2.3", decider)
-    assert signed.agreement and decider.decide(signed, "allowed.test").action.value == "allow"
+    assert signed.agreement
+    assert decider.decide(signed, "allowed.test", _now()).action.value == "allow"
 
 
 def test_accept_at_each_logon_not_once_a_day_tm_054_tm_s01(tmp_path):
     decider = Decider(test_snapshot(LOGON_POLICY))
     bindings = tmp_path / "bindings.json"
     signatures = SignatureStore(tmp_path / "sig.jsonl")
-    local_now = decider.local_time(None)
+    local_now = decider.local_time(datetime.now(UTC))
 
     def logged_on(minutes_ago: int) -> tuple[AgreementCheck, Subject]:
         since = _iso(_now() - timedelta(minutes=minutes_ago))
@@ -211,3 +219,47 @@ def test_demo_devices_have_complete_agreements_even_where_a_parent_must_sign(tmp
         assert subject.agreement, device
     stranger = check.apply(Subject(group="pupil-ks2"), "127.0.0.9", decider)
     assert not stranger.agreement
+
+
+def test_dns_command_alone_reads_the_published_state(tmp_path):
+    """`schoolgate dns --site` (no proxy, no serve) honours the state folder the site names:
+    a device whose agreement is not complete gets the block page for everything."""
+    snapshot = test_snapshot(PARENT_POLICY)
+    snapshot.save(tmp_path / "school.sgs")
+    state = tmp_path / "state"
+    state.mkdir()
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "block_page: {ipv4: 10.9.9.9}\n"
+        "dns: {listen: ['127.0.0.1:0'], upstreams: ['127.0.0.1:9'], timeout: 0.2, retries: 0}\n"
+        "subnets: [{network: 127.0.0.0/8, group: newcomers}]\n"
+        f"proxy: {{state_dir: '{state}'}}\n"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    command = [sys.executable, "-m", "schoolgate", "dns", "--site", str(site), "--no-journal"]
+    command += ["--snapshot", str(tmp_path / "school.sgs")]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        line = proc.stdout.readline().decode()
+        assert "127.0.0.1:" in line, proc.stderr.read()
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+
+        def answer() -> list[str]:
+            query = dns.message.make_query("allowed.test", "A")
+            reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=3)
+            return [r.to_text() for rrset in reply.answer for r in rrset]
+
+        assert answer() == ["10.9.9.9"]  # not signed: blocked
+        version = _version(Decider(snapshot))
+        publish(
+            state / "agreement-state.json", {"address:127.0.0.1": {"pupil-aup": complete(version)}}
+        )
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while answer() == ["10.9.9.9"]:  # the state is re-read at most once a second
+            assert datetime.now(UTC) < deadline, "the published agreement was never honoured"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()

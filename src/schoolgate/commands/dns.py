@@ -1,4 +1,10 @@
-"""`schoolgate dns`: run the filtering DNS resolver."""
+"""`schoolgate dns`: run the filtering DNS resolver.
+
+Agreements ("no signed agreement, no access", STM-228, CAV-031): with `--state` (or `--site`,
+whose `proxy.state_dir` it defaults to) the resolver honours the staff app's published agreement
+state and the pages server's signatures, as `serve`, the proxy and the Squid helper do. Without
+either it has no agreement state and counts everyone as signed (a bare resolver for tests and
+benchmarks)."""
 
 from __future__ import annotations
 
@@ -13,11 +19,14 @@ from pathlib import Path
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
 from schoolgate.engine.policy.loader import PolicyError
 from schoolgate.events.journal import JournalWriter
+from schoolgate.gateway.agreement_check import AgreementCheck
+from schoolgate.gateway.agreement_state import AGREEMENT_STATE_FILE, AgreementState
 from schoolgate.gateway.asking import WhoIsAsking
 from schoolgate.gateway.dns.safesearch import SafeSearchTableError
 from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import BindingsEndpoint, Identity
 from schoolgate.gateway.journal_events import binding_recorder
+from schoolgate.gateway.proxy.records import SIGNATURES_FILE, SignatureStore
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.services import dns_resolver
 from schoolgate.gateway.site import SiteConfig, SiteError, Subnet, load_site, parse_host_port
@@ -45,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--subnet", action="append", metavar="CIDR=GROUP", help="repeatable")
     parser.add_argument("--bindings", type=Path, metavar="FILE", help="address -> user JSON")
     parser.add_argument("--bindings-listen", metavar="ADDR:PORT")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="the pages server's state folder, whose agreement signatures and published "
+        "agreement state the resolver honours (default: the site's proxy.state_dir when --site "
+        "is given)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.set_defaults(func=run)
 
@@ -89,6 +106,21 @@ def _subnet(text: str) -> dict[str, str]:
     return Subnet(network=network, group=group).model_dump()
 
 
+def _agreements(
+    args: argparse.Namespace, site: SiteConfig, identity: Identity
+) -> AgreementCheck | None:
+    """The staff app's published agreement state and the pages server's signatures, or None
+    (everyone counts as signed) when neither --state nor --site says where they are."""
+    state = args.state or (site.proxy.state_dir if args.site else None)
+    if state is None:
+        return None
+    return AgreementCheck(
+        AgreementState.load(state / AGREEMENT_STATE_FILE),
+        SignatureStore(state / SIGNATURES_FILE),
+        identity.logon_time,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -107,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         resolver = dns_resolver(
             site.dns,
             holder,
-            who=WhoIsAsking(identity.identify),
+            who=WhoIsAsking(identity.identify, _agreements(args, site, identity)),
             journal=journal,
             block_page=site.block_page,
         )
