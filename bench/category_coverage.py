@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schoolgate.engine.lists.host_classifier import HostClassifier, name_part, shipped_classifier
@@ -69,6 +70,9 @@ HELD_OUT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("blocklistproject/gambling.txt",),
     ),
 }
+
+NOW = datetime.now(UTC)
+"""Every sampled host is decided for the same moment."""
 
 
 def hosts_of(path: Path) -> list[str]:
@@ -185,7 +189,7 @@ def coverage_rows(shared: Path, policy: Path, group: str, sample: int) -> list[t
         decisions = []
         for host in chosen:
             try:
-                decisions.append(decider.decide(subject, host))
+                decisions.append(decider.decide(subject, host, NOW))
             except ValueError:  # a line the importer also skips (an invalid host name)
                 continue
         for decision in decisions:

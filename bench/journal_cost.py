@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,13 +52,13 @@ from schoolgate.gateway.site import SiteConfig  # noqa: E402
 
 
 def packets(snapshot, count: int, seed: int) -> list[bytes]:
-    decider, subject = Decider(snapshot), Subject()
+    decider, subject, now = Decider(snapshot), Subject(), datetime.now(UTC)
     rng = random.Random(seed)
     domains = sorted(snapshot.index.domains)
     blocked: list[str] = []
     for _ in range(200_000):
         domain = rng.choice(domains)
-        if decider.decide(subject, Target(host=domain)).action is Action.BLOCK:
+        if decider.decide(subject, Target(host=domain), now).action is Action.BLOCK:
             blocked.append(domain)
         if len(blocked) >= 2000:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ def proposal(people, **fields) -> FilterChange:
 def gateway_decision(settings, user: str | None = None):
     decider = Decider(load_snapshot(settings.SCHOOLGATE_SNAPSHOT))
     subject = Subject(group="ks3-pupils", user=user)
-    return decider.decide(subject, "https://distracting.example/", None)
+    return decider.decide(subject, "https://distracting.example/", datetime.now(UTC))
 
 
 def test_the_author_can_never_decide_their_own_change(people) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 
 from schoolgate.engine.decide import Decider, Subject, UnknownGroupError
+from schoolgate.engine.policy.changes import changes_path
+from schoolgate.engine.policy.loader import load_policy, parse_policy
 from schoolgate.engine.policy.schema import Action, AlertLevel
-from tests.engine.sample_policy import SAMPLE_POLICY, sample_snapshot
+from tests.engine.sample_policy import SAMPLE_POLICY, sample_index, sample_snapshot
+from tests.engine.test_alert_exclusions import EXCLUSIONS
 
 MONDAY_LESSON = datetime(2026, 11, 23, 10, 30)
 MONDAY_LUNCH = datetime(2026, 11, 23, 12, 15)
@@ -191,3 +195,58 @@ def test_a_period_may_run_to_midnight() -> None:
     decider = Decider(sample_snapshot(text))
     late = decider.decide(Subject("staff"), "facebook.com", datetime(2026, 11, 23, 23, 59, 59))
     assert late.rule == "social-at-lunch"
+
+
+@pytest.mark.parametrize("exclusions", [False, True])
+def test_names_decided_from_their_shape_match_the_full_decision(exclusions, tmp_path) -> None:
+    """Hosts no site list, support service or alert exclusion names are decided once per
+    group, subject flags, categories and minute, then given their own name
+    (`Decider._shaped`): the result must be exactly what the full evaluation gives, for every
+    group, flag, list, exclusion and moment."""
+    policy = parse_policy(SAMPLE_POLICY, "sample.yaml")
+    if exclusions:  # bet365.com, badcsam.example and hidemyass.com have excluded alerts
+        path = tmp_path / "sample.yaml"
+        path.write_text(SAMPLE_POLICY, encoding="utf-8")
+        changes_path(path).write_text(EXCLUSIONS, encoding="utf-8")
+        policy = load_policy(path)
+    index = sample_index()
+    index.add_domain("othercasino.example", "gambling")  # like bet365.com, but not excluded
+    shaped = Decider(SimpleNamespace(policy=policy, index=index))
+    full = Decider(SimpleNamespace(policy=policy, index=index))
+    full._site_hosts = frozenset()  # forces every name down the full evaluation
+    full._some_site_lists_everything = True
+    hosts = [
+        "www.bbc.co.uk",
+        "othercasino.example",
+        "a.b.bet365.com",
+        "x.bet365.com",
+        "hidemyass.com",
+        "cdn.badcsam.example",
+        "news.example",
+        "unknown-1.example",
+        "unknown-2.example.org",
+        "spin-casino-wins.example",
+        "m.facebook.com",
+        "127.0.0.1",
+    ]
+    moments = [
+        MONDAY_LESSON,
+        datetime(2026, 11, 23, 11, 59, 59),
+        datetime(2026, 11, 23, 12, 0),  # lunch starts: social sites open for staff
+        MONDAY_LUNCH,
+        datetime(2026, 11, 23, 13, 0),
+        datetime(2026, 11, 28, 23, 59, 59),
+    ]
+    subjects = [
+        Subject(group, agreement=agreement, nominated=nominated)
+        for group in ("infants", "juniors", "staff")
+        for agreement in (True, False)
+        for nominated in (True, False)
+    ]
+    for moment in moments:  # outermost: shapes are kept per minute
+        for subject in subjects:
+            for host in hosts:
+                a = shaped.decide(subject, host, moment)
+                b = full.decide(subject, host, moment)
+                assert a == b, (subject, host, moment)
+    assert shaped._shapes  # the shaped path was taken

@@ -3,6 +3,7 @@ lists it was not built from (STM-161 gambling, STM-148 pornography, STM-154/STM-
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,9 @@ def test_likely_categories_are_in_the_taxonomy() -> None:
 def test_listed_hosts_are_never_relabelled() -> None:
     index = CategoryIndex()
     index.add_domain("casino-news.example", "news")
-    index.enable_host_classifier(HostClassifier({"likely-gambling": Tokens(frozenset({"casino"}),
-                                                                            frozenset())}))
+    index.enable_host_classifier(
+        HostClassifier({"likely-gambling": Tokens(frozenset({"casino"}), frozenset())})
+    )
     assert index.categories_for(parse_target("casino-news.example")) == {"news"}
     assert index.categories_for(parse_target("other-casino.example")) == {"likely-gambling"}
     assert index.categories_for(parse_target("http://10.0.0.1/casino")) == set()
@@ -78,7 +80,9 @@ def test_snapshot_keeps_the_classifier_and_a_policy_can_warn_on_a_guess(tmp_path
     snapshot = compile_snapshot(parse_policy(text, "sample.yaml"), [])
     snapshot.save(tmp_path / "s.sgs")
     decider = Decider(load_snapshot(tmp_path / "s.sgs"))
-    decision = decider.decide(Subject("juniors"), "https://spin-casino-wins.example/")
+    decision = decider.decide(
+        Subject("juniors"), "https://spin-casino-wins.example/", datetime.now(UTC)
+    )
     assert decision.categories == ("likely-gambling",)
     assert decision.action.value == "warn" and decision.rule == "guessed-gambling"
 
@@ -121,6 +125,6 @@ def test_the_five_policies_warn_pupils_on_a_guess(decider_for, school: str, grou
     """docs/policy-choices.md: a guess is warned for pupils, never silently allowed."""
     decider = decider_for(school)
     for host in ("spin-casino-wins.example", "free-xxx-clips.example", "fastfreevpn.example"):
-        decision = decider.decide(Subject(group), f"https://{host}/")
+        decision = decider.decide(Subject(group), f"https://{host}/", datetime.now(UTC))
         assert decision.action.value == "warn", (school, host, decision.rule)
         assert decision.rule == "guessed-from-the-name-pupils"

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
@@ -136,8 +137,8 @@ def test_policy_thresholds_decide_the_models_level() -> None:
     query = BING + "shut+up+you+ugly+bitch+nobody+asked"
     strict = _policy("text_thresholds:\n  bullying: {low: 0.01, medium: 0.02, high: 0.03}\n")
     silent = _policy("text_thresholds:\n  bullying: {}\n")
-    high = Decider(sample_snapshot(strict)).decide(Subject("juniors"), query)
-    none = Decider(sample_snapshot(silent)).decide(Subject("juniors"), query)
+    high = Decider(sample_snapshot(strict)).decide(Subject("juniors"), query, datetime.now(UTC))
+    none = Decider(sample_snapshot(silent)).decide(Subject("juniors"), query, datetime.now(UTC))
     assert high.alert is AlertLevel.HIGH
     assert any(k.startswith("model") for k in high.keywords)
     assert not any(k.startswith("model") for k in none.keywords)
@@ -179,7 +180,7 @@ def decider() -> Decider:
 
 def test_concern_for_a_friend_reaches_the_dsl_and_is_not_bullying(decider: Decider) -> None:
     for query in ("please+dont+kill+yourself", "how+do+i+help+a+friend+who+self+harms"):
-        d = decider.decide(Subject("juniors"), BING + query)
+        d = decider.decide(Subject("juniors"), BING + query, datetime.now(UTC))
         assert d.action is Action.ALLOW, query
         assert d.rule != "bullying-searches", query
         assert "dsl" in d.notify, query
@@ -187,7 +188,7 @@ def test_concern_for_a_friend_reaches_the_dsl_and_is_not_bullying(decider: Decid
 
 
 def test_help_seeking_search_is_recorded_never_blocked(decider: Decider) -> None:
-    d = decider.decide(Subject("juniors"), BING + "self+harm+support+line")
+    d = decider.decide(Subject("juniors"), BING + "self+harm+support+line", datetime.now(UTC))
     assert d.action is Action.ALLOW
     assert d.alert is AlertLevel.NONE
     assert d.keywords == ("help-seeking",)
@@ -195,7 +196,7 @@ def test_help_seeking_search_is_recorded_never_blocked(decider: Decider) -> None
 
 
 def test_intent_grammar_reaches_the_dsl_through_the_decider(decider: Decider) -> None:
-    d = decider.decide(Subject("juniors"), BING + "i+dont+want+to+live+anymore")
+    d = decider.decide(Subject("juniors"), BING + "i+dont+want+to+live+anymore", datetime.now(UTC))
     assert d.alert.rank >= AlertLevel.HIGH.rank
     assert "dsl" in d.notify
     assert d.rule == "self-harm-searches"
@@ -203,10 +204,10 @@ def test_intent_grammar_reaches_the_dsl_through_the_decider(decider: Decider) ->
 
 def test_helpline_search_is_recorded_as_help_seeking(decider: Decider) -> None:
     for query in ("childline+number", "samaritans+phone+number"):
-        d = decider.decide(Subject("juniors"), BING + query)
+        d = decider.decide(Subject("juniors"), BING + query, datetime.now(UTC))
         assert (d.action, d.alert, d.keywords) == (Action.ALLOW, AlertLevel.NONE, ("help-seeking",))
 
 
 def test_ordinary_help_is_not_recorded(decider: Decider) -> None:
-    d = decider.decide(Subject("juniors"), BING + "help+with+maths+homework")
+    d = decider.decide(Subject("juniors"), BING + "help+with+maths+homework", datetime.now(UTC))
     assert d.keywords == ()

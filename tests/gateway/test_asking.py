@@ -3,6 +3,7 @@ address and user give the same group, key, agreement state and nomination everyw
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schoolgate.engine.decide import Decider
@@ -46,7 +47,7 @@ def test_the_squid_helper_now_sees_the_agreement(tmp_path: Path) -> None:
     )
     request = parse_line("1 10.3.0.9 - GET http://allowed.test/\n", "acl")
     assert helper.subject(request, decider).agreement is False
-    signatures.sign("address:10.3.0.9", "pupil-aup", decider.local_time(None))
+    signatures.sign("address:10.3.0.9", "pupil-aup", decider.local_time(datetime.now(UTC)))
     assert helper.subject(request, decider).agreement is True
     dns_who = WhoIsAsking(identity.identify, agreements)
     assert dns_who.subject_at("10.3.0.9", decider) == helper.subject(request, decider)

@@ -3,7 +3,7 @@ another decider (a reloaded snapshot) asks."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schoolgate.engine.decide import Decider, Decision, Subject
 from schoolgate.engine.policy.schema import Action
@@ -71,6 +71,8 @@ def test_a_byte_cap_empties_the_cache_before_it_grows_past_it():
     pupil = Subject(group="pupils")
     for i in range(200):
         url = f"http://n{i}.blocked.test/"
-        cache.lookup(decider, (pupil, url), lambda url=url: decider.decide(pupil, url))
+        cache.lookup(
+            decider, (pupil, url), lambda url=url: decider.decide(pupil, url, datetime.now(UTC))
+        )
         assert cache.bytes <= 10_000
     assert 0 < len(cache) < 20

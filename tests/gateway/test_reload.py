@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schoolgate.engine.decide import Subject
@@ -19,14 +20,18 @@ def test_changed_snapshot_is_swapped_in_and_broken_one_ignored(tmp_path: Path) -
     holder.on_reload(lambda snapshot, decider: seen.append(decider))
     try:
         pupil = Subject(group="pupils")
-        assert holder.decider.decide(pupil, "games.example").action is Action.BLOCK
+        assert (
+            holder.decider.decide(pupil, "games.example", datetime.now(UTC)).action is Action.BLOCK
+        )
         LISTS["games.txt"] = ("games", ["other-games.example"])
         make_snapshot(tmp_path / "v2").save(path)
         deadline = time.monotonic() + 5
         while not seen and time.monotonic() < deadline:
             time.sleep(0.02)
         assert seen and seen[-1] is holder.decider
-        assert holder.decider.decide(pupil, "games.example").action is Action.ALLOW
+        assert (
+            holder.decider.decide(pupil, "games.example", datetime.now(UTC)).action is Action.ALLOW
+        )
         good = holder.decider
         path.write_bytes(b"not a snapshot")
         assert holder.reload() is False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,9 @@ def test_the_command_prints_the_report_and_fails_on_a_mismatch(gateway, tmp_path
 
 def test_the_expected_column_is_the_engines_decision_for_the_group():
     decider = Decider(snapshot())
-    assert selftest.expected(decider, "pupils", "bet.test") == ("block", "no-gambling")
-    assert selftest.expected(decider, "staff", "bet.test")[0] == "allow"
+    now = datetime.now(UTC)
+    assert selftest.expected(decider, "pupils", "bet.test", now) == ("block", "no-gambling")
+    assert selftest.expected(decider, "staff", "bet.test", now)[0] == "allow"
 
 
 def test_a_proxy_that_asks_everyone_to_sign_in_is_reported_as_such(tmp_path: Path) -> None:

@@ -103,14 +103,18 @@ def test_high_and_critical_alerts_reach_the_dsl_and_principal_stm_007_stm_032(po
 
 
 def test_ks2_pupil_without_a_signed_agreement_gets_nothing_stm_228_stm_s01(decider):
-    decision = decider.decide(Subject(group="pupil-ks2", agreement=False), "bbc.co.uk")
+    decision = decider.decide(
+        Subject(group="pupil-ks2", agreement=False), "bbc.co.uk", datetime.now(UTC)
+    )
     assert decision.action is Action.BLOCK
     assert decision.rule == "agreement-required"
     _quotes_reason(decision, "If you do not sign and return this agreement")
 
 
 def test_community_user_must_sign_before_access_stm_055_stm_282_stm_s26(decider):
-    unsigned = decider.decide(Subject(group="community", agreement=False), "bbc.co.uk")
+    unsigned = decider.decide(
+        Subject(group="community", agreement=False), "bbc.co.uk", datetime.now(UTC)
+    )
     assert (unsigned.action, unsigned.rule) == (Action.BLOCK, "agreement-required")
     _quotes_reason(unsigned, "sign a Community User AUA before being provided with access")
     signed = decider.decide(COMMUNITY, "bbc.co.uk", SATURDAY)
@@ -118,7 +122,9 @@ def test_community_user_must_sign_before_access_stm_055_stm_282_stm_s26(decider)
 
 
 def test_staff_need_a_signed_staff_and_volunteer_agreement_stm_035_stm_272(decider):
-    decision = decider.decide(Subject(group="staff", agreement=False), "bbc.co.uk")
+    decision = decider.decide(
+        Subject(group="staff", agreement=False), "bbc.co.uk", datetime.now(UTC)
+    )
     assert (decision.action, decision.rule) == (Action.BLOCK, "agreement-required")
 
 
@@ -137,7 +143,9 @@ def test_pupil_agreements_need_the_parent_countersignature_stm_230_stm_238_stm_s
 
 def test_help_is_reachable_even_before_the_agreement_is_signed_stm_050_stm_214(decider):
     # childline.org.uk has a URL entry in UT1 `games`; help services come first anyway.
-    decision = decider.decide(Subject(group="pupil-ks2", agreement=False), "childline.org.uk")
+    decision = decider.decide(
+        Subject(group="pupil-ks2", agreement=False), "childline.org.uk", datetime.now(UTC)
+    )
     assert (decision.action, decision.rule) == (Action.ALLOW, "support-services")
 
 
@@ -457,7 +465,9 @@ def test_illegal_content_is_blocked_for_everyone_and_critical_stm_075_stm_144(
     decider_with_illegal_lists,
 ):
     for subject in (*EVERYONE, Subject(group="staff", nominated=True)):
-        decision = decider_with_illegal_lists.decide(subject, "csa-listed.example.net")
+        decision = decider_with_illegal_lists.decide(
+            subject, "csa-listed.example.net", datetime.now(UTC)
+        )
         assert (decision.action, decision.rule) == (Action.BLOCK, "illegal-content")
         assert decision.alert is AlertLevel.CRITICAL
         _assert_roles(decision, SAFEGUARDING)
@@ -467,7 +477,9 @@ def test_extremist_material_is_blocked_and_the_dsl_told_stm_077_stm_151(
     decider_with_illegal_lists,
 ):
     for subject in (KS2, STAFF):
-        decision = decider_with_illegal_lists.decide(subject, "extremist-listed.example.net")
+        decision = decider_with_illegal_lists.decide(
+            subject, "extremist-listed.example.net", datetime.now(UTC)
+        )
         assert (decision.action, decision.rule) == (Action.BLOCK, "extremism")
         assert decision.alert is AlertLevel.HIGH
         _assert_roles(decision, SAFEGUARDING)

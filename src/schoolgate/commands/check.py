@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from schoolgate.commands._snapshots import add_snapshot_arguments, snapshot_from_arguments
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         nominated=args.nominated,
     )
     try:
-        decision = decider.decide(subject, args.target, args.at)
+        decision = decider.decide(subject, args.target, args.at or datetime.now(UTC))
     except (ValueError, LookupError) as error:
         print(f"schoolgate check: {error}", file=sys.stderr)
         return 2
@@ -101,10 +101,14 @@ def _decide_line(decider: Decider, line: str, times: dict[str, datetime]) -> Dec
     return decider.decide(subject, target, _batch_time(request.get("at"), times))
 
 
-def _batch_time(at: Any, times: dict[str, datetime]) -> datetime | None:
-    """Lines of a batch mostly share a few moments: each distinct one is parsed once."""
+def _batch_time(at: Any, times: dict[str, datetime]) -> datetime:
+    """Lines of a batch mostly share a few moments: each distinct one is parsed once; lines
+    without one are decided for the moment the first of them was read (one clock reading)."""
     if not at:
-        return None
+        now = times.get("")
+        if now is None:
+            now = times[""] = datetime.now(UTC)
+        return now
     moment = times.get(at) if isinstance(at, str) else None
     if moment is None:
         moment = _local_time(at)

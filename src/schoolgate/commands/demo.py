@@ -106,7 +106,7 @@ def sign_agreements(state_dir: Path, decider: Decider, devices: list[DemoDevice]
     policy also needs a parent's countersignature (St Thomas More's pupils), the demo records the
     device's agreement as complete in the published agreement state, marked `demo`."""
     signatures = SignatureStore(state_dir / "signatures.jsonl")
-    now = decider.local_time(None)
+    now = decider.local_time(datetime.now(UTC))
     complete: dict[str, dict] = {}
     for device in devices:
         agreement, renew = GatewayPages._agreement_of(decider, device.group)
@@ -139,7 +139,7 @@ def tour(proxy: str, decider: Decider, devices: list[DemoDevice], options: Serve
     lines.append(f"  This machine (127.0.0.1): {decider.default_group}, agreement not signed yet")
     pupil = next((d for d in devices if d.group != decider.default_group), None)
     if pupil is not None:
-        alert = decider.decide(Subject(pupil.group), SEARCH).alert.value
+        alert = decider.decide(Subject(pupil.group), SEARCH, datetime.now(UTC)).alert.value
         _fetch_from(pupil.address, host, port, "http://" + SEARCH.split("://", 1)[1])
         app = f"http://{options.address}:{options.ports['app']}"
         lines += [
@@ -161,7 +161,8 @@ def tour_url(decider: Decider, device: DemoDevice) -> str:
         return "http://" + warned.target.split("://", 1)[-1]
     if decider.policy.group(device.group).kind == "pupil":
         for candidate in BLOCKED_CANDIDATES:
-            if decider.decide(Subject(device.group), candidate).action is Action.BLOCK:
+            decision = decider.decide(Subject(device.group), candidate, datetime.now(UTC))
+            if decision.action is Action.BLOCK:
                 return "http://" + candidate.split("://", 1)[1]
     return "http://" + ALLOWED_CANDIDATES[0].split("://", 1)[1]
 
@@ -204,7 +205,7 @@ def show_examples(decider: Decider) -> None:
         ("allowed", first_with(decider, staff, ALLOWED_CANDIDATES, Action.ALLOW)),
         ("blocked", first_with(decider, pupil, BLOCKED_CANDIDATES, Action.BLOCK)),
         ("warned", warn_example(decider)),
-        ("search alert", decider.decide(Subject(pupil), SEARCH)),
+        ("search alert", decider.decide(Subject(pupil), SEARCH, datetime.now(UTC))),
     ]
     for label, decision in examples:
         if decision is None:
@@ -214,7 +215,7 @@ def show_examples(decider: Decider) -> None:
 
 
 def first_with(decider: Decider, group: str, urls: list[str], action: Action) -> Decision | None:
-    decisions = [decider.decide(Subject(group), url) for url in urls]
+    decisions = [decider.decide(Subject(group), url, datetime.now(UTC)) for url in urls]
     return next((d for d in decisions if d.action is action), decisions[0])
 
 
@@ -223,13 +224,13 @@ def warn_example(decider: Decider) -> Decision | None:
         if site_list.action is Action.WARN:
             group = site_list.groups[0]
             group = decider.default_group if group == "all" else group
-            return decider.decide(Subject(group), site_list.sites[0])
+            return decider.decide(Subject(group), site_list.sites[0], datetime.now(UTC))
     for rule in decider.policy.rules:
         if rule.action is Action.WARN and not rule.periods:
             domain = domain_in(decider, rule.categories)
             group = decider.default_group if rule.groups[0] == "all" else rule.groups[0]
             if domain:
-                return decider.decide(Subject(group), domain)
+                return decider.decide(Subject(group), domain, datetime.now(UTC))
     return None
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from schoolgate.engine.policy.schema import (
@@ -42,7 +42,12 @@ from schoolgate.engine.text.keywords import KeywordScanner
 from schoolgate.engine.text.model import default_thresholds
 from schoolgate.engine.text.search import extract_search
 
+if TYPE_CHECKING:
+    from schoolgate.engine.snapshot import Snapshot
+
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHAPES_KEPT = 4096
+_NEVER = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +171,11 @@ class _Outcome:
 
 
 class Decider:
-    """Answers decisions for one compiled snapshot (anything with `.policy` and `.index`)."""
+    """Answers decisions for one compiled snapshot. The engine never reads the clock: every
+    decision is for the `moment` its caller passes (the gateway reads its clock once per batch
+    of requests), taken in the school's time zone."""
 
-    def __init__(self, snapshot: Any) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.policy: Policy = snapshot.policy
         self.index = snapshot.index
@@ -192,6 +199,25 @@ class Decider:
         """Sites whose own alerts a second person agreed were false positives (issue 13)."""
         self._quiet_terms = quiet_terms(self.policy)
         """Search terms that, alone, raise no alert (approved false-positive exclusions)."""
+        every_sites = [sites for _, sites in self._support] + [
+            sites for plan in self._plans.values() for _, sites in plan.site_lists
+        ]
+        if self._quiet_sites is not None:
+            every_sites.append(self._quiet_sites)
+        self._site_hosts = frozenset(
+            host for sites in every_sites for host in (*sites.hosts, *sites.prefixes)
+        )
+        """Every host a support service, site list or alert exclusion names: a name none of
+        whose suffixes is here is decided by its group, its categories and the minute alone
+        (`_shapes`)."""
+        self._some_site_lists_everything = any(sites.everything for sites in every_sites)
+        self._minute_exact = all(
+            _on_the_minute(p.start) and (p.end == time.max or _on_the_minute(p.end))
+            for p in self.policy.periods
+        )
+        self._shapes: dict[tuple, tuple[Decision, str, str]] = {}
+        self._shapes_minute: datetime | None = None
+        self._last_moment: tuple[object, datetime, datetime] = (_NEVER, datetime.min, datetime.min)
 
     @cached_property
     def default_group(self) -> str:
@@ -231,28 +257,66 @@ class Decider:
             keyword_rules=keyword_rules,
         )
 
-    def local_time(self, moment: datetime | None) -> datetime:
-        if moment is None:
-            return datetime.now(self.zone).replace(tzinfo=None)
+    def local_time(self, moment: datetime) -> datetime:
+        """`moment` as the school's wall-clock time (naive); a naive `moment` already is."""
         if moment.tzinfo is not None:
             return moment.astimezone(self.zone).replace(tzinfo=None)
         return moment
 
-    def decide(
-        self, subject: Subject, target: str | Target, moment: datetime | None = None
-    ) -> Decision:
+    def decide(self, subject: Subject, target: str | Target, moment: datetime) -> Decision:
+        """The decision for `subject` asking for `target` at `moment` (aware, or naive in the
+        school's local time)."""
         if isinstance(target, str):
             target = parse_target(target)
         group_id = subject.group or self.default_group
         plan = self._plans.get(group_id)
         if plan is None:
             raise UnknownGroupError(group_id, sorted(self._plans))
-        when = self.local_time(moment)
+        last = self._last_moment  # callers deciding a batch pass one moment for all of it
+        if last[0] is moment:
+            when, minute = last[1], last[2]
+        else:
+            when = self.local_time(moment)
+            minute = when.replace(minute=0, second=0, microsecond=0) if self._minute_exact else when
+            self._last_moment = (moment, when, minute)
         mask = self.index.mask_for(target)
         suffixes = target.suffixes()
         search = extract_search(target)
+        if (
+            search is None
+            and self._site_hosts.isdisjoint(suffixes)
+            and not self._some_site_lists_everything
+        ):
+            return self._shaped(plan, subject, target, suffixes, mask, when, minute)
         outcome = self._outcome(plan, subject, target, suffixes, mask, when, search)
         return self._decision(plan, target, mask, outcome, search.query if search else None)
+
+    def _shaped(
+        self,
+        plan: _GroupPlan,
+        subject: Subject,
+        target: Target,
+        suffixes: list[str],
+        mask: int,
+        when: datetime,
+        minute: datetime,
+    ) -> Decision:
+        """A name no site list or support service names, and no search: its decision is the
+        same for every such name with the same categories, for the same group, agreement,
+        nomination and minute, but for the name in `target` and `reason`. The rest is kept per
+        minute (periods start and end on the minute; otherwise per moment)."""
+        if minute != self._shapes_minute or len(self._shapes) > _SHAPES_KEPT:
+            self._shapes, self._shapes_minute = {}, minute
+        key = (plan.group.id, subject.agreement, subject.nominated, mask)
+        shape = self._shapes.get(key)
+        if shape is None:
+            outcome = self._outcome(plan, subject, target, suffixes, mask, when, None)
+            decision = self._decision(plan, target, mask, outcome, None)
+            head = f"{_HEADINGS[outcome.action]}: "
+            tail = decision.reason[len(head) + len(target.host) :]
+            shape = self._shapes[key] = (decision, head, tail)
+        decision, head, tail = shape
+        return decision._replace(reason=head + target.host + tail, target=target.url)
 
     def _outcome(
         self,
@@ -571,7 +635,7 @@ _ILLEGAL_SOURCE = Source(
 
 
 def decide(
-    snapshot: Any, subject: Subject, target: str | Target, moment: datetime | None = None
+    snapshot: Snapshot, subject: Subject, target: str | Target, moment: datetime
 ) -> Decision:
     """One-off decision; build a `Decider` instead when deciding more than once."""
     return Decider(snapshot).decide(subject, target, moment)
@@ -598,6 +662,10 @@ def _scanner(library: str, extra_terms: tuple[str, ...], thresholds: _Thresholds
 
 def _applies(groups: list[str], group_id: str) -> bool:
     return group_id in groups or ALL_GROUPS in groups
+
+
+def _on_the_minute(moment: time) -> bool:
+    return moment.second == 0 and moment.microsecond == 0
 
 
 def _within(period: Period, when: datetime) -> bool:

@@ -107,7 +107,7 @@ class AgreementCheck:
             return True
         if not gate.user_alone or self.signatures is None:
             return False  # only the published state carries a parent's countersignature
-        local_now = decider.local_time(None)
+        local_now = decider.local_time(now)
         if gate.renew == EACH_LOGON:
             signed = self.signatures.signed_at(key, gate.agreement_id)
             logon = self.logon_time(address) if self.logon_time and address else None

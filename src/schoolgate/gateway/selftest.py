@@ -227,8 +227,8 @@ def _probe_host(entry: str) -> bool:
         return all(part and len(part) <= 63 and part.isascii() for part in entry.split("."))
 
 
-def expected(decider: Decider, group: str, host: str) -> tuple[str, str | None]:
-    decision = decider.decide(Subject(group=group), Target(host=host))
+def expected(decider: Decider, group: str, host: str, moment: datetime) -> tuple[str, str | None]:
+    decision = decider.decide(Subject(group=group), Target(host=host), moment)
     return decision.action.value, decision.rule
 
 
@@ -355,7 +355,7 @@ def run_selftest(
     dns_down = proxy_down = None  # once a service does not answer, it is not asked again
     for group, source in report.askers.items():
         for probe in probes:
-            action, rule = expected(decider, group, probe.host)
+            action, rule = expected(decider, group, probe.host, datetime.now(UTC))
             by_dns = dns_down or ask_dns(dns, source, probe.host)
             by_proxy = proxy_down or ask_proxy(proxy, source, probe.host)
             dns_down = dns_down or _unreachable(by_dns)

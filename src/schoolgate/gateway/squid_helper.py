@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import IO, Literal
 from urllib.parse import quote, unquote
 
@@ -135,7 +136,7 @@ class SquidHelper:
             decider = self.decider()
             self._fail_mode = decider.policy.filtering.fail_mode
             subject = self.subject(request, decider)
-            decision = decider.decide(subject, parse_target(url))
+            decision = decider.decide(subject, parse_target(url), datetime.now(UTC))
         except (TargetError, UnknownGroupError) as exc:
             return f"{prefix}BH message={quoted(f'cannot decide on {url[:200]}: {exc}')}"
         except Exception as exc:  # filtering failed: the policy's fail_mode decides

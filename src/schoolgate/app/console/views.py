@@ -158,7 +158,7 @@ def tester(request: HttpRequest) -> HttpResponse:
             else:
                 group = person.policy_group
         if not problem:
-            at = data["at"]
+            at = data["at"] or timezone.now()  # empty: now (the engine reads no clock)
             subject = Subject(group=group, user=username or None)
             try:
                 decision = loaded.decider.decide(subject, data["url"], at)
@@ -285,7 +285,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     decision = None
     try:
         subject = Subject(group=item.group or None)
-        decision = current_decider().decider.decide(subject, item.url)
+        decision = current_decider().decider.decide(subject, item.url, timezone.now())
     except Exception:  # a request for an address the engine cannot parse shows no decision
         decision = None
     return render(

@@ -153,7 +153,7 @@ class GatewayPages:
         url = f"{scheme}://{host}{target if target.startswith('/') else '/'}"
         decider = self.decider()
         try:
-            decision = decider.decide(self.subject(visitor, decider), url)
+            decision = decider.decide(self.subject(visitor, decider), url, datetime.now(UTC))
         except TargetError as exc:
             return message_page(self.school, "Bad address", str(exc), 400)
         if self.journal is not None:
@@ -181,7 +181,7 @@ class GatewayPages:
             visitor = Visitor(visitor.key, visitor.address, visitor.user, group)
         url = args.get("url", "")
         try:
-            decision = decider.decide(self.subject(visitor, decider), url)
+            decision = decider.decide(self.subject(visitor, decider), url, datetime.now(UTC))
         except TargetError as exc:
             return message_page(self.school, "Bad address", str(exc), 400)
         response = self.response_for(decision, url, visitor)
@@ -242,7 +242,7 @@ class GatewayPages:
             return message_page(self.school, "Not signed", "That is not your agreement.", 400)
         if args.get("agree") != "yes":
             return message_page(self.school, "Not signed", "Tick the box to agree.", 400)
-        now = decider.local_time(None)
+        now = self.school_now()
         await asyncio.to_thread(
             self.signatures.sign, visitor.key, agreement_id, now, group=group_id
         )
@@ -263,7 +263,7 @@ class GatewayPages:
         url = args.get("url", "")
         decider = self.decider()
         try:
-            decision = decider.decide(self.subject(visitor, decider), url)
+            decision = decider.decide(self.subject(visitor, decider), url, datetime.now(UTC))
         except TargetError as exc:
             return message_page(self.school, "Bad address", str(exc), 400)
         if decision.action is not Action.WARN:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -422,7 +423,7 @@ def _probe(decision: Decision, page: PageResponse | None) -> PageResponse:
 
 
 def _fresh_decision(decider: Decider, subject: Subject, url: str) -> Decision:
-    return decider.decide(subject, _target_of(url))
+    return decider.decide(subject, _target_of(url), datetime.now(UTC))
 
 
 def _target_of(url: str) -> Target:
