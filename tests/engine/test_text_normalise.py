@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schoolgate.engine.text.normalise import normalise, normalise_variants
+from schoolgate.engine.text.normalise import _rewritten, _words, normalise, normalise_variants
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,15 @@ _PLAIN_WORD = st.from_regex(r"[a-z]{2,12}", fullmatch=True).filter(
 def test_plain_lower_case_words_are_left_alone(words: list[str]) -> None:
     text = " ".join(words)
     assert normalise(text) == text
+
+
+# Search-like ASCII: letters of both cases, digits, leet symbols, apostrophes, spacing, punctuation.
+_SEARCH_LIKE = st.text(alphabet="abcdeikl sSK01357@$'`.-_*\t?!", max_size=40)
+
+
+@given(_SEARCH_LIKE)
+def test_the_plain_text_shortcut_gives_what_every_step_gives(text: str) -> None:
+    """`_words` returns plain text unchanged without running the rewriting steps; the full
+    steps must agree on every text, shortcut or not."""
+    prepared = text.lower().replace("'", "").replace("`", "")
+    assert _words(text) == _rewritten(prepared)

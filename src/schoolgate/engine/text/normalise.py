@@ -15,6 +15,12 @@
   `normalise_variants` also gives the one-letter form (`kiiiill` -> `kill`).
 
 The same function normalises library terms, so terms are written in plain English.
+
+Speed (issue 14: every search is scanned): most searches are already plain, lower-case ASCII
+words with single spaces. One pattern (`_IRREGULAR`) tells whether a text needs any of the
+steps above; when it does not, the text is returned as it is instead of passing through each
+rewriting pattern in turn (the result is the same string either way: each step only changes
+what `_IRREGULAR` finds).
 """
 
 from __future__ import annotations
@@ -91,9 +97,19 @@ _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[^a-z0-9\s]+[a-z]){2,}(?![a-
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 
 
+# What sends lower-case ASCII text (apostrophes removed) through the rewriting steps: any
+# character but a letter, digit or space (punctuation: dotted letters and word breaks); two
+# spaces, or a space at either end; a letter beside a digit (leetspeak: digits are only read as
+# letters in words that also have letters); three single letters in a row ("s u i c i d e").
+_IRREGULAR = re.compile(
+    r"[^a-z0-9 ]|  |^ | $|[a-z][0-9]|[0-9][a-z]|(?<![a-z0-9])[a-z] [a-z] [a-z](?![a-z0-9])"
+)
+
+
 def normalise(text: str) -> str:
     """Lower-case, unaccented, de-disguised words separated by single spaces."""
-    return _LONG_RUN.sub(r"\1\1", _words(text))
+    words = _words(text)
+    return words if _LONG_RUN.search(words) is None else _LONG_RUN.sub(r"\1\1", words)
 
 
 def normalise_variants(text: str) -> tuple[str, ...]:
@@ -103,15 +119,25 @@ def normalise_variants(text: str) -> tuple[str, ...]:
     tries both rather than guessing.
     """
     words = _words(text)
-    doubled = _LONG_RUN.sub(r"\1\1", words)
-    if doubled == words:
+    if _LONG_RUN.search(words) is None:
         return (words,)
-    return (doubled, _LONG_RUN.sub(r"\1", words))
+    return (_LONG_RUN.sub(r"\1\1", words), _LONG_RUN.sub(r"\1", words))
 
 
 def _words(text: str) -> str:
-    text = text.lower() if text.isascii() else _fold_unicode(text)
-    text = _APOSTROPHES.sub("", text)
+    if text.isascii():
+        text = text.lower()
+        if "'" in text or "`" in text:  # the ASCII apostrophes of _APOSTROPHES
+            text = text.replace("'", "").replace("`", "")
+        if _IRREGULAR.search(text) is None:
+            return text  # already plain words: every step below would leave it as it is
+    else:
+        text = _APOSTROPHES.sub("", _fold_unicode(text))
+    return _rewritten(text)
+
+
+def _rewritten(text: str) -> str:
+    """Lower-case `text` without apostrophes, leetspeak, dotted and spaced letters rewritten."""
     if _LEET_CHAR.search(text):
         text = " ".join(_unleet(word) for word in text.split(" "))
     text = _DOTTED_LETTERS.sub(lambda m: _NON_LETTER.sub("", m.group(0)), text)
