@@ -13,9 +13,13 @@ word unigrams `w:`, word bigrams `b:`, and 5-letter prefixes of long words `p:` 
 placeholder alone is no feature, so "am i gay" or "muslim prayer times" cannot score: identity
 is never on its own a reason to alert, as for the libraries.
 
-Scoring is a dictionary lookup per feature and a sigmoid per theme: deterministic (no
-randomness, no hashing that changes between runs) and a few microseconds per search. `explain`
-names the words that pushed a score up, for the DSL reading the alert.
+Scoring is a sum of looked-up weights and a sigmoid per theme: deterministic (no randomness,
+no hashing that changes between runs) and a few microseconds per search. `scores` does not
+build the feature strings: each token is looked up once in a table (`_Token`: its unigram and
+prefix weights summed, and the weights of the bigrams it starts, keyed by the next token), so a
+bigram is one lookup in the previous token's table. Additions keep one fixed order (per token:
+its unigram and prefix sum, then the bigram it closes), so a text always gets the same floats.
+`explain` names the words that pushed a score up, for the DSL reading the alert.
 
 Which score raises which alert level is the policy's choice, per theme
 (`text_thresholds` in the policy; `default_thresholds()` otherwise). Requirements: SH-024
@@ -30,6 +34,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from typing import NamedTuple
 
 from schoolgate.engine.policy.schema import AlertLevel
 from schoolgate.engine.taxonomy import TEXT_MODEL_THEMES
@@ -87,14 +92,30 @@ class ThemeScore:
         return f"ThemeScore({self.theme!r}, {self.probability:.3f})"
 
 
+class _Token(NamedTuple):
+    """What the model knows of one token of canonical text."""
+
+    key: str
+    """The token as bigram features name it (`<id>` for an identity word)."""
+    vector: tuple[float, float, float] | None
+    """Its unigram and prefix weights summed (None: neither is known, or an identity word)."""
+    next: dict[str, tuple[float, float, float]] | None
+    """The weights of the bigrams it starts, by the key of the token that follows."""
+
+
 class TextModel:
     def __init__(self, themes: tuple[str, ...], bias: list[float], weights: dict[str, list[float]]):
         self.themes = themes
         self._bias = bias
         self._weights = weights
-        self._word_vectors: dict[str, tuple[float, ...] | None] = {}
-        """token -> summed unigram and prefix weights (None: neither is known), filled as
-        tokens are first seen, so a score needs one lookup per word plus one per bigram."""
+        self._bigrams: dict[str, dict[str, tuple[float, float, float]]] = {}
+        for feature, w in weights.items():
+            first, _, second = feature[2:].partition("_")
+            if feature.startswith("b:") and not (first in STOPWORDS and second in STOPWORDS):
+                self._bigrams.setdefault(first, {})[second] = (w[0], w[1], w[2])
+        self._tokens: dict[str, _Token] = {}
+        """token -> `_Token`, filled as tokens are first seen (for `_identity`)."""
+        self._identity: frozenset[str] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> TextModel:
@@ -148,45 +169,49 @@ class TextModel:
         """Each theme's score for canonical `words`: the same sum as
         `probabilities(features(words, identity))`, computed without building the features."""
         a, b, c = self._bias  # three themes, unrolled: scoring is hot
-        weights, vectors = self._weights, self._word_vectors
-        previous = ""
+        if identity is not self._identity:
+            self._tokens, self._identity = {}, identity
+        tokens = self._tokens
+        follows = None  # the bigrams the previous token starts
         for token in words.split(" "):
             if not token:
                 continue
-            if token in identity:
-                token = IDENTITY_TOKEN
-            else:
-                vector = vectors.get(token, _UNSEEN)
-                if vector is _UNSEEN:
-                    vector = self._word_vector(token)
-                if vector is not None:
-                    a += vector[0]
-                    b += vector[1]
-                    c += vector[2]
-            if previous and not (previous in STOPWORDS and token in STOPWORDS):
-                pair = weights.get(f"b:{previous}_{token}")
+            known = tokens.get(token)
+            if known is None:
+                known = self._token(token, identity)
+            key, vector, starts = known
+            if vector is not None:
+                a += vector[0]
+                b += vector[1]
+                c += vector[2]
+            if follows is not None:
+                pair = follows.get(key)
                 if pair is not None:
                     a += pair[0]
                     b += pair[1]
                     c += pair[2]
-            previous = token
+            follows = starts
         return (
             ThemeScore(self.themes[0], _sigmoid(a), words, identity, self),
             ThemeScore(self.themes[1], _sigmoid(b), words, identity, self),
             ThemeScore(self.themes[2], _sigmoid(c), words, identity, self),
         )
 
-    def _word_vector(self, token: str) -> tuple[float, ...] | None:
-        found = [self._weights.get(f) for f in _word_features(token)]
-        known = [w for w in found if w is not None]
-        vector = tuple(map(sum, zip(*known, strict=True))) if known else None
-        if len(self._word_vectors) < _MAX_CACHED_WORDS:
-            self._word_vectors[token] = vector
-        return vector
+    def _token(self, token: str, identity: frozenset[str]) -> _Token:
+        """The `_Token` for `token` (remembered for the next text, up to a bound)."""
+        if token in identity:
+            known = _Token(IDENTITY_TOKEN, None, self._bigrams.get(IDENTITY_TOKEN))
+        else:
+            found = [self._weights.get(f) for f in _word_features(token)]
+            weights = [w for w in found if w is not None]
+            vector = tuple(map(sum, zip(*weights, strict=True))) if weights else None
+            known = _Token(token, vector, self._bigrams.get(token))  # type: ignore[arg-type]
+        if len(self._tokens) < _MAX_CACHED_TOKENS:
+            self._tokens[token] = known
+        return known
 
 
-_UNSEEN = (0.0,)
-_MAX_CACHED_WORDS = 200_000
+_MAX_CACHED_TOKENS = 200_000
 
 
 def _word_features(token: str) -> list[str]:
