@@ -47,9 +47,8 @@ Policy extra terms (`KeywordRule.extra_terms`) are `topic` terms with the librar
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -144,6 +143,8 @@ class KeywordScanner:
             for theme, levels in (thresholds or {}).items()
             if theme in self.libraries
         }
+        self._every_theme = set(self._steps) >= set(shipped_model().themes)
+        """Every theme the model scores has thresholds here: its scores need no filtering."""
         for term in terms:
             _add(self._automaton, term.term, term, identity)
         for kind, phrases in context_phrases().items():
@@ -183,14 +184,26 @@ class KeywordScanner:
         reading = self._read(variants, found.values())
         helpline = _HELPLINE in context
         help_seeking, educational = _HELP in context or helpline, _EDUCATION in context
-        result = _apply_context(found.values(), reading, help_seeking, educational, helpline)
-        if not self._steps:
-            return result
-        return self._with_model(result, reading, educational)
+        hits, suppressed, alert = _apply_context(found.values(), reading, help_seeking, educational)
+        scores: tuple[ThemeScore, ...] = ()
+        if self._steps:
+            scores = _model_scores(reading.words)
+            if not self._every_theme:
+                scores = tuple(s for s in scores if s.theme in self._steps)
+            raised = self._model_hits(scores, reading, help_seeking, educational)
+            if raised:
+                hits += raised
+                alert = max((alert, *(hit.severity for hit in raised)), key=_RANK.__getitem__)
+        return ScanResult(hits, help_seeking, alert, suppressed, reading.concern, scores, helpline)
 
-    def _with_model(self, result: ScanResult, reading: _Reading, educational: bool) -> ScanResult:
-        """Add the text model's alert for each theme, capped by the text's context."""
-        scores = tuple(s for s in _model_scores(reading.words) if s.theme in self._steps)
+    def _model_hits(
+        self,
+        scores: tuple[ThemeScore, ...],
+        reading: _Reading,
+        help_seeking: bool,
+        educational: bool,
+    ) -> tuple[KeywordHit, ...]:
+        """The text model's alert for each theme, capped by the text's context."""
         raised: list[KeywordHit] = []
         for score in scores:
             level = AlertLevel.NONE
@@ -199,17 +212,13 @@ class KeywordScanner:
                     break
                 level = candidate
             if level is not AlertLevel.NONE:
-                level = _model_in_context(score, level, result, reading, educational)
+                level = _model_in_context(score, level, help_seeking, reading, educational)
             if level is not AlertLevel.NONE:
                 words = ", ".join(score.words)
                 raised.append(
                     KeywordHit(score.theme, f"model {score.probability:.2f}: {words}", level)
                 )
-        hits = result.hits + tuple(raised)
-        alert = max((hit.severity for hit in raised), key=_RANK.__getitem__, default=result.alert)
-        if _RANK[result.alert] > _RANK[alert]:
-            alert = result.alert
-        return dataclasses.replace(result, hits=hits, alert=alert, scores=scores)
+        return tuple(raised)
 
     def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
         """The intent grammar's reading of the text, for this scanner's libraries."""
@@ -270,14 +279,14 @@ def _model_scores(words: str) -> tuple[ThemeScore, ...]:
 
 
 def _model_in_context(
-    score: ThemeScore, level: AlertLevel, result: ScanResult, reading: _Reading, educational: bool
+    score: ThemeScore, level: AlertLevel, help_seeking: bool, reading: _Reading, educational: bool
 ) -> AlertLevel:
     """The model reads words, not intent: context caps what it may raise.
 
     Help-seeking drops it (like a topic term); concern for someone else keeps self-harm at
     `low` and drops bullying; a lesson framing keeps it at `low`.
     """
-    if level is AlertLevel.NONE or result.help_seeking or not score.words:
+    if level is AlertLevel.NONE or help_seeking or not score.words:
         return AlertLevel.NONE  # a score no content word explains raises nothing
     if reading.concern:
         return AlertLevel.LOW if score.theme == intent.SELF_HARM else AlertLevel.NONE
@@ -326,12 +335,11 @@ def _only_identity(words: str) -> bool:
 
 
 def _apply_context(
-    terms: Iterable[Term],
-    reading: _Reading,
-    help_seeking: bool,
-    educational: bool,
-    helpline: bool = False,
-) -> ScanResult:
+    terms: Collection[Term], reading: _Reading, help_seeking: bool, educational: bool
+) -> tuple[tuple[KeywordHit, ...], tuple[KeywordHit, ...], AlertLevel]:
+    """The hits that stay, the hits context dropped (for the audit trail), and the alert."""
+    if not terms and not reading.terms and not reading.negated:
+        return (), (), AlertLevel.NONE  # most searches: nothing to weigh
     hits: list[KeywordHit] = []
     suppressed: list[KeywordHit] = []
     for term in [*terms, *reading.terms]:
@@ -346,9 +354,7 @@ def _apply_context(
         else:  # "i would never kill myself": logged, nobody paged
             hits.append(KeywordHit(term.library, term.term, AlertLevel.LOW))
     alert = AlertLevel.highest(*(hit.severity for hit in hits))
-    return ScanResult(
-        tuple(hits), help_seeking, alert, tuple(suppressed), reading.concern, helpline=helpline
-    )
+    return tuple(hits), tuple(suppressed), alert
 
 
 def _in_context(
