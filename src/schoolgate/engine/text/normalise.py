@@ -17,10 +17,10 @@
 The same function normalises library terms, so terms are written in plain English.
 
 Speed (issue 14: every search is scanned): most searches are already plain, lower-case ASCII
-words with single spaces. One pattern (`_IRREGULAR`) tells whether a text needs any of the
-steps above; when it does not, the text is returned as it is instead of passing through each
-rewriting pattern in turn (the result is the same string either way: each step only changes
-what `_IRREGULAR` finds).
+words with single spaces. A few cheap searches (`_is_plain`) tell whether a text needs any of
+the steps above; when it does not, the text is returned as it is instead of passing through
+each rewriting pattern in turn (the result is the same string either way: each step only
+changes what `_is_plain` looks for).
 """
 
 from __future__ import annotations
@@ -97,19 +97,20 @@ _DOTTED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?:[^a-z0-9\s]+[a-z]){2,}(?![a-
 _SPACED_LETTERS = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 
 
-# What sends lower-case ASCII text (apostrophes removed) through the rewriting steps: any
-# character but a letter, digit or space (punctuation: dotted letters and word breaks); two
-# spaces, or a space at either end; a letter beside a digit (leetspeak: digits are only read as
-# letters in words that also have letters); three single letters in a row ("s u i c i d e").
-_IRREGULAR = re.compile(
-    r"[^a-z0-9 ]|  |^ | $|[a-z][0-9]|[0-9][a-z]|(?<![a-z0-9])[a-z] [a-z] [a-z](?![a-z0-9])"
-)
+# `_is_plain`: lower-case ASCII text (apostrophes removed) that no rewriting step changes.
+_NOT_LETTER = re.compile(r"[^a-z ]")
+_NOT_PLAIN = re.compile(r"[^a-z0-9 ]")
+_LETTER_DIGIT = re.compile(r"[a-z][0-9]")
+_DIGIT_LETTER = re.compile(r"[0-9][a-z]")
+_THREE_SINGLE_LETTERS = re.compile(r" [a-z] [a-z] [a-z](?![a-z0-9])")
+_THREE_IN_A_ROW = re.compile(r"([a-z])\1\1")
+"""Whether `_LONG_RUN` would change a text (a cheaper search than `_LONG_RUN`'s)."""
 
 
 def normalise(text: str) -> str:
     """Lower-case, unaccented, de-disguised words separated by single spaces."""
     words = _words(text)
-    return words if _LONG_RUN.search(words) is None else _LONG_RUN.sub(r"\1\1", words)
+    return words if _THREE_IN_A_ROW.search(words) is None else _LONG_RUN.sub(r"\1\1", words)
 
 
 def normalise_variants(text: str) -> tuple[str, ...]:
@@ -119,7 +120,7 @@ def normalise_variants(text: str) -> tuple[str, ...]:
     tries both rather than guessing.
     """
     words = _words(text)
-    if _LONG_RUN.search(words) is None:
+    if _THREE_IN_A_ROW.search(words) is None:
         return (words,)
     return (_LONG_RUN.sub(r"\1\1", words), _LONG_RUN.sub(r"\1", words))
 
@@ -129,11 +130,26 @@ def _words(text: str) -> str:
         text = text.lower()
         if "'" in text or "`" in text:  # the ASCII apostrophes of _APOSTROPHES
             text = text.replace("'", "").replace("`", "")
-        if _IRREGULAR.search(text) is None:
+        if _is_plain(text):
             return text  # already plain words: every step below would leave it as it is
     else:
         text = _APOSTROPHES.sub("", _fold_unicode(text))
     return _rewritten(text)
+
+
+def _is_plain(text: str) -> bool:
+    """Whether lower-case `text` is words of letters and digits with single spaces, with no
+    letter beside a digit (leetspeak is read only in words that mix them) and no three single
+    letters in a row ("s u i c i d e"): text that `_rewritten` returns unchanged."""
+    if "  " in text or text.startswith(" ") or text.endswith(" "):
+        return False
+    if _NOT_LETTER.search(text) is not None and (
+        _NOT_PLAIN.search(text) is not None
+        or _LETTER_DIGIT.search(text) is not None
+        or _DIGIT_LETTER.search(text) is not None
+    ):
+        return False
+    return _THREE_SINGLE_LETTERS.search(" " + text) is None
 
 
 def _rewritten(text: str) -> str:
