@@ -220,7 +220,7 @@ class KeywordScanner:
                 )
         return tuple(raised)
 
-    def _read(self, variants: tuple[str, ...], found: Iterable[Term]) -> _Reading:
+    def _read(self, variants: tuple[str, ...], found: Collection[Term]) -> _Reading:
         """The intent grammar's reading of the text, for this scanner's libraries."""
         forms = [canonical(variant) for variant in variants]
         words = forms[0]
@@ -236,7 +236,7 @@ class KeywordScanner:
             for hit in reading.negated:
                 for term in self._grammar_terms(hit):
                     negated.setdefault((term.library, term.term), term)
-        organisation = any(term.kind is TermKind.ORGANISATION for term in found)
+        organisation = bool(found) and any(t.kind is TermKind.ORGANISATION for t in found)
         support = organisation and intent.organisation_support(words)
         return _Reading(words, tuple(extra.values()), tuple(negated.values()), concern, support)
 
