@@ -211,3 +211,29 @@ def test_helpline_search_is_recorded_as_help_seeking(decider: Decider) -> None:
 def test_ordinary_help_is_not_recorded(decider: Decider) -> None:
     d = decider.decide(Subject("juniors"), BING + "help+with+maths+homework", datetime.now(UTC))
     assert d.keywords == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you are such an ugly loser",
+        "all muslims are terrorists",  # identity word: `<id>` in bigrams, no unigram
+        "why do gay people get bullied in the school",  # stop-word pairs: no bigram
+        "i dont want to live any more, im so tired of living",
+        "shut up you ugly bitch nobody asked",
+        "who sings does he love me with reba",
+        "kill kill kill yourself yourself",  # repeated tokens, cached entries
+        "suicidal thoughts and suicidal feelings",  # long words: prefix features
+        "",
+    ],
+)
+def test_scores_equal_the_probabilities_of_the_features(text: str) -> None:
+    """`scores` reads a token table instead of building features: the sums must agree."""
+    model = TextModel.from_json(
+        json.loads(resources.files("schoolgate").joinpath("data", "text_model.json").read_text())
+    )
+    canonical_words = words(text)
+    for _ in range(2):  # the second pass reads the remembered tokens
+        scores = [s.probability for s in model.scores(canonical_words, identity_words())]
+        expected = model.probabilities(features(canonical_words, identity_words()))
+        assert scores == pytest.approx(expected, rel=0, abs=1e-12)
