@@ -1,0 +1,82 @@
+"""`Upstream.ask`: the callback path the UDP transport forwards allowed names through (issue 9:
+no coroutine, future or task per query). A silent upstream is retried on the next one after its
+timeout; identical queries in flight go upstream once and every asker gets its own ID back; when
+no upstream answers after the retries, every asker is told (None)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import dns.message
+
+from schoolgate.gateway.dns import wire
+from schoolgate.gateway.dns.upstream import Upstream
+from tests.gateway.dns_harness import LocalUpstream
+
+
+def _query(name: str, qid: int) -> wire.Query:
+    message = dns.message.make_query(name, "A")
+    message.id = qid
+    return wire.parse_query(message.to_wire())
+
+
+async def _servers(*silent: bool) -> list[LocalUpstream]:
+    servers = [LocalUpstream(silent=s) for s in silent]
+    for server in servers:
+        await server.start()
+    return servers
+
+
+def _ask_all(upstream: Upstream, queries: list[wire.Query]) -> asyncio.Future:
+    loop = asyncio.get_running_loop()
+    answers: list[bytes | None] = []
+    done = loop.create_future()
+
+    def collect(answer: bytes | None) -> None:
+        answers.append(answer)
+        if len(answers) == len(queries) and not done.done():
+            done.set_result(answers)
+
+    for query in queries:
+        upstream.ask(query, collect)
+    return done
+
+
+def test_a_silent_upstream_is_retried_on_the_next_one() -> None:
+    async def scenario() -> None:
+        silent, good = await _servers(True, False)
+        upstream = Upstream([("127.0.0.1", silent.port), ("127.0.0.1", good.port)], timeout=0.2)
+        [answer] = await asyncio.wait_for(_ask_all(upstream, [_query("allowed.example", 7)]), 5)
+        reply = dns.message.from_wire(answer)
+        assert reply.id == 7 and reply.answer[0][0].to_text() == "192.0.2.10"
+        assert silent.received == ["allowed.example. A"] and good.received == silent.received
+        upstream.close()
+
+    asyncio.run(scenario())
+
+
+def test_identical_queries_in_flight_go_upstream_once() -> None:
+    async def scenario() -> None:
+        [server] = await _servers(False)
+        upstream = Upstream([("127.0.0.1", server.port)])
+        queries = [_query("www.example.org", qid) for qid in (1, 2, 3)]
+        answers = await asyncio.wait_for(_ask_all(upstream, queries), 5)
+        assert sorted(dns.message.from_wire(a).id for a in answers) == [1, 2, 3]
+        assert server.received == ["www.example.org. A"]
+        upstream.close()
+
+    asyncio.run(scenario())
+
+
+def test_no_answer_after_the_retries_tells_every_asker() -> None:
+    async def scenario() -> None:
+        silent, also_silent = await _servers(True, True)
+        servers = [("127.0.0.1", silent.port), ("127.0.0.1", also_silent.port)]
+        upstream = Upstream(servers, timeout=0.1, retries=2)
+        queries = [_query("allowed.example", 1), _query("allowed.example", 2)]
+        assert await asyncio.wait_for(_ask_all(upstream, queries), 5) == [None, None]
+        assert len(silent.received) + len(also_silent.received) == 3  # first try, two retries
+        assert upstream.failures == 1
+        upstream.close()
+
+    asyncio.run(scenario())
