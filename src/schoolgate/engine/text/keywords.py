@@ -143,8 +143,9 @@ class KeywordScanner:
             for theme, levels in (thresholds or {}).items()
             if theme in self.libraries
         }
-        self._every_theme = set(self._steps) >= set(shipped_model().themes)
-        """Every theme the model scores has thresholds here: its scores need no filtering."""
+        self._every_theme = bool(self._steps) and set(self._steps) >= set(shipped_model().themes)
+        """Every theme the model scores has thresholds here: its scores need no filtering (the
+        model is loaded here only for a scanner that uses it)."""
         for term in terms:
             _add(self._automaton, term.term, term, identity)
         for kind, phrases in context_phrases().items():
