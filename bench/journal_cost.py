@@ -101,8 +101,9 @@ def one_pass(snapshot, queries: list[bytes], journal_dir: Path | None, batch: in
     return spent / len(queries) * 1e6
 
 
-def spread(values: list[float]) -> str:
-    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
+def spread(values: list[float], digits: int = 1) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{low:.{digits}f} / {mid:.{digits}f} / {high:.{digits}f}"
 
 
 def main() -> None:
@@ -150,7 +151,7 @@ def main() -> None:
         print(f"  CPU µs/query, journal on : {spread(on)}  (min / median / max)")
         print(f"  CPU µs/query, journal off: {spread(off)}")
         print(f"  journal cost µs/query    : {spread(costs)}")
-        print(f"  off/on (CPU-bound q/s ratio): {spread(ratios)}")
+        print(f"  off/on (CPU-bound q/s ratio): {spread(ratios, 2)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return None

@@ -33,7 +33,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,8 @@ class JournalWriter:
         self._count = 0  # how many records are in `_buffer`
         self._unreported_drops = 0
         self._lock = threading.Lock()
+        self._sources: list[Callable[[], None]] = []
+        self._handing = threading.Lock()  # one hand-over at a time once sources are added
         self._wake = threading.Condition(threading.Lock())
         self._durable = threading.Condition(threading.Lock())
         self._closing = False
@@ -185,8 +187,26 @@ class JournalWriter:
         with self._wake:
             self._wake.notify()
 
+    def add_source(self, drain: Callable[[], None]) -> None:
+        """`drain()` is called at the start of every hand-over and appends the events its owner
+        kept back (the DNS resolver keeps a batch's decisions and encodes them together here,
+        in one tight loop, instead of one at a time between decisions). Hand-overs are then
+        serialised, so when `hand_over()` returns, everything kept back before it was called is
+        in the OS, whichever thread drained it."""
+        with self._handing:
+            self._sources.append(drain)
+
     def hand_over(self) -> None:
         """Write every appended event to the segment file (one `write()`; no fsync)."""
+        if not self._sources:
+            self._hand_over()
+            return
+        with self._handing:
+            for drain in self._sources:
+                drain()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
         if not self._count and not self._unreported_drops:
             return
         with self._lock:

@@ -38,6 +38,10 @@ class EventSink(Protocol):
 
     def hand_over(self) -> None: ...
 
+    def add_source(self, drain: Callable[[], None]) -> None:
+        """Call `drain()` at the start of every `hand_over` (it appends events kept back)."""
+        ...
+
 
 def decision_record(
     decision: Decision,
@@ -110,18 +114,18 @@ def binding_recorder(sink: EventSink) -> Callable[[str, Any], None]:
 
 class DecisionEncoder:
     """The DNS resolver's fast path: `decision_record(...)`'s record as JSON bytes, built from
-    bytes kept per distinct decision outcome, so a query costs a few byte joins instead of an
-    `Event`, a dict and a full JSON encoding. The bytes decode to exactly the same record, and
-    are byte for byte what `json.dumps(record, separators=(",", ":"), ensure_ascii=False)` gives
-    (a test holds it to that); the journal takes them with `append_payload`.
+        bytes kept per distinct decision outcome, so a query costs a few byte joins instead of an
+        `Event`, a dict and a full JSON encoding. The bytes decode to exactly the same record, and
+        are byte for byte what `json.dumps(record, separators=(",", ":"), ensure_ascii=False)` gives
+        (a test holds it to that); the journal takes them with `append_payload`.
 
-    Where the time goes (issue 8, journal on ≥ 0.8× off): JSON-escaping and UTF-8-encoding the
-    `reason` — a long sentence quoting the policy, often with curly quotes — was most of the
-    cost. A reason is `<heading>: <name> because <explanation and quote>`, so per outcome the
-    text around the name is kept escaped and encoded; per query only the name is escaped (the
-    text around it is checked, never assumed: a reason that does not fit is escaped whole). The
-    second of the time is formatted once per second; `extra` is kept per query type, an address's
-JSON per address."""
+        Where the time goes (issue 8, journal on ≥ 0.8× off): JSON-escaping and UTF-8-encoding the
+        `reason` — a long sentence quoting the policy, often with curly quotes — was most of the
+        cost. A reason is `<heading>: <name> because <explanation and quote>`, so per outcome the
+        text around the name is kept escaped and encoded; per query only the name is escaped (the
+        text around it is checked, never assumed: a reason that does not fit is escaped whole). The
+        second of the time is formatted once per second; `extra` is kept per query type, an
+    address's JSON per address."""
 
     def __init__(self, source: str) -> None:
         self._head = f'{{"v":{SCHEMA_VERSION},"at":"'.encode()
@@ -129,8 +133,7 @@ JSON per address."""
         self._fragments: dict[tuple, _Outcome] = {}
         self._extras: dict[int, bytes] = {}
         self._addresses: dict[str, bytes] = {}  # a school has a few thousand devices
-        self._second = -1
-        self._second_text = b""
+        self._second: tuple[int, bytes] = (-1, b"")
 
     def encode(
         self,
@@ -159,13 +162,14 @@ JSON per address."""
         second, micro = int(whole), round(fraction * 1_000_000)
         if micro >= 1_000_000:
             second, micro = second + 1, micro - 1_000_000
-        if second != self._second:
-            self._second = second
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)).encode()
+        cached_second, second_text = self._second
+        if second != cached_second:
+            second_text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)).encode()
+            self._second = (second, second_text)  # one assignment: safe from any thread
         return b"".join(
             (
                 self._head,
-                self._second_text,
+                second_text,
                 b"%06d" % micro,
                 self._source,
                 self._addresses.get(address) or self._address(address),

@@ -4,9 +4,18 @@
 It journals after the handlers behind it have answered (so the record can say which safe-search
 host the name was rewritten to) but before any answer leaves: the transports hand the journal's
 events to the OS before they send (issue 8, "nothing answered is lost").
+
+Cheap enough to leave on (issue 8: journal on ≥ 0.8× journal off): a query only notes what its
+record needs (and the time); the journal's hand-over — once per batch of datagrams, before their
+answers go out — encodes the noted decisions together (`DecisionEncoder`, one tight loop) and
+writes them with one `write()`. Encoding them one at a time, between decisions, cost several
+times as much per event: each decision's own work pushes the encoder out of the CPU's caches.
 """
 
 from __future__ import annotations
+
+import time
+from collections import deque
 
 from schoolgate.engine.policy.schema import Action
 from schoolgate.gateway.dns.chain import Handler
@@ -19,21 +28,44 @@ class Journalling(Handler):
         self.journal = journal
         self.journal_allowed = journal_allowed
         self._encoder = DecisionEncoder("dns")
+        self._noted: deque[tuple] = deque()  # append and popleft are safe from any thread
+        journal.add_source(self._drain)
 
     def resolve(self, request: DnsRequest) -> Reply:
         reply = self.next.resolve(request)
         decision = request.decision
         if decision is not None and (self.journal_allowed or decision.action is not Action.ALLOW):
-            self.journal.append_payload(
-                self._encoder.encode(
+            subject, query, rewrite = request.subject, request.query, request.rewrite
+            self._noted.append(
+                (
                     decision,
-                    address=request.client,
-                    user=request.subject.user if request.subject else None,
-                    target=request.query.name,
-                    qtype=request.query.qtype,
-                    safe_search=None if request.rewrite is None else request.rewrite.value,
-                    unfiltered=request.unfiltered,
-                    selftest=request.query.selftest,
+                    request.client,
+                    subject.user if subject else None,
+                    query.name,
+                    query.qtype,
+                    None if rewrite is None else rewrite.value,
+                    request.unfiltered,
+                    query.selftest,
+                    time.time(),
                 )
             )
         return reply
+
+    def _drain(self) -> None:
+        """Encode and append every noted decision (called by the journal's `hand_over`)."""
+        noted, encode, append = self._noted, self._encoder.encode, self.journal.append_payload
+        while noted:
+            decision, client, user, name, qtype, safe, unfiltered, selftest, at = noted.popleft()
+            append(
+                encode(
+                    decision,
+                    address=client,
+                    user=user,
+                    target=name,
+                    qtype=qtype,
+                    safe_search=safe,
+                    unfiltered=unfiltered,
+                    selftest=selftest,
+                    at=at,
+                )
+            )
