@@ -1,16 +1,19 @@
 """`Upstream.ask`: the callback path the UDP transport forwards allowed names through (issue 9:
 no coroutine, future or task per query). A silent upstream is retried on the next one after its
 timeout; identical queries in flight go upstream once and every asker gets its own ID back; when
-no upstream answers after the retries, every asker is told (None)."""
+no upstream answers after the retries, every asker is told (None). The answer cache keeps
+answers unparsed until they are asked for again (most names are asked once)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import dns.message
+import dns.rcode
+import dns.rrset
 
 from schoolgate.gateway.dns import wire
-from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.dns.upstream import AnswerCache, Upstream
 from tests.gateway.dns_harness import LocalUpstream
 
 
@@ -80,3 +83,30 @@ def test_no_answer_after_the_retries_tells_every_asker() -> None:
         upstream.close()
 
     asyncio.run(scenario())
+
+
+def _answer(name: str, ttl: int, rcode: int = dns.rcode.NOERROR, soa: bool = False) -> bytes:
+    reply = dns.message.make_response(dns.message.make_query(name, "A"))
+    reply.set_rcode(rcode)
+    if rcode == dns.rcode.NOERROR:
+        reply.answer.append(dns.rrset.from_text(name, ttl, "IN", "A", "192.0.2.1"))
+    if soa:
+        reply.authority.append(
+            dns.rrset.from_text("example.", 30, "IN", "SOA", "ns.example. h.example. 1 60 60 60 9")
+        )
+    return reply.to_wire()
+
+
+def test_answers_are_parsed_when_first_asked_for_and_their_ttl_counts_from_storing() -> None:
+    cache = AnswerCache(max_entries=10, max_ttl=3600)
+    cache.put(("a",), _answer("a.example.", 2), now=100.0)
+    assert type(cache.entries[("a",)]) is tuple  # not parsed yet
+    assert cache.get(("a",), now=101.0) is not None  # parsed, 1 s of its 2 left
+    assert cache.get(("a",), now=102.5) is None and ("a",) not in cache.entries
+    cache.put(("n",), _answer("n.example.", 0, dns.rcode.NXDOMAIN), now=100.0)  # no SOA
+    assert cache.get(("n",), now=100.0) is None and ("n",) not in cache.entries
+    cache.put(("s",), _answer("s.example.", 0, dns.rcode.NXDOMAIN, soa=True), now=100.0)
+    assert cache.get(("s",), now=108.0) is not None  # the SOA's negative TTL: 9 s
+    assert cache.get(("s",), now=109.5) is None
+    cache.put(("f",), _answer("f.example.", 0, dns.rcode.SERVFAIL), now=100.0)
+    assert ("f",) not in cache.entries

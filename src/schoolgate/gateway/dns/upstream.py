@@ -69,15 +69,20 @@ class CacheEntry:
 
 
 class AnswerCache:
+    """Answers are kept as they came and parsed for their TTLs when first asked for again: most
+    names are asked once, so most answers are never parsed."""
+
     def __init__(self, max_entries: int, max_ttl: int) -> None:
         self.max_entries = max_entries
         self.max_ttl = max_ttl
-        self.entries: OrderedDict[tuple, CacheEntry] = OrderedDict()
+        self.entries: OrderedDict[tuple, CacheEntry | tuple[bytes, float]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: tuple, now: float) -> CacheEntry | None:
         entry = self.entries.get(key)
+        if type(entry) is tuple:  # kept unparsed: parse it now, as of when it was stored
+            entry = self._parsed(key, *entry)
         if entry is None or entry.expires <= now:
             if entry is not None:
                 del self.entries[key]
@@ -87,16 +92,23 @@ class AnswerCache:
         self.hits += 1
         return entry
 
-    def put(self, key: tuple, response: bytes, now: float) -> None:
-        if self.max_entries <= 0:
-            return
+    def _parsed(self, key: tuple, response: bytes, stored: float) -> CacheEntry | None:
         try:
-            entry = _entry(response, now, self.max_ttl)
+            entry = _entry(response, stored, self.max_ttl)
         except WireError:
-            return
+            entry = None
         if entry is None:
+            del self.entries[key]  # nothing to honour a TTL by: not cached
+        else:
+            self.entries[key] = entry
+        return entry
+
+    def put(self, key: tuple, response: bytes, now: float) -> None:
+        if self.max_entries <= 0 or len(response) < 12:
             return
-        self.entries[key] = entry
+        if response[2] & (TC >> 8) or response[3] & 0xF not in (NOERROR, NXDOMAIN):
+            return  # truncated, SERVFAIL, REFUSED...: never cached
+        self.entries[key] = (response, now)
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
