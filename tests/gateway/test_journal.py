@@ -153,3 +153,22 @@ def test_hand_over_puts_events_in_the_file_before_any_fsync(tmp_path: Path) -> N
     assert writer.written == 2 and writer.acknowledged == 0
     assert writer.flush(timeout=10) and writer.acknowledged == 2
     writer.close()
+
+
+def test_a_source_is_drained_by_every_hand_over_and_on_close(tmp_path: Path) -> None:
+    """The DNS resolver keeps a batch's decisions back and encodes them at hand-over
+    (`add_source`): what it holds is in the file when `hand_over()` returns, and on close."""
+    held: list[bytes] = []
+    writer = JournalWriter(tmp_path, flush_interval=60)
+
+    def drain() -> None:
+        while held:
+            writer.append_payload(held.pop(0))
+
+    writer.add_source(drain)
+    held.append(b'{"seq":1}')
+    writer.hand_over()
+    assert [e["seq"] for e in read_events(tmp_path)] == [1]  # before any fsync
+    held.append(b'{"seq":2}')
+    writer.close()
+    assert [e["seq"] for e in read_events(tmp_path)] == [1, 2]

@@ -242,6 +242,8 @@ class JournalWriter:
         return done
 
     def close(self, timeout: float | None = 10.0) -> None:
+        if not self._closing and self._failure is None:
+            self.hand_over()  # what sources still hold, while appending is still allowed
         with self._lock:
             if self._closing:
                 return

@@ -114,18 +114,18 @@ def binding_recorder(sink: EventSink) -> Callable[[str, Any], None]:
 
 class DecisionEncoder:
     """The DNS resolver's fast path: `decision_record(...)`'s record as JSON bytes, built from
-        bytes kept per distinct decision outcome, so a query costs a few byte joins instead of an
-        `Event`, a dict and a full JSON encoding. The bytes decode to exactly the same record, and
-        are byte for byte what `json.dumps(record, separators=(",", ":"), ensure_ascii=False)` gives
-        (a test holds it to that); the journal takes them with `append_payload`.
+    bytes kept per distinct decision outcome, so a query costs a few byte joins instead of an
+    `Event`, a dict and a full JSON encoding. The bytes are byte for byte what
+    `json.dumps(record, separators=(",", ":"), ensure_ascii=False)` gives for the same record (a
+    test holds it to that); the journal takes them with `append_payload`.
 
-        Where the time goes (issue 8, journal on ≥ 0.8× off): JSON-escaping and UTF-8-encoding the
-        `reason` — a long sentence quoting the policy, often with curly quotes — was most of the
-        cost. A reason is `<heading>: <name> because <explanation and quote>`, so per outcome the
-        text around the name is kept escaped and encoded; per query only the name is escaped (the
-        text around it is checked, never assumed: a reason that does not fit is escaped whole). The
-        second of the time is formatted once per second; `extra` is kept per query type, an
-    address's JSON per address."""
+    Cheap enough for journal on ≥ 0.8× journal off (issue 8; docs/benchmarks.md): the `reason` — a
+    long sentence quoting the policy, often with curly quotes — is the costliest field to escape
+    and encode. It reads `<heading>: <name> because <explanation and quote>`, so per outcome the
+    text around the name is kept escaped and encoded, and per query only the name is escaped (the
+    text around it is checked, never assumed: a reason of another shape is escaped whole). The
+    second of the time is formatted once per second; `extra` is kept per query type, an address's
+    JSON per address. `Journalling` calls it for a whole batch at once, at hand-over."""
 
     def __init__(self, source: str) -> None:
         self._head = f'{{"v":{SCHEMA_VERSION},"at":"'.encode()
