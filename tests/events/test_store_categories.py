@@ -167,3 +167,33 @@ def test_day_rollups_are_the_sums_of_hours_and_equal_counting_events(store) -> N
             by_category[first] = by_category.get(first, 0) + 1
         got = store.rollup_counts("category", day, day + timedelta(days=1), grain=DAY_US)
         assert dict(got) == by_category
+
+
+def test_each_filter_walks_its_own_index_without_statistics(tmp_path) -> None:
+    """A SQLite store nobody ran ANALYZE on: a pupil's blocks walk (user, at), not every block
+    in the store through (action, at); a category with an action walks the category's index."""
+    store = EventStore.open(f"sqlite:///{tmp_path}/events.sqlite3")
+    plans: list[str] = []
+    run = store._rows
+
+    def explained(sql: str, params=()):
+        found = store._connection.execute("EXPLAIN QUERY PLAN " + sql, tuple(params)).fetchall()
+        plans.append(" / ".join(row[-1] for row in found))
+        return run(sql, params)
+
+    store._rows = explained  # type: ignore[method-assign]
+    expected = {
+        (("user", "u1"), ("action", "block")): "USING INDEX events_user_at",
+        (("address", "10.0.0.1"), ("action", "block")): "USING INDEX events_address_at",
+        (("host", "site1.test"), ("action", "warn")): "USING INDEX events_host_at",
+        (("action", "block"),): "USING INDEX events_action_at",
+        (("category", "games"), ("action", "block")): "SEARCH c USING PRIMARY KEY",
+        (("user", "u1"), ("category", "games")): "USING INDEX events_user_at",
+        (("since", T0),): "USING INDEX events_at",
+    }
+    for filters, index in expected.items():
+        plans.clear()
+        store.query(**dict(filters), limit=51)
+        assert plans[0].startswith(f"SEARCH {'c' if 'c USING' in index else 'events'}"), plans
+        assert index in plans[0].split(" / ")[0], (filters, plans[0])
+    store.close()

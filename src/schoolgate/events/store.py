@@ -500,7 +500,15 @@ class EventStore:
         oldest_first: bool = False,
     ) -> list[Event]:
         """Events matching every given filter, newest first (page on with `before`)."""
+        # SQLite plans without statistics unless someone ran ANALYZE, and then takes the
+        # (action, at) index as readily as (user, at): for "this pupil's blocks" it would walk
+        # every block in the store. With a more selective filter given, the action, source and
+        # kind are written so that no index serves them (`+action`). PostgreSQL keeps its own
+        # statistics (autovacuum) and needs no such hint.
+        sqlite = self.dialect == "sqlite"
+        selective = any(v is not None for v in (user, address, target, host, category))
         where, params = _filters(
+            weak=sqlite and selective,
             user=user,
             address=address,
             target=target,
@@ -518,7 +526,12 @@ class EventStore:
             # The category is the most selective filter given: walk its index in time order
             # and fetch each event by id (the other filters apply to the event).
             where, params = _filters(
-                target=target, action=action, source=source, kind=kind, min_alert=min_alert
+                weak=sqlite,
+                target=target,
+                action=action,
+                source=source,
+                kind=kind,
+                min_alert=min_alert,
             )
             times, time_params = _time_range("c.at_us", since, before)
             sql = (
@@ -643,7 +656,9 @@ class EventStore:
         return [(h, int(n)) for h, n in rows]
 
 
-def _filters(**given: Any) -> tuple[str, list[Any]]:
+def _filters(*, weak: bool = False, **given: Any) -> tuple[str, list[Any]]:
+    """WHERE clauses for the given filters; `weak`: no index may serve the action, source or
+    kind (SQLite's unary `+`), so the planner takes a more selective one."""
     clauses: list[str] = []
     params: list[Any] = []
     columns = {
@@ -657,7 +672,8 @@ def _filters(**given: Any) -> tuple[str, list[Any]]:
     }
     for name, column in columns.items():
         if given.get(name) is not None:
-            clauses.append(f"{column} = ?")
+            plus = "+" if weak and name in {"action", "source", "kind"} else ""
+            clauses.append(f"{plus}{column} = ?")
             params.append(given[name])
     if given.get("category") is not None:  # any of the event's categories, not just the first
         clauses.append(
