@@ -140,3 +140,32 @@ def test_the_fast_encoder_is_byte_for_byte_the_json_of_the_record_for_any_name()
             )
             assert payload == _as_journal_writes_it(expected)
             assert Event.from_record(json.loads(payload)).reason == reason
+
+
+def test_the_batch_encoder_writes_the_same_records_as_one_at_a_time() -> None:
+    """`encode_records` (the DNS hand-over's loop) frames exactly `encode_payload(encode(...))`
+    for each noted decision, in order, and empties what it was given."""
+    from collections import deque
+
+    from schoolgate.events.journal import encode_payload
+
+    because = " because it is gambling (policy: “no betting”)."
+    allow = Decision(Action.ALLOW, (), "default", "Allowed.", AlertLevel.NONE, (), "staff", "a.b")
+    noted = deque()
+    for index, name in enumerate(["q1.bet365.com", 'x"y.example', "bücher.example", "a.b"]):
+        decision = BLOCK._replace(reason=f"Blocked: {name}{because}") if index < 3 else allow
+        user = None if index % 2 else "p.pupil"
+        safe = "safe.example" if index == 3 else None
+        noted.append((decision, "10.0.0.7", user, name, 28, safe, None, index == 2, 1.5 + index))
+    expected = b"".join(
+        encode_payload(
+            DecisionEncoder("dns").encode(
+                d, address=a, user=u, target=t, qtype=q, safe_search=s, unfiltered=f,
+                selftest=st, at=at,
+            )
+        )
+        for d, a, u, t, q, s, f, st, at in noted
+    )  # fmt: skip
+    out = bytearray()
+    assert DecisionEncoder("dns").encode_records(noted, out) == 4
+    assert bytes(out) == expected and not noted

@@ -73,6 +73,11 @@ def encode_payload(payload: bytes) -> bytes:
     return HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 
+def unencodable_record(error: str) -> bytes:
+    """The record of a `journal-unencodable` event, in place of an event that could not be kept."""
+    return encode_record(_journal_event("journal-unencodable", {"error": error[:500]}))
+
+
 def _journal_event(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
     """What the journal itself records about events it could not keep (`source="journal"`)."""
     return Event(
@@ -159,6 +164,24 @@ class JournalWriter:
             self._count = count = self._count + 1
             self.appended += 1
         if count == self.batch_size:
+            self._wake_sync()
+        return True
+
+    def append_records(self, records: bytes | bytearray, count: int) -> bool:
+        """Keep `count` whole records (header and payload, as `encode_payload` frames them) in
+        one go: the DNS resolver's hand-over encodes a batch straight into one buffer. If they
+        would take the buffer past `max_pending`, all `count` are dropped and counted."""
+        with self._lock:
+            if self._closing:
+                raise JournalError(f"journal {self.directory} is closed")
+            if self._count + count > self.max_pending:
+                self.dropped += count
+                self._unreported_drops += count
+                return False
+            self._buffer += records
+            before, self._count = self._count, self._count + count
+            self.appended += count
+        if before < self.batch_size <= before + count:
             self._wake_sync()
         return True
 

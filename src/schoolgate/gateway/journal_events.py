@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from schoolgate.engine.decide import Decision
+from schoolgate.events.journal import HEADER, MAGIC, MAX_RECORD, unencodable_record
 from schoolgate.events.schema import SCHEMA_VERSION, Event, epoch_to_time
 
 _json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
 _string = json.encoder.encode_basestring  # a str as JSON, as `_json` writes it
 _FRAGMENTS_KEPT = 10_000
+_crc32 = zlib.crc32
 
 
 class EventSink(Protocol):
@@ -37,6 +41,10 @@ class EventSink(Protocol):
         ...
 
     def hand_over(self) -> None: ...
+
+    def append_records(self, records: bytes | bytearray, count: int) -> bool:
+        """Keep `count` records already framed (`DecisionEncoder.encode_records`)."""
+        ...
 
     def add_source(self, drain: Callable[[], None]) -> None:
         """Call `drain()` at the start of every `hand_over` (it appends events kept back)."""
@@ -182,6 +190,87 @@ class DecisionEncoder:
                 extra,
             )
         )
+
+    def encode_records(self, noted: deque[tuple], out: bytearray) -> int:
+        """Empty `noted` — tuples of (decision, address, user, target, qtype, safe_search,
+        unfiltered, selftest, at) — into `out` as whole journal records (header and payload,
+        `schoolgate.events.journal.encode_payload`); returns how many. The same bytes as
+        `encode(...)` for each (a test holds it to that), in one loop with no call per record
+        but the C functions: the DNS resolver's hand-over runs it once per batch of datagrams."""
+        fragments, addresses, extras = self._fragments, self._addresses, self._extras
+        head, source = self._head, self._source
+        modf, gmtime, strftime, join = math.modf, time.gmtime, time.strftime, b"".join
+        pack, crc32, string = HEADER.pack, _crc32, _string
+        cached_second, second_text = self._second
+        count = 0
+        while noted:
+            decision, address, user, target, qtype, safe, unfiltered, selftest, at = noted.popleft()
+            outcome = fragments.get(
+                (
+                    decision.group,
+                    decision.search,
+                    decision.action,
+                    decision.categories,
+                    decision.rule,
+                    decision.alert,
+                    decision.notify,
+                    decision.keywords,
+                )
+            )
+            if outcome is None:
+                outcome = self._fragments_of(decision, target)
+            if safe is None and unfiltered is None and not selftest:
+                extra = extras.get(qtype) or self._extra_for(qtype)
+            else:
+                extra = self._extra(qtype, safe, unfiltered, selftest)
+            fraction, whole = modf(at)
+            second, micro = int(whole), round(fraction * 1_000_000)
+            if micro >= 1_000_000:
+                second, micro = second + 1, micro - 1_000_000
+            if second != cached_second:
+                cached_second = second
+                second_text = strftime("%Y-%m-%dT%H:%M:%S.", gmtime(second)).encode()
+                self._second = (second, second_text)
+            reason, before, after = decision.reason, outcome.before, outcome.after
+            if (
+                len(reason) >= len(before) + len(after)
+                and reason.startswith(before)
+                and reason.endswith(after)
+            ):
+                middle = reason[len(before) : len(reason) - len(after)]
+                reason_json = join(
+                    (outcome.before_json, string(middle)[1:-1].encode(), outcome.after_json)
+                )
+            else:
+                reason_json = string(reason).encode()
+            payload = join(
+                (
+                    head,
+                    second_text,
+                    b"%06d" % micro,
+                    source,
+                    addresses.get(address) or self._address(address),
+                    b',"user":null,"group":'
+                    if user is None
+                    else b',"user":' + string(user).encode() + b',"group":',
+                    outcome.group,
+                    string(target).encode(),
+                    outcome.tail,
+                    reason_json,
+                    extra,
+                )
+            )
+            if len(payload) > MAX_RECORD:  # a policy quoting a book: say so, never drop silently
+                out += unencodable_record(f"DNS event of {len(payload)} bytes for {target}")
+            else:
+                out += pack(MAGIC, len(payload), crc32(payload))
+                out += payload
+            count += 1
+        return count
+
+    def _extra_for(self, qtype: int) -> bytes:
+        extra = self._extras[qtype] = self._extra(qtype, None, None, False)
+        return extra
 
     def _address(self, address: str) -> bytes:
         if len(self._addresses) >= _FRAGMENTS_KEPT:
