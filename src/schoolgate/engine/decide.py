@@ -277,7 +277,7 @@ class Decider:
             when, minute = last[1], last[2]
         else:
             when = self.local_time(moment)
-            minute = when.replace(minute=0, second=0, microsecond=0) if self._minute_exact else when
+            minute = when.replace(second=0, microsecond=0) if self._minute_exact else when
             self._last_moment = (moment, when, minute)
         mask = self.index.mask_for(target)
         suffixes = target.suffixes()
