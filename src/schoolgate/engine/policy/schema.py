@@ -230,6 +230,14 @@ class SiteList(Strict):
         return moment
 
 
+def _approved_by_another(approver: str, info: ValidationInfo, what: str) -> str:
+    """Four eyes: the approver is not the author (names compared without case or spaces)."""
+    author = info.data.get("proposed_by", "")
+    if approver.strip().casefold() == author.strip().casefold():
+        raise ValueError(f"{what} must be approved by someone other than its author")
+    return approver
+
+
 class ApprovedChange(Strict):
     """A change to what is filtered, proposed by one person and approved by another (STM-315),
     kept in `<policy>.changes.yaml` beside the policy file (see engine/policy/changes.py)."""
@@ -249,10 +257,7 @@ class ApprovedChange(Strict):
     @field_validator("approved_by")
     @classmethod
     def _four_eyes(cls, approver: str, info: ValidationInfo) -> str:
-        author = info.data.get("proposed_by", "")
-        if approver.strip().casefold() == author.strip().casefold():
-            raise ValueError("a change must be approved by someone other than its author")
-        return approver
+        return _approved_by_another(approver, info, "a change")
 
     @field_validator("until", "approved_at")
     @classmethod
@@ -280,10 +285,7 @@ class AlertExclusion(Strict):
     @field_validator("approved_by")
     @classmethod
     def _four_eyes(cls, approver: str, info: ValidationInfo) -> str:
-        author = info.data.get("proposed_by", "")
-        if approver.strip().casefold() == author.strip().casefold():
-            raise ValueError("an exclusion must be approved by someone other than its author")
-        return approver
+        return _approved_by_another(approver, info, "an exclusion")
 
     @model_validator(mode="after")
     def _a_site_is_a_site(self) -> AlertExclusion:
