@@ -198,6 +198,26 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+def cpu_ticks() -> dict[str, tuple[int, int]]:
+    """(busy, total) jiffies of each CPU so far, from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            ticks = [int(f) for f in fields[:8]]
+            out[name] = (sum(ticks) - ticks[3] - ticks[4], sum(ticks))  # less idle and iowait
+    return out
+
+
+def busy_percent(before: dict, after: dict) -> dict[str, int]:
+    """How busy each CPU was between two `cpu_ticks()`: cpu1 near 100 means dnsperf and the stub,
+    not the server on cpu0, set the pace."""
+    return {
+        cpu: round(100 * (after[cpu][0] - busy) / max(1, after[cpu][1] - total))
+        for cpu, (busy, total) in before.items()
+    }
+
+
 def dnsmasq(port: int, *options: str) -> list[str]:
     return [
         "dnsmasq",
@@ -364,7 +384,9 @@ def one_run(server: str, work: Path, upstream: int, round_: int, args: argparse.
     try:
         startup = wait_for_answers(port, proc=proc, log=work / f"{server}.log")
         user, system = cpu_seconds(proc.pid)  # taskset execs the server
+        ticks = cpu_ticks()
         full = dnsperf(port, work / f"q-{round_}-{server}-full.txt")
+        busy = busy_percent(ticks, cpu_ticks())
         user_after, system_after = cpu_seconds(proc.pid)  # taskset execs the server
         limited = dnsperf(port, work / f"q-{round_}-{server}-rate.txt", rate=rate)
         rss = resident_mib(proc.pid)
@@ -388,6 +410,9 @@ def one_run(server: str, work: Path, upstream: int, round_: int, args: argparse.
         "cpu_us_per_query": per_query(user_after + system_after - user - system),
         "user_us_per_query": per_query(user_after - user),
         "sys_us_per_query": per_query(system_after - system),
+        # the machine's CPUs during the flat-out run: cpu0 the server, cpu1 dnsperf and the stub
+        "cpu0_busy_pct": busy.get("cpu0", -1),
+        "cpu1_busy_pct": busy.get("cpu1", -1),
         "qps_at_rate": limited["qps"],
         "p50_ms_at_rate": limited["p50_ms"],
         "p99_ms_at_rate": limited["p99_ms"],
