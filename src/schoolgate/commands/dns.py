@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--upstream", action="append", metavar="ADDR:PORT", help="repeatable")
     parser.add_argument("--journal", type=Path, metavar="DIR", help="decision journal folder")
     parser.add_argument("--no-journal", action="store_true", help="do not journal decisions")
+    parser.add_argument(
+        "--no-fast-lane",
+        action="store_true",
+        help="answer every query in Python (the handler chain), not plain ones in C",
+    )
     parser.add_argument("--doh-list", type=Path, action="append", metavar="FILE")
     parser.add_argument("--safe-search-tables", type=Path, metavar="DIR")
     parser.add_argument("--subnet", action="append", metavar="CIDR=GROUP", help="repeatable")
@@ -147,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"schoolgate dns: {error}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(serve(site, holder, resolver, identity))
+        return asyncio.run(serve(site, holder, resolver, identity, not args.no_fast_lane))
     finally:
         holder.stop()
         if journal is not None:
@@ -155,9 +160,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(
-    site: SiteConfig, holder: SnapshotHolder, resolver: Resolver, identity: Identity
+    site: SiteConfig,
+    holder: SnapshotHolder,
+    resolver: Resolver,
+    identity: Identity,
+    fast_lane: bool = True,
 ) -> int:
-    server = DnsServer(resolver)
+    server = DnsServer(resolver, fast_lane=fast_lane)
     _freeze_heap()
     holder.on_reload(lambda snapshot, decider: _freeze_heap())
     bound = await server.start([parse_host_port(a) for a in site.dns.listen])

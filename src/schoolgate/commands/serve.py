@@ -76,6 +76,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--var", type=Path, default=Path("var"), help="state folder")
     parser.add_argument("--address", default="127.0.0.1", help="listen address (%(default)s)")
     parser.add_argument("--dns-port", type=int, default=5353)
+    parser.add_argument(
+        "--no-fast-lane",
+        action="store_true",
+        help="DNS: answer every query in Python (the handler chain), not plain ones in C",
+    )
     parser.add_argument("--proxy-port", type=int, default=3128)
     parser.add_argument("--pages-port", type=int, default=8081)
     parser.add_argument("--app-port", type=int, default=8000)
@@ -249,7 +254,9 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     )
     proxy_address, pages_url = await gateway.start(settings)
     who = WhoIsAsking(identity.identify, agreements=gateway.pages.agreements)
-    dns = DnsServer(_dns_resolver(options, holder, who, journal))
+    dns = DnsServer(
+        _dns_resolver(options, holder, who, journal), fast_lane=not options.no_fast_lane
+    )
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
     app = start_app(options) if options.app else None

@@ -257,6 +257,25 @@ class Decider:
             keyword_rules=keyword_rules,
         )
 
+    def hosts_not_plain(self) -> frozenset[str] | None:
+        """The hosts (and their sub-domains) whose names are not plain: named by a support
+        service, site list or alert exclusion. A plain name's decision is the one its group,
+        agreement, nomination and categories get this minute (`_shaped`), whatever the name;
+        the DNS fast lane (issue 9) answers such names without asking again. None when no name
+        is plain: a site list names everything, or a period starts off the minute."""
+        if self._some_site_lists_everything or not self._minute_exact:
+            return None
+        return self._site_hosts
+
+    def is_plain(self, target: Target) -> bool:
+        """Whether `decide` gives `target` the shared decision for its categories (`_shaped`)."""
+        hosts = self.hosts_not_plain()
+        return (
+            hosts is not None
+            and extract_search(target) is None
+            and hosts.isdisjoint(target.suffixes())
+        )
+
     def local_time(self, moment: datetime) -> datetime:
         """`moment` as the school's wall-clock time (naive); a naive `moment` already is."""
         if moment.tzinfo is not None:

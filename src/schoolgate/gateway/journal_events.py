@@ -143,6 +143,29 @@ class DecisionEncoder:
         self._addresses: dict[str, bytes] = {}  # a school has a few thousand devices
         self._second: tuple[int, bytes] = (-1, b"")
 
+    @property
+    def head(self) -> bytes:
+        """A record's bytes before the time's text (`YYYY-MM-DDTHH:MM:SS.ffffff`)."""
+        return self._head
+
+    @property
+    def source(self) -> bytes:
+        """A record's bytes after the time's text, up to the address's JSON."""
+        return self._source
+
+    def subject_json(self, address: str, user: str | None) -> bytes:
+        """A record's bytes for the address and user, up to the group's JSON."""
+        user_json = b"null" if user is None else _string(user).encode()
+        return (self._addresses.get(address) or self._address(address)) + b',"user":' + (
+            user_json + b',"group":'
+        )
+
+    def fragments(self, decision: Decision, target: str) -> tuple[bytes, bytes]:
+        """A record's bytes for `decision`: from the group's JSON to the target's, and from
+        after the target to the reason's JSON."""
+        outcome = self._fragments_of(decision, target)
+        return outcome.group, outcome.tail
+
     def encode(
         self,
         decision: Decision,

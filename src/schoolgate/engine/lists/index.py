@@ -124,11 +124,14 @@ class CategoryIndex:
             for key in hash_candidates(target):
                 mask |= hashed.get(sha256(key), 0)
         if not mask and self.likely is not None and not target.is_ip:
-            mask = self._likely_mask(host)
+            mask = self.likely_mask(host)
         return mask
 
-    def _likely_mask(self, host: str) -> int:
-        assert self.likely is not None
+    def likely_mask(self, host: str) -> int:
+        """The `likely-*` categories' bits the host-name classifier gives `host` (0 without one);
+        it depends only on the host's name part (`host_classifier.name_part`)."""
+        if self.likely is None:
+            return 0
         mask = 0
         for category in self.likely.categories(host):
             mask |= self.bit(category)

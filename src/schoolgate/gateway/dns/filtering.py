@@ -54,9 +54,7 @@ class Filtering(Handler):
         if subject is None:
             return self.next.resolve(request)
         try:
-            request.decision = self.cache.lookup(
-                self._decider, (subject, name), lambda: self._fresh(subject, name, request.moment)
-            )
+            request.decision = self.decision(subject, name, request.moment)
         except Exception as exc:  # the snapshot cannot be applied: the policy's fail_mode
             log.exception("DNS: cannot decide on %s", name)
             why = failure_name(exc)
@@ -64,6 +62,13 @@ class Filtering(Handler):
             if self._fail_mode == OPEN:
                 request.unfiltered = why
         return self.next.resolve(request)
+
+    def decision(self, subject: Subject, name: str, moment: datetime) -> Decision:
+        """The policy's decision for `subject` asking for `name` (cached), DoH endpoints blocked;
+        raises when the snapshot cannot be applied."""
+        return self.cache.lookup(
+            self._decider, (subject, name), lambda: self._fresh(subject, name, moment)
+        )
 
     def _fresh(self, subject: Subject, name: str, moment: datetime) -> Decision:
         target = Target(host=name)

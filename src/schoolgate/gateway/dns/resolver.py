@@ -54,15 +54,19 @@ class Resolver:
         self.upstream = upstream
         self.journal = journal
         self.errors = 0
+        self.journal_allowed = journal_allowed
         self.blocking = Blocking(block_page or BlockPage(), block_ttl)
+        self.asking = Asking(who or WhoIsAsking((identity or Identity()).identify, agreements))
+        self.filtering = Filtering(doh_domains, DecisionCache(max_bytes=decision_cache_bytes))
+        self.safe_search = safe_search or SafeSearch()
         self.handlers: list[Handler] = [
             # 1. The DoH canary: browsers that get NXDOMAIN for it keep using this resolver.
             DohCanary(),
             # 2. Who is asking: address, signed-in user, bindings, agreement -> Subject.
-            Asking(who or WhoIsAsking((identity or Identity()).identify, agreements)),
+            self.asking,
             # 3. The policy's decision for subject and name (cached; DoH endpoints blocked;
             #    the policy's fail_mode when it cannot be applied).
-            Filtering(doh_domains, DecisionCache(max_bytes=decision_cache_bytes)),
+            self.filtering,
             # 4. Journal the decision once the handlers below have answered (before it is sent).
             *([Journalling(journal, journal_allowed)] if journal is not None else []),
             # 5. Blocked: the block page's address or NXDOMAIN.
@@ -70,17 +74,27 @@ class Resolver:
             # 6. A self-test probe that is not blocked: decided, never forwarded.
             ProbeAnswering(),
             # 7. Safe search: search engines' names answered with their safe hosts.
-            SafeSearchRewriting(safe_search or SafeSearch(), upstream),
+            SafeSearchRewriting(self.safe_search, upstream),
             # 8. Everything else: the upstream's answer (cached by TTL).
             Forwarding(upstream),
         ]
         self.chain = link(self.handlers)
+        self._listeners: list[Callable[[Decider], None]] = [
+            handler.policy_changed for handler in self.handlers
+        ]
+        self.decider = holder.decider
         self._policy_changed(holder.decider)
         holder.on_reload(lambda snapshot, decider: self._policy_changed(decider))
 
     def _policy_changed(self, decider: Decider) -> None:
-        for handler in self.handlers:
-            handler.policy_changed(decider)
+        self.decider = decider
+        for listener in self._listeners:
+            listener(decider)
+
+    def add_policy_listener(self, listener: Callable[[Decider], None]) -> None:
+        """Call `listener(decider)` now and on every snapshot load, after the handlers."""
+        self._listeners.append(listener)
+        listener(self.decider)
 
     def handle(self, data: bytes, client: str, moment: datetime | None = None) -> Reply:
         """The reply to one query packet from `client`, decided for `moment` (aware; the

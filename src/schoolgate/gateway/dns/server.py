@@ -19,7 +19,7 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from schoolgate.gateway.dns import wire
+from schoolgate.gateway.dns import fastlane, wire
 from schoolgate.gateway.dns.canary import DOH_CANARY
 from schoolgate.gateway.dns.filtering import load_doh_domains
 from schoolgate.gateway.dns.resolver import Resolver
@@ -41,35 +41,62 @@ _UDP_MAX = 65535
 
 class _UdpServer:
     """Reads every waiting datagram in one go, hands the batch's events to the journal with one
-    `write()`, then sends the answers: an answer never leaves before its event is in the OS."""
+    `write()`, then sends the answers: an answer never leaves before its event is in the OS.
+    With the fast lane (`fastlane.py`), C reads the batch and answers the plain queries; the
+    rest come here as they would have."""
 
-    def __init__(self, resolver: Resolver, sock: socket.socket) -> None:
+    def __init__(self, resolver: Resolver, sock: socket.socket, fast_lane: bool) -> None:
         self.resolver = resolver
         self.sock = sock
         self.pending: set[asyncio.Future[None]] = set()
         self._loop = asyncio.get_running_loop()
         sock.setblocking(False)
-        self._loop.add_reader(sock.fileno(), self._readable)
+        self.lane = fastlane.FastLane(resolver, sock, self._send) if fast_lane else None
+        self._loop.add_reader(sock.fileno(), self._readable if self.lane is None else self._lane)
 
     def close(self) -> None:
         self._loop.remove_reader(self.sock.fileno())
+        if self.lane is not None:
+            self.lane.close()
         self.sock.close()
 
     def _readable(self) -> None:
-        answers: list[tuple[bytes, bytes, Any]] = []
-        forwards: list[tuple[wire.Query, bytes, Any]] = []
-        recvfrom = self.sock.recvfrom
-        handle = self.resolver.handle
         moment = datetime.now(UTC)  # the clock, read once per batch
+        batch = []
+        recvfrom = self.sock.recvfrom
         for _ in range(_UDP_BATCH):
             try:
-                data, addr = recvfrom(_UDP_MAX)
+                batch.append((*recvfrom(_UDP_MAX), None))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:  # e.g. an ICMP error queued on the socket: skip it
                 continue
+        self._answer(batch, moment)
+
+    def _lane(self) -> None:
+        moment = datetime.now(UTC)
+        lane = self.lane
+        try:
+            punted, records, count = lane.take(moment)
+        except Exception:
+            log.exception("DNS fast lane failed; its batch's queued answers still go out")
+            lane.send()
+            return
+        if count:
+            self.resolver.journal.append_records(records, count)
+        self._answer(punted, moment)
+
+    def _answer(self, batch: list[tuple[bytes, Any, Any]], moment: datetime) -> None:
+        """The chain's replies to `batch` ((packet, address, what the lane may learn)); the
+        journal's hand-over; then the lane's answers, then the chain's."""
+        answers: list[tuple[bytes, bytes, Any]] = []
+        forwards: list[tuple[wire.Query, bytes, Any]] = []
+        handle = self.resolver.handle
+        for data, addr, hint in batch:
             try:
                 reply = handle(data, addr[0], moment)
+                if hint is not None:
+                    self.lane.learn(data, hint, moment)
             except Exception:  # one bad packet must never stop the server
                 log.exception("DNS query from %s failed", addr[0])
                 continue
@@ -82,6 +109,8 @@ class _UdpServer:
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
         self.resolver.hand_over()
+        if self.lane is not None:
+            self.lane.send()
         for answer, data, addr in answers:
             self._send(answer, data, addr)
         forward = self.resolver.forward
@@ -123,8 +152,13 @@ def _udp_socket(host: str, port: int) -> socket.socket:
 class DnsServer:
     """Binds the resolver to UDP and TCP on each listen address."""
 
-    def __init__(self, resolver: Resolver, tcp_slots: TcpSlots | None = None) -> None:
+    def __init__(
+        self, resolver: Resolver, tcp_slots: TcpSlots | None = None, *, fast_lane: bool = True
+    ) -> None:
+        """`fast_lane`: answer plain UDP queries in C (`fastlane.py`) when it is built and
+        `SCHOOLGATE_DNS_FAST_LANE` is not 0."""
         self.resolver = resolver
+        self.fast_lane = fast_lane and fastlane.available()
         self.udp: list[_UdpServer] = []
         self.tcp: list[asyncio.Server] = []
         self.tcp_slots = tcp_slots or TcpSlots()
@@ -145,10 +179,20 @@ class DnsServer:
                         raise
                     continue
                 break
-            self.udp.append(_UdpServer(self.resolver, sock))
+            self.udp.append(_UdpServer(self.resolver, sock, self.fast_lane))
             self.tcp.append(tcp)
             bound.append((host, actual))
         return bound
+
+    def fast_lane_counts(self) -> dict[str, int]:
+        """Queries the fast lane answered or forwarded ("fast") and handed to the chain
+        ("punted"), over every UDP socket; both 0 without the lane."""
+        fast = punted = 0
+        for udp in self.udp:
+            if udp.lane is not None:
+                done, handed = udp.lane.counts()
+                fast, punted = fast + done, punted + handed
+        return {"fast": fast, "punted": punted}
 
     async def close(self) -> None:
         for udp in self.udp:

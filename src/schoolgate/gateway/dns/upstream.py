@@ -223,6 +223,23 @@ class Upstream:
         self._next = 0
         self.failures = 0
 
+    @property
+    def in_flight(self) -> dict[tuple, list[tuple[Query, Done]]]:
+        """Queries sent and not yet answered, by `cache_key` (the fast lane leaves these to
+        `ask`, which sends identical queries once)."""
+        return self._waiters
+
+    @property
+    def preferred(self) -> int:
+        """The index of the upstream the next query goes to first."""
+        return self._next
+
+    def passed_over(self, index: int) -> None:
+        """Upstream `index` did not answer in time (the fast lane's first attempt): the next
+        query goes to the one after it, as a retry here would."""
+        if self._next == index:
+            self._next = (index + 1) % len(self.servers)
+
     def cached(self, query: Query, now: float) -> bytes | None:
         entry = self.cache.get(cache_key(query), now)
         return entry.render(query, now) if entry is not None else None
