@@ -512,8 +512,69 @@ static PyObject *cache_key(const Query *q) {
                          q->edns ? Py_True : Py_False, q->dnssec_ok ? Py_True : Py_False);
 }
 
-/* Queue `q` for the upstream: 1 queued, 0 the chain must ask (cached, in flight, full). */
-static int forward(Lane *self, Query *q, unsigned char *data, const struct sockaddr_storage *from,
+/* Queue the answer written in answers[outs] for the client at `from`. */
+static void queue_answer(Lane *self, int size, struct sockaddr_storage *from, socklen_t from_len) {
+    int i = self->outs++;
+    self->out_iov[i].iov_base = self->answers[i];
+    self->out_iov[i].iov_len = size;
+    memset(&self->out_msgs[i].msg_hdr, 0, sizeof(struct msghdr));
+    self->out_msgs[i].msg_hdr.msg_name = from;
+    self->out_msgs[i].msg_hdr.msg_namelen = from_len;
+    self->out_msgs[i].msg_hdr.msg_iov = &self->out_iov[i];
+    self->out_msgs[i].msg_hdr.msg_iovlen = 1;
+}
+
+static PyObject *PATCHED, *PATCHED_SECOND, *QUESTION_END, *EXPIRES, *MOVE_TO_END;
+
+/* The upstream cache's answer to `q` (`upstream.CacheEntry.render`), when the chain has already
+ * rendered it this second (its TTLs counted down): 1 queued, 0 the chain must render it. */
+static int from_cache(Lane *self, const Query *q, PyObject *key, PyObject *entry,
+                      struct sockaddr_storage *from, socklen_t from_len) {
+    if (PyTuple_Check(entry)) return 0;  /* kept unparsed: the chain parses it */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    PyObject *second = PyObject_GetAttr(entry, PATCHED_SECOND);
+    PyObject *expires = PyObject_GetAttr(entry, EXPIRES);
+    PyObject *patched = PyObject_GetAttr(entry, PATCHED);
+    PyObject *end = PyObject_GetAttr(entry, QUESTION_END);
+    int done = -1;
+    if (!second || !expires || !patched || !end) goto out;
+    done = 0;
+    double when = (double)now.tv_sec + now.tv_nsec / 1e9;
+    if (PyLong_AsLongLong(second) != (long long)now.tv_sec || PyFloat_AsDouble(expires) <= when
+        || !PyBytes_Check(patched) || PyErr_Occurred())
+        goto out;
+    Py_ssize_t question_end = PyLong_AsSsize_t(end), size = PyBytes_GET_SIZE(patched);
+    int question = q->question_end - 12;
+    Py_ssize_t total = 12 + question + size - question_end;
+    if (question_end < 12 || question_end > size || total > ANSWER_MAX || total > max_udp(q))
+        goto out;
+    unsigned char *out = self->answers[self->outs];
+    const unsigned char *body = (const unsigned char *)PyBytes_AS_STRING(patched);
+    put16(out, q->id);
+    memcpy(out + 2, body + 2, 10);
+    memcpy(out + 12, q->data + 12, question);
+    memcpy(out + 12 + question, body + question_end, size - question_end);
+    PyObject *moved = PyObject_CallMethodOneArg(self->cache, MOVE_TO_END, key);
+    if (!moved) {
+        done = -1;
+        goto out;
+    }
+    Py_DECREF(moved);
+    queue_answer(self, (int)total, from, from_len);
+    done = 1;
+out:
+    Py_XDECREF(second);
+    Py_XDECREF(expires);
+    Py_XDECREF(patched);
+    Py_XDECREF(end);
+    if (done == 0) PyErr_Clear();
+    return done;
+}
+
+/* Queue `q` for the upstream: 1 queued, 2 answered from the cache, 0 the chain must ask (an
+ * answer it must render, in flight there, too many waiting). */
+static int forward(Lane *self, Query *q, unsigned char *data, struct sockaddr_storage *from,
                    socklen_t from_len) {
     if (self->pending_count >= MAX_PENDING || self->upstreams == 0
         || q->question_end - 12 > QUESTION_MAX)
@@ -526,18 +587,21 @@ static int forward(Lane *self, Query *q, unsigned char *data, const struct socka
     }
     PyObject *key = cache_key(q);
     if (!key) return -1;
-    int known = 0;
     if (self->cache != Py_None) {
-        known = PySequence_Contains(self->cache, key);
-        if (known < 0) { Py_DECREF(key); return -1; }
+        PyObject *entry = PyDict_GetItemWithError(self->cache, key);
+        if (entry) {
+            Py_INCREF(entry);
+            int done = from_cache(self, q, key, entry, from, from_len);
+            Py_DECREF(entry);
+            Py_DECREF(key);
+            return done == 1 ? 2 : done;
+        }
+        if (PyErr_Occurred()) { Py_DECREF(key); return -1; }
     }
-    if (!known) {
-        known = PySequence_Contains(self->waiters, key);
-        if (known < 0) { Py_DECREF(key); return -1; }
-    }
+    int known = PySequence_Contains(self->waiters, key);
     if (known) {
         Py_DECREF(key);
-        return 0;
+        return known < 0 ? -1 : 0;
     }
     unsigned char *raw = PyMem_Malloc(q->len);
     if (!raw) { Py_DECREF(key); PyErr_NoMemory(); return -1; }
@@ -642,14 +706,8 @@ static int one(Lane *self, int n, PyObject *subject_for, PyObject *records, Py_s
         int queued = forward(self, &q, data, from, self->in_msgs[n].msg_hdr.msg_namelen);
         if (queued <= 0) return queued;
     } else {
-        int i = self->outs++;
-        self->out_iov[i].iov_base = self->answers[i];
-        self->out_iov[i].iov_len = block_answer(self, &q, self->answers[i]);
-        memset(&self->out_msgs[i].msg_hdr, 0, sizeof(struct msghdr));
-        self->out_msgs[i].msg_hdr.msg_name = from;
-        self->out_msgs[i].msg_hdr.msg_namelen = self->in_msgs[n].msg_hdr.msg_namelen;
-        self->out_msgs[i].msg_hdr.msg_iov = &self->out_iov[i];
-        self->out_msgs[i].msg_hdr.msg_iovlen = 1;
+        int size = block_answer(self, &q, self->answers[self->outs]);
+        queue_answer(self, size, from, self->in_msgs[n].msg_hdr.msg_namelen);
     }
     if (kind & FLAG_JOURNAL) {
         struct timespec now;
@@ -759,6 +817,10 @@ static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
                                      &likely, &cache, &cache_put, &waiters, &PyBytes_Type, &head,
                                      &PyBytes_Type, &source, &nxdomain, &v4, &v6, &ttl))
         return NULL;
+    if (cache != Py_None && !PyDict_Check(cache)) {
+        PyErr_SetString(PyExc_TypeError, "cache is a dict (the upstream cache's entries) or None");
+        return NULL;
+    }
     if ((v4 != Py_None && !(PyBytes_Check(v4) && PyBytes_GET_SIZE(v4) == 4))
         || (v6 != Py_None && !(PyBytes_Check(v6) && PyBytes_GET_SIZE(v6) == 16))) {
         PyErr_SetString(PyExc_ValueError, "v4 is 4 bytes, v6 16 bytes, or None");
@@ -1115,6 +1177,12 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__fastlane(void) {
     if (PyType_Ready(&LaneType) < 0) return NULL;
+    PATCHED = PyUnicode_InternFromString("patched");
+    PATCHED_SECOND = PyUnicode_InternFromString("patched_second");
+    QUESTION_END = PyUnicode_InternFromString("question_end");
+    EXPIRES = PyUnicode_InternFromString("expires");
+    MOVE_TO_END = PyUnicode_InternFromString("move_to_end");
+    if (!PATCHED || !PATCHED_SECOND || !QUESTION_END || !EXPIRES || !MOVE_TO_END) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0
