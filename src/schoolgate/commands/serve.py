@@ -108,6 +108,8 @@ class ServeOptions:
     alert_token: str = ""
     """The bearer token the monitor uses for the staff app's alert API (made per run)."""
     monitor_lines: list[str] = field(default_factory=list)
+    fast_lane: bool = True
+    """DNS: answer plain queries in C (`gateway/dns/fastlane.py`)."""
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
@@ -132,6 +134,7 @@ def options_from(args: argparse.Namespace) -> ServeOptions:
         },
         upstreams=args.upstream or system_resolvers(),
         app=not args.no_app,
+        fast_lane=not args.no_fast_lane,
     )
 
 
@@ -255,7 +258,7 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     proxy_address, pages_url = await gateway.start(settings)
     who = WhoIsAsking(identity.identify, agreements=gateway.pages.agreements)
     dns = DnsServer(
-        _dns_resolver(options, holder, who, journal), fast_lane=not options.no_fast_lane
+        _dns_resolver(options, holder, who, journal), fast_lane=options.fast_lane
     )
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
