@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -156,13 +157,23 @@ static PyObject *address_key(const struct sockaddr_storage *addr) {
     return PyBytes_FromStringAndSize((const char *)&a->sin6_addr, 16);
 }
 
+/* The address as Python's `recvfrom` gives it, a link-local one with its `%interface`. */
 static PyObject *address_text(const struct sockaddr_storage *addr) {
-    char text[INET6_ADDRSTRLEN];
+    char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
     const void *where = addr->ss_family == AF_INET
         ? (const void *)&((const struct sockaddr_in *)addr)->sin_addr
         : (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
-    if (!inet_ntop(addr->ss_family, where, text, sizeof text)) {
+    if (!inet_ntop(addr->ss_family, where, text, INET6_ADDRSTRLEN)) {
         return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (addr->ss_family == AF_INET6) {
+        uint32_t scope = ((const struct sockaddr_in6 *)addr)->sin6_scope_id;
+        char name[IF_NAMESIZE];
+        size_t at = strlen(text);
+        if (scope && if_indextoname(scope, name))
+            snprintf(text + at, sizeof text - at, "%%%s", name);
+        else if (scope)
+            snprintf(text + at, sizeof text - at, "%%%u", scope);
     }
     return PyUnicode_FromString(text);
 }
@@ -212,7 +223,7 @@ static int parse(Query *q, const unsigned char *data, int len) {
         int label = data[at];
         if (label == 0) break;
         if (label > 63) return 0;
-        if (at + 1 + label > len) return 0;
+        if (at + 1 + label > len || at + 1 + label - 12 > MAX_NAME) return 0;
         if (out) q->name[out++] = '.';
         for (int i = 1; i <= label; i++) {
             unsigned char c = data[at + i];
@@ -222,7 +233,6 @@ static int parse(Query *q, const unsigned char *data, int len) {
             q->name[out++] = (char)c;
         }
         at += 1 + label;
-        if (at - 12 > MAX_NAME) return 0;
     }
     if (out == 0) return 0;  /* the root is never decided on */
     q->name[out] = 0;
