@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schoolgate.engine.lists.host_classifier import HostClassifier, shipped_classifier
-from schoolgate.engine.lists.prefilter import ExpressionMatcher
+from schoolgate.engine.lists.prefilter import ExpressionMatcher, required_literals
 from schoolgate.engine.targets import Target
 
 Regexes = list[tuple[re.Pattern[str], int]]
@@ -136,6 +136,17 @@ class CategoryIndex:
         for category in self.likely.categories(host):
             mask |= self.bit(category)
         return mask
+
+    def expression_literals(self) -> frozenset[str] | None:
+        """Lower-case strings of which an address must contain one for any expression to match
+        it (`prefilter.required_literals`), or None when some expression needs none."""
+        literals: set[str] = set()
+        for pattern, _ in self.expressions:
+            needed = required_literals(pattern)
+            if needed is None:
+                return None
+            literals |= needed
+        return frozenset(literals)
 
     def categories_for(self, target: Target) -> frozenset[str]:
         return self.names(self.mask_for(target))

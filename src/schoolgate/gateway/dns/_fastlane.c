@@ -83,6 +83,7 @@ typedef struct {
     /* configuration (Python objects, owned) */
     PyObject *domains;   /* dict str -> int mask */
     PyObject *punt;      /* dict str -> PUNT_SUFFIX | PUNT_EXACT */
+    PyObject *literals;  /* tuple of bytes: a name + "/" holding one is punted */
     PyObject *likely;    /* dict name part -> int mask */
     PyObject *cache;     /* the upstream cache's entries (a mapping), or None */
     PyObject *cache_put; /* callable(key, answer, now) or None */
@@ -288,6 +289,20 @@ static int must_punt(Lane *self, PyObject **suffixes, int count) {
     return 0;
 }
 
+/* 1 when the name as a URL (`name/`) holds a literal some expression needs. */
+static int holds_literal(Lane *self, const Query *q) {
+    char url[MAX_NAME + 2];
+    memcpy(url, q->name, q->name_len);
+    url[q->name_len] = '/';
+    Py_ssize_t count = PyTuple_GET_SIZE(self->literals);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *literal = PyTuple_GET_ITEM(self->literals, i);
+        if (memmem(url, q->name_len + 1, PyBytes_AS_STRING(literal), PyBytes_GET_SIZE(literal)))
+            return 1;
+    }
+    return 0;
+}
+
 /* The union of the category masks of every suffix (a new reference; 0 when none). */
 static PyObject *domain_mask(Lane *self, PyObject **suffixes, int count) {
     PyObject *mask = NULL;
@@ -478,7 +493,7 @@ static PyObject *entry_for(Lane *self, const Query *q, PyObject *slot, Hint *hin
         if (!suffix) goto error;
         suffixes[count++] = suffix;
     }
-    int punt = must_punt(self, suffixes, count);
+    int punt = must_punt(self, suffixes, count) || holds_literal(self, q);
     if (punt < 0) goto error;
     if (punt) goto done;
     PyObject *mask = domain_mask(self, suffixes, count);
@@ -749,6 +764,7 @@ static void Lane_dealloc(Lane *self) {
     PyMem_Free(self->relay_in);
     Py_XDECREF(self->domains);
     Py_XDECREF(self->punt);
+    Py_XDECREF(self->literals);
     Py_XDECREF(self->likely);
     Py_XDECREF(self->cache);
     Py_XDECREF(self->cache_put);
@@ -796,14 +812,15 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds) {
 #define NONE(field) self->field = Py_NewRef(Py_None)
     self->domains = PyDict_New();
     self->punt = PyDict_New();
+    self->literals = PyTuple_New(0);
     self->likely = PyDict_New();
     self->waiters = PyDict_New();
     NONE(cache);
     NONE(cache_put);
     self->head = PyBytes_FromString("");
     self->source = PyBytes_FromString("");
-    return self->domains && self->punt && self->likely && self->waiters && self->head
-        && self->source ? 0 : -1;
+    return self->domains && self->punt && self->literals && self->likely && self->waiters
+        && self->head && self->source ? 0 : -1;
 }
 
 static void replace(PyObject **field, PyObject *value) {
@@ -811,22 +828,30 @@ static void replace(PyObject **field, PyObject *value) {
 }
 
 PyDoc_STRVAR(configure_doc,
-"configure(*, enabled, domains, punt, likely, cache, cache_put, waiters, head, source,\n"
+"configure(*, enabled, domains, punt, literals, likely, cache, cache_put, waiters, head, source,\n"
 "          nxdomain, v4, v6, block_ttl)\n\n"
 "What the lane reads: see `fastlane.FastLane.policy_changed`.");
 
 static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
-    static char *names[] = {"enabled", "domains", "punt", "likely", "cache", "cache_put",
-                            "waiters", "head", "source", "nxdomain", "v4", "v6", "block_ttl",
-                            NULL};
+    static char *names[] = {"enabled", "domains", "punt", "literals", "likely", "cache",
+                            "cache_put", "waiters", "head", "source", "nxdomain", "v4", "v6",
+                            "block_ttl", NULL};
     int enabled, nxdomain;
     unsigned int ttl;
-    PyObject *domains, *punt, *likely, *cache, *cache_put, *waiters, *head, *source, *v4, *v6;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!OOOO!O!pOOI", names, &enabled,
-                                     &PyDict_Type, &domains, &PyDict_Type, &punt, &PyDict_Type,
+    PyObject *domains, *punt, *literals, *likely, *cache, *cache_put, *waiters, *head, *source;
+    PyObject *v4, *v6;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!O!OOOO!O!pOOI", names, &enabled,
+                                     &PyDict_Type, &domains, &PyDict_Type, &punt, &PyTuple_Type,
+                                     &literals, &PyDict_Type,
                                      &likely, &cache, &cache_put, &waiters, &PyBytes_Type, &head,
                                      &PyBytes_Type, &source, &nxdomain, &v4, &v6, &ttl))
         return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(literals); i++) {
+        if (!PyBytes_Check(PyTuple_GET_ITEM(literals, i))) {
+            PyErr_SetString(PyExc_TypeError, "literals is a tuple of bytes");
+            return NULL;
+        }
+    }
     if (cache != Py_None && !PyDict_Check(cache)) {
         PyErr_SetString(PyExc_TypeError, "cache is a dict (the upstream cache's entries) or None");
         return NULL;
@@ -839,6 +864,7 @@ static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
     self->enabled = enabled;
     replace(&self->domains, domains);
     replace(&self->punt, punt);
+    replace(&self->literals, literals);
     replace(&self->likely, likely);
     replace(&self->cache, cache);
     replace(&self->cache_put, cache_put);

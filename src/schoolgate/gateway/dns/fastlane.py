@@ -16,8 +16,10 @@ What the lane answers by itself, and why that is exact:
   safe-search hosts, URL-list hosts) are punted too (`_punt_table`).
 - Categories: the lane ORs the snapshot's own `domains` masks over the name's suffixes, as
   `CategoryIndex.mask_for` does; with none, the host-name classifier's mask for the name's
-  registered label (`likely`, learnt from the chain per label). A snapshot with expressions or
-  hashed lists, or periods off the minute, turns the lane off.
+  registered label (`likely`, learnt from the chain per label). A name holding a literal that
+  some expression needs (`CategoryIndex.expression_literals`: UT1's `/banner/`...) is punted, so
+  no expression can match what the lane answers. Hashed lists (IWF), an expression with no such
+  literal, or periods off the minute turn the lane off.
 - Decisions (`entries`, per subject): learnt when a plain name punted for want of one; before an
   entry is used, the lane renders the answer and journal record for that very query and they
   must equal the chain's (`DecisionEncoder`, `Blocking.answer`), else that entry stays with the
@@ -63,6 +65,8 @@ SWITCH = "SCHOOLGATE_DNS_FAST_LANE"
 """Set to 0 to turn the lane off (the chain answers everything)."""
 _LIKELY_KEPT = 100_000
 _SLOTS_KEPT = 10_000
+_LITERALS_CHECKED = 256
+"""The lane looks for each literal an expression needs in every name; more, and it stays off."""
 _TIME_TEXT = len("2026-12-03T21:55:33.123456")
 
 Send = Callable[[bytes, bytes, Any], None]
@@ -117,19 +121,26 @@ class FastLane:
         self._entries, self._slots, self._likely = {}, {}, {}
         try:
             index, hosts = decider.index, decider.hosts_not_plain()
-            enabled = hosts is not None and not index.expressions and not index.hashed
+            literals = index.expression_literals()
+            enabled = (
+                hosts is not None
+                and literals is not None
+                and len(literals) <= _LITERALS_CHECKED
+                and not index.hashed
+            )
             domains = index.domains
             punt = _punt_table(decider, hosts, self.resolver) if enabled else {}
             nxdomain = decider.policy.filtering.block_response == "nxdomain"
         except Exception:  # a snapshot that cannot be applied: the chain's fail mode answers
             log.exception("DNS fast lane: off for this snapshot")
-            enabled, domains, punt, nxdomain = False, {}, {}, False
+            enabled, domains, punt, nxdomain, literals = False, {}, {}, False, None
         blocking, cache = self.resolver.blocking, self.upstream.cache
         journal = self.resolver.journal
         self.lane.configure(
             enabled=enabled,
             domains=domains,
             punt=punt,
+            literals=tuple(sorted(s.encode() for s in literals or ())),
             likely=self._likely,
             cache=cache.entries if cache.max_entries > 0 else None,
             cache_put=cache.put if cache.max_entries > 0 else None,
