@@ -318,6 +318,7 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
             (work / f"check-{round_}-{server}.txt").write_text("".join(f"{n}\n" for n in check))
     return {
         "group": args.group,
+        "fast_lane": fast_lane_state(decider),
         "block_response": "nxdomain" if args.nxdomain else "block-page",
         "list_domains": len(snapshot.index.domains),
         "blocked_domains_loaded": len(blocked),
@@ -326,6 +327,22 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
         "names_checked_per_run": 2 * (args.check // 2),
         "prepare_s": round(prepared, 1),
     }
+
+
+def fast_lane_state(decider: Decider) -> str:
+    """Whether `schoolgate` will run its C fast lane for this snapshot: it falls back to the
+    handler chain silently when the extension is not built or the snapshot has expressions or
+    hashed lists (`fastlane.FastLane.policy_changed`), and the figures would then be Python's."""
+    try:
+        from schoolgate.gateway.dns import fastlane
+    except ImportError:
+        return "absent (no fastlane.py)"
+    if not fastlane.available():
+        return "off: _fastlane not built (pip install -e .) or SCHOOLGATE_DNS_FAST_LANE=0"
+    index = decider.index
+    if decider.hosts_not_plain() is None or index.expressions or index.hashed:
+        return "off for this snapshot (expressions, hashed lists or periods off the minute)"
+    return "on"
 
 
 def bench_group(decider: Decider) -> str:
