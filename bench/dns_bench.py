@@ -339,6 +339,10 @@ def fast_lane_state(decider: Decider) -> str:
         return "absent (no fastlane.py)"
     if not fastlane.available():
         return "off: _fastlane not built (pip install -e .) or SCHOOLGATE_DNS_FAST_LANE=0"
+    source = Path(fastlane.__file__).with_name("_fastlane.c")
+    built = Path(fastlane._fastlane.__file__)
+    if source.exists() and source.stat().st_mtime > built.stat().st_mtime:
+        return "stale: _fastlane.c is newer than its build (pip install -e . again)"
     index = decider.index
     if decider.hosts_not_plain() is None or index.expressions or index.hashed:
         return "off for this snapshot (expressions, hashed lists or periods off the minute)"
