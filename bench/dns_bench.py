@@ -343,9 +343,14 @@ def fast_lane_state(decider: Decider) -> str:
     built = Path(fastlane._fastlane.__file__)
     if source.exists() and source.stat().st_mtime > built.stat().st_mtime:
         return "stale: _fastlane.c is newer than its build (pip install -e . again)"
+    # as `FastLane.policy_changed` decides (8a335a1: expressions are fine while every one needs
+    # a literal, and names holding one are punted)
     index = decider.index
-    if decider.hosts_not_plain() is None or index.expressions or index.hashed:
-        return "off for this snapshot (expressions, hashed lists or periods off the minute)"
+    literals = index.expression_literals()
+    if decider.hosts_not_plain() is None or index.hashed:
+        return "off for this snapshot (hashed lists, or periods off the minute)"
+    if literals is None or len(literals) > fastlane._LITERALS_CHECKED:
+        return "off for this snapshot (an expression without a literal, or too many literals)"
     return "on"
 
 
