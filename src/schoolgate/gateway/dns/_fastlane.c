@@ -86,7 +86,7 @@ typedef struct {
     PyObject *literals;  /* tuple of bytes: a name + "/" holding one is punted */
     PyObject *likely;    /* dict name part -> int mask */
     PyObject *cache;     /* the upstream cache's entries (a mapping), or None */
-    PyObject *cache_put; /* callable(key, answer, now) or None */
+    Py_ssize_t cache_limit; /* the cache's most entries (`AnswerCache.max_entries`) */
     PyObject *waiters;   /* the upstream's queries in flight (a mapping) */
     PyObject *head;      /* bytes: record up to the time */
     PyObject *source;    /* bytes: record from after the time to the address */
@@ -767,7 +767,6 @@ static void Lane_dealloc(Lane *self) {
     Py_XDECREF(self->literals);
     Py_XDECREF(self->likely);
     Py_XDECREF(self->cache);
-    Py_XDECREF(self->cache_put);
     Py_XDECREF(self->waiters);
     Py_XDECREF(self->head);
     Py_XDECREF(self->source);
@@ -816,7 +815,6 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds) {
     self->likely = PyDict_New();
     self->waiters = PyDict_New();
     NONE(cache);
-    NONE(cache_put);
     self->head = PyBytes_FromString("");
     self->source = PyBytes_FromString("");
     return self->domains && self->punt && self->literals && self->likely && self->waiters
@@ -828,22 +826,23 @@ static void replace(PyObject **field, PyObject *value) {
 }
 
 PyDoc_STRVAR(configure_doc,
-"configure(*, enabled, domains, punt, literals, likely, cache, cache_put, waiters, head, source,\n"
-"          nxdomain, v4, v6, block_ttl)\n\n"
+"configure(*, enabled, domains, punt, literals, likely, cache, cache_limit, waiters, head,\n"
+"          source, nxdomain, v4, v6, block_ttl)\n\n"
 "What the lane reads: see `fastlane.FastLane.policy_changed`.");
 
 static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
     static char *names[] = {"enabled", "domains", "punt", "literals", "likely", "cache",
-                            "cache_put", "waiters", "head", "source", "nxdomain", "v4", "v6",
+                            "cache_limit", "waiters", "head", "source", "nxdomain", "v4", "v6",
                             "block_ttl", NULL};
     int enabled, nxdomain;
     unsigned int ttl;
-    PyObject *domains, *punt, *literals, *likely, *cache, *cache_put, *waiters, *head, *source;
+    Py_ssize_t cache_limit;
+    PyObject *domains, *punt, *literals, *likely, *cache, *waiters, *head, *source;
     PyObject *v4, *v6;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!O!OOOO!O!pOOI", names, &enabled,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!O!OnOO!O!pOOI", names, &enabled,
                                      &PyDict_Type, &domains, &PyDict_Type, &punt, &PyTuple_Type,
                                      &literals, &PyDict_Type,
-                                     &likely, &cache, &cache_put, &waiters, &PyBytes_Type, &head,
+                                     &likely, &cache, &cache_limit, &waiters, &PyBytes_Type, &head,
                                      &PyBytes_Type, &source, &nxdomain, &v4, &v6, &ttl))
         return NULL;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(literals); i++) {
@@ -867,7 +866,7 @@ static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
     replace(&self->literals, literals);
     replace(&self->likely, likely);
     replace(&self->cache, cache);
-    replace(&self->cache_put, cache_put);
+    self->cache_limit = cache_limit;
     replace(&self->waiters, waiters);
     replace(&self->head, head);
     replace(&self->source, source);
@@ -1009,6 +1008,36 @@ static PyObject *handed_back(const Pending *p) {
     return Py_BuildValue("(NN)", packet, address);
 }
 
+static PyObject *POPITEM;
+
+/* `AnswerCache.put`: the answer as it came, and when, for the chain to parse if it is asked
+ * again; truncated answers and errors but NXDOMAIN are not kept. The cache is an OrderedDict,
+ * so only its own methods change it (never the dict API, which would bypass its order). */
+static int cache_answer(Lane *self, PyObject *key, const unsigned char *data, int len,
+                        PyObject *when) {
+    if (self->cache == Py_None || self->cache_limit <= 0 || len < 12 || data[2] & 0x02) return 0;
+    int rcode = data[3] & 0xF;
+    if (rcode != 0 && rcode != 3) return 0;
+    int known = PySequence_Contains(self->cache, key);
+    PyObject *value = Py_BuildValue("(y#O)", (const char *)data, (Py_ssize_t)len, when);
+    if (known < 0 || !value || PyObject_SetItem(self->cache, key, value) < 0) {
+        Py_XDECREF(value);
+        return -1;
+    }
+    Py_DECREF(value);
+    if (known) {
+        PyObject *moved = PyObject_CallMethodOneArg(self->cache, MOVE_TO_END, key);
+        if (!moved) return -1;
+        Py_DECREF(moved);
+    }
+    while (PyObject_Size(self->cache) > self->cache_limit) {
+        PyObject *oldest = PyObject_CallMethodOneArg(self->cache, POPITEM, Py_False);
+        if (!oldest) return -1;
+        Py_DECREF(oldest);
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(relay_doc,
 "relay(index, now) -> handed_back\n\n"
 "Read upstream `index`'s answers and send each to its client; `now` (time.time()) is when\n"
@@ -1053,15 +1082,7 @@ static PyObject *Lane_relay(Lane *self, PyObject *args) {
                 release(self, p);
                 continue;
             }
-            if (self->cache_put != Py_None) {
-                PyObject *answer = PyBytes_FromStringAndSize((const char *)data, len);
-                if (!answer) goto fail;
-                PyObject *done = PyObject_CallFunctionObjArgs(self->cache_put, p->key, answer,
-                                                              when, NULL);
-                Py_DECREF(answer);
-                if (!done) goto fail;
-                Py_DECREF(done);
-            }
+            if (cache_answer(self, p->key, data, len, when) < 0) goto fail;
             unsigned char *out = data;
             int out_len = len;
             if (len > p->max_udp) {
@@ -1218,7 +1239,9 @@ PyMODINIT_FUNC PyInit__fastlane(void) {
     QUESTION_END = PyUnicode_InternFromString("question_end");
     EXPIRES = PyUnicode_InternFromString("expires");
     MOVE_TO_END = PyUnicode_InternFromString("move_to_end");
-    if (!PATCHED || !PATCHED_SECOND || !QUESTION_END || !EXPIRES || !MOVE_TO_END) return NULL;
+    POPITEM = PyUnicode_InternFromString("popitem");
+    if (!PATCHED || !PATCHED_SECOND || !QUESTION_END || !EXPIRES || !MOVE_TO_END || !POPITEM)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0

@@ -143,7 +143,7 @@ class FastLane:
             literals=tuple(sorted(s.encode() for s in literals or ())),
             likely=self._likely,
             cache=cache.entries if cache.max_entries > 0 else None,
-            cache_put=cache.put if cache.max_entries > 0 else None,
+            cache_limit=cache.max_entries,
             waiters=self.upstream.in_flight,
             head=self._encoder.head,
             source=self._encoder.source,
