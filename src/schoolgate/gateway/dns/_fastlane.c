@@ -997,7 +997,10 @@ static int same_question(const unsigned char *data, int len, const Pending *p) {
     return 1;
 }
 
-static PyObject *handed_back(const Pending *p) {
+/* Why a forwarded query is handed back to the chain's Upstream. */
+enum back { BACK_EXPIRED = 0, BACK_TRUNCATED = 1, BACK_OTHER_QUESTION = 2 };
+
+static PyObject *handed_back(const Pending *p, enum back why) {
     PyObject *packet = PyBytes_FromStringAndSize((const char *)p->raw, p->raw_len);
     PyObject *address = address_tuple(&p->client);
     if (!packet || !address) {
@@ -1005,7 +1008,7 @@ static PyObject *handed_back(const Pending *p) {
         Py_XDECREF(address);
         return NULL;
     }
-    return Py_BuildValue("(NN)", packet, address);
+    return Py_BuildValue("(NNi)", packet, address, (int)why);
 }
 
 static PyObject *POPITEM;
@@ -1041,7 +1044,8 @@ static int cache_answer(Lane *self, PyObject *key, const unsigned char *data, in
 PyDoc_STRVAR(relay_doc,
 "relay(index, now) -> handed_back\n\n"
 "Read upstream `index`'s answers and send each to its client; `now` (time.time()) is when\n"
-"they are cached. Returns [(packet, address)] of queries the chain must ask again.");
+"they are cached. Returns [(packet, address, why)] of queries the chain must ask again\n"
+"(why: BACK_TRUNCATED, BACK_OTHER_QUESTION).");
 
 static PyObject *Lane_relay(Lane *self, PyObject *args) {
     int index;
@@ -1073,7 +1077,8 @@ static PyObject *Lane_relay(Lane *self, PyObject *args) {
             if (!p->in_use) continue;  /* late, or a stranger's */
             if (data[2] & 0x02 || !same_question(data, len, p)) {
                 /* truncated (fetch it over TCP) or another question: the chain asks again */
-                PyObject *item = handed_back(p);
+                PyObject *item = handed_back(p, data[2] & 0x02 ? BACK_TRUNCATED
+                                                               : BACK_OTHER_QUESTION);
                 if (!item || PyList_Append(back, item) < 0) {
                     Py_XDECREF(item);
                     goto fail;
@@ -1119,7 +1124,7 @@ fail:
 PyDoc_STRVAR(expired_doc,
 "expired(before) -> handed_back\n\n"
 "Queries forwarded before `before` (time.monotonic()) and still unanswered, taken out of the\n"
-"lane: [(packet, address)] for the chain, whose Upstream retries them.");
+"lane: [(packet, address, BACK_EXPIRED)] for the chain, whose Upstream retries them.");
 
 static PyObject *Lane_expired(Lane *self, PyObject *args) {
     double before;
@@ -1134,7 +1139,7 @@ static PyObject *Lane_expired(Lane *self, PyObject *args) {
             continue;
         }
         if (s->sent > before) break;
-        PyObject *item = handed_back(p);
+        PyObject *item = handed_back(p, BACK_EXPIRED);
         if (!item || PyList_Append(back, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(back);
@@ -1251,7 +1256,10 @@ PyMODINIT_FUNC PyInit__fastlane(void) {
         || PyModule_AddIntConstant(m, "PUNT_SUFFIX", PUNT_SUFFIX) < 0
         || PyModule_AddIntConstant(m, "PUNT_EXACT", PUNT_EXACT) < 0
         || PyModule_AddIntConstant(m, "WHY_LIKELY", WHY_LIKELY) < 0
-        || PyModule_AddIntConstant(m, "WHY_DECISION", WHY_DECISION) < 0) {
+        || PyModule_AddIntConstant(m, "WHY_DECISION", WHY_DECISION) < 0
+        || PyModule_AddIntConstant(m, "BACK_EXPIRED", BACK_EXPIRED) < 0
+        || PyModule_AddIntConstant(m, "BACK_TRUNCATED", BACK_TRUNCATED) < 0
+        || PyModule_AddIntConstant(m, "BACK_OTHER_QUESTION", BACK_OTHER_QUESTION) < 0) {
         Py_DECREF(m);
         return NULL;
     }

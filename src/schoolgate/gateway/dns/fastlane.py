@@ -262,18 +262,21 @@ class FastLane:
 
     def _sweep(self) -> None:
         self._sweeper = None
-        expired = self.lane.expired(time.monotonic() - self.upstream.timeout)
-        if expired:
-            self.upstream.passed_over(self.upstream.preferred)
-            self._hand_back(expired)
+        self._hand_back(self.lane.expired(time.monotonic() - self.upstream.timeout))
         if self.lane.waiting():
             self._sweeper = self._loop.call_later(self.upstream.timeout / 4, self._sweep)
 
-    def _hand_back(self, queries: list[tuple[bytes, Any]]) -> None:
-        """The chain's `Upstream` asks again for these (already decided and journalled)."""
-        for packet, address in queries:
+    def _hand_back(self, queries: list[tuple[bytes, Any, int]]) -> None:
+        """The chain's `Upstream` goes on with these (already decided and journalled) as if it
+        had sent the lane's attempt itself: over TCP for a truncated answer, else the retries
+        that are left, on the next upstream."""
+        for packet, address, why in queries:
             query = wire.parse_query(packet)
-            self.resolver.forward(query, functools.partial(self._send, data=packet, addr=address))
+            send = functools.partial(self._send, data=packet, addr=address)
+            if why == _fastlane.BACK_TRUNCATED:
+                self.resolver.forward(query, send, over_tcp=True)
+            else:
+                self.resolver.forward(query, send, attempt=1)
 
     def counts(self) -> tuple[int, int]:
         """(queries the lane handled, queries it handed to the chain)."""

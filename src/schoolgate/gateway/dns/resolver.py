@@ -108,9 +108,16 @@ class Resolver:
             return Reply(wire.header_only_error(data, exc.rcode))
         return self.chain.resolve(DnsRequest(query, client, moment or datetime.now(UTC)))
 
-    def forward(self, query: wire.Query, send: Callable[[bytes], None]) -> None:
+    def forward(
+        self,
+        query: wire.Query,
+        send: Callable[[bytes], None],
+        *,
+        attempt: int = 0,
+        over_tcp: bool = False,
+    ) -> None:
         """Ask the upstream (`Reply.forward`); `send` gets its answer, or SERVFAIL, once the
-        journal's events are handed over."""
+        journal's events are handed over. `attempt` and `over_tcp`: see `Upstream.ask`."""
 
         def done(answer: bytes | None) -> None:
             if answer is None:
@@ -118,7 +125,7 @@ class Resolver:
             self.hand_over()
             send(answer)
 
-        self.upstream.ask(query, done)
+        self.upstream.ask(query, done, attempt=attempt, over_tcp=over_tcp)
 
     async def complete(self, reply: Reply) -> bytes | None:
         """The answer a reply stands for, waiting for the upstream if it must (TCP's path)."""

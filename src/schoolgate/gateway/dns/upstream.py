@@ -234,26 +234,30 @@ class Upstream:
         """The index of the upstream the next query goes to first."""
         return self._next
 
-    def passed_over(self, index: int) -> None:
-        """Upstream `index` did not answer in time (the fast lane's first attempt): the next
-        query goes to the one after it, as a retry here would."""
-        if self._next == index:
-            self._next = (index + 1) % len(self.servers)
-
     def cached(self, query: Query, now: float) -> bytes | None:
         entry = self.cache.get(cache_key(query), now)
         return entry.render(query, now) if entry is not None else None
 
-    def ask(self, query: Query, done: Done) -> None:
+    def ask(self, query: Query, done: Done, *, attempt: int = 0, over_tcp: bool = False) -> None:
         """Send `query` upstream (unless the same one is in flight) and call `done` with the
-        answer, or with None when no upstream answered after the retries."""
+        answer, or with None when no upstream answered after the retries.
+
+        The DNS fast lane (`fastlane.py`) sends a query's first attempt itself and hands it
+        here when that fails: `attempt=1` (no answer in time, or one to another question: the
+        retries left, on the next upstream), or `over_tcp=True` (the answer was truncated)."""
         key = cache_key(query)
         waiters = self._waiters.get(key)
         if waiters is not None:
             waiters.append((query, done))
             return
         self._waiters[key] = [(query, done)]
-        self._send(_Asked(key, query, 0))
+        asked = _Asked(key, query, attempt)
+        if over_tcp:
+            self._fetch_over_tcp(asked, (self._next + attempt) % len(self.servers))
+        elif attempt > self.retries:
+            self._retry(asked)
+        else:
+            self._send(asked)
 
     async def resolve(self, query: Query) -> bytes:
         """The upstream's answer, with the client's ID and question; UpstreamError if none."""
@@ -321,13 +325,16 @@ class Upstream:
             self._retry(asked)
             return
         if answer[2] & (TC >> 8):  # truncated: fetch it again over TCP
-            task = asyncio.get_running_loop().create_task(self._over_tcp(asked, index))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._fetch_over_tcp(asked, index)
             return
         self._next = (index + 1) % len(self.servers)
         self.cache.put(asked.key, answer, time.time())
         self._finish(asked.key, answer)
+
+    def _fetch_over_tcp(self, asked: _Asked, index: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._over_tcp(asked, index))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _over_tcp(self, asked: _Asked, index: int) -> None:
         try:
