@@ -1,0 +1,152 @@
+"""The DNS fast lane's upstream side (issue 9, `gateway/dns/fastlane.py`): what it forwards,
+relays, caches and hands back must leave the upstream asked, the cache filled and the client
+answered exactly as the handler chain alone would. Each test runs the same queries with the lane
+on and off (`SCHOOLGATE_DNS_FAST_LANE`) against a real local upstream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schoolgate.gateway.dns import fastlane
+from schoolgate.gateway.journal_events import DecisionEncoder
+from tests.gateway import dns_harness
+from tests.gateway.dns_harness import Gateway
+from tests.gateway.policy_fixtures import make_snapshot
+
+pytestmark = pytest.mark.skipif(not fastlane.available(), reason="the fast lane is not built")
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """run(queries, **gateway options) -> {"on": result, "off": result}; a result has the
+    answers (wire, ID fixed), the upstream's log, the cache's keys in order and the counts."""
+    started: list[Gateway] = []
+
+    def both(queries: list[tuple[str, str]], **options) -> dict[str, dict]:
+        results = {}
+        for lane in ("on", "off"):
+            monkeypatch.setenv(fastlane.SWITCH, "1" if lane == "on" else "0")
+            snapshot = make_snapshot(tmp_path / f"{lane}{len(started)}")
+            g = Gateway(snapshot, tmp_path / f"journal-{lane}{len(started)}", **dict(options))
+            started.append(g)
+            answers = [_ask(g, name, rtype) for name, rtype in queries]
+            results[lane] = {
+                "answers": answers,
+                "asked": list(g.upstream_server.received),
+                "cached": g.run(lambda g=g: list(g.upstream.cache.entries)),
+                "counts": g.server.fast_lane_counts(),
+                "waiting": g.run(
+                    lambda g=g: sum(u.lane.lane.waiting() for u in g.server.udp if u.lane)
+                ),
+            }
+        return results
+
+    yield both
+    for g in started:
+        g.close()
+
+
+def _ask(g: Gateway, name: str, rtype: str) -> bytes:
+    query = dns.message.make_query(name, rtype, use_edns=0, payload=4096)
+    query.id = 4321
+    return dns.query.udp(query, "127.0.0.1", port=g.port, timeout=10).to_wire()
+
+
+def test_relayed_answers_fill_the_cache_as_the_chain_does(run) -> None:
+    # The first name of a kind is the chain's (the lane learns from it); then the lane forwards.
+    names = [f"n{i}.nothing.example" for i in (1, 2, 3, 2, 2, 1)]
+    result = run([(name, "A") for name in names], cache_entries=2)
+    on, off = result["on"], result["off"]
+    assert on["answers"] == off["answers"]
+    assert all(dns.message.from_wire(a).rcode() == dns.rcode.NXDOMAIN for a in on["answers"])
+    assert on["asked"] == off["asked"]  # cached answers are not asked for again, in both
+    assert on["cached"] == off["cached"]  # same entries, same LRU order, same cap
+    assert on["counts"]["fast"] >= 3 and off["counts"] == {"fast": 0, "punted": 0}
+    assert on["waiting"] == 0
+
+
+def test_a_silent_upstream_costs_the_same_attempts(run) -> None:
+    names = ["n1.nothing.example", "n2.nothing.example"]
+    started = time.monotonic()
+    result = run([(name, "A") for name in names], upstream_silent=True, timeout=0.2, retries=1)
+    assert time.monotonic() - started < 8
+    on, off = result["on"], result["off"]
+    for answer in on["answers"]:
+        assert dns.message.from_wire(answer).rcode() == dns.rcode.SERVFAIL
+    assert on["answers"] == off["answers"]
+    # the lane's attempt counts as Upstream's first: first try plus one retry, as without it
+    assert (
+        on["asked"].count("n2.nothing.example. A")
+        == 2
+        == off["asked"].count("n2.nothing.example. A")
+    )
+    assert on["counts"]["fast"] >= 1 and on["waiting"] == 0
+
+
+def _records(answer: bytes) -> tuple:
+    """The answer's header fields and records, in any order (the local upstream's TXT records
+    come in no fixed order)."""
+    message = dns.message.from_wire(answer)
+    records = sorted(r.to_text() for rrset in message.answer for r in rrset)
+    return message.id, message.flags, message.rcode(), str(message.question), records
+
+
+def test_a_truncated_answer_is_fetched_over_tcp(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = {"TXT": [f'"{"y" * 200} {i}"' for i in range(10)]}
+    monkeypatch.setitem(dns_harness.ZONE, "a.big.example.", big)
+    monkeypatch.setitem(dns_harness.ZONE, "b.big.example.", big)
+    result = run([("a.big.example", "TXT"), ("b.big.example", "TXT")])
+    on, off = result["on"], result["off"]
+    assert [_records(a) for a in on["answers"]] == [_records(a) for a in off["answers"]]
+    assert len(dns.message.from_wire(on["answers"][1]).answer[0]) == 10
+    assert on["asked"] == off["asked"] == ["a.big.example. TXT"] * 2 + ["b.big.example. TXT"] * 2
+    assert on["counts"]["fast"] >= 1
+
+
+def test_an_entry_that_would_differ_stays_with_the_chain(
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = DecisionEncoder.fragments
+
+    def wrong_group(self, decision, target):
+        group, tail = real(self, decision, target)
+        return group.replace(b'"pupils"', b'"staff"'), tail
+
+    monkeypatch.setattr(DecisionEncoder, "fragments", wrong_group)
+    names = [f"{i}.blocked.example" for i in "abcd"]
+    result = run([(name, "A") for name in names])
+    on, off = result["on"], result["off"]
+    assert on["answers"] == off["answers"]
+    assert on["counts"]["fast"] == 0  # every one answered by the chain: nothing learnt
+
+
+_HEADERS = st.sampled_from(
+    [b"", bytes.fromhex("abcd01000001000000000000"), bytes.fromhex("abcd01000001000000000001")]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(head=_HEADERS, body=st.binary(min_size=0, max_size=300))
+def test_garbled_packets_are_refused_by_the_parser_never_crash_it(head: bytes, body: bytes) -> None:
+    """Random bytes after a plausible header: the C parser refuses them (ValueError) or answers
+    that very query; a crash would take the test run down with it."""
+    packet = head + body
+    lane = fastlane._fastlane.Lane(-1, [])
+    slot = (b'"127.0.0.1","user":null,"group":', {})
+    entry = (fastlane._fastlane.KIND_BLOCK, b'"pupils","target":', b',"reason":"', b'"')
+    try:
+        answer, payload = lane.render(packet, slot, entry, 1_700_000_000, 0)
+    except ValueError:
+        return
+    assert answer[:2] == packet[:2] and answer[2] & 0x80  # an answer to this query
+    assert payload.startswith(b"2023-11-14T22:13:20.000000")
+    assert b',"extra":{"qtype":' in payload and payload.endswith(b"}}")
