@@ -9,7 +9,7 @@ setup(
         Extension(
             "schoolgate.gateway.dns._fastlane",
             ["src/schoolgate/gateway/dns/_fastlane.c"],
-            libraries=["z"],
+            libraries=["z", "crypto"],
             extra_compile_args=["-O2", "-Wall"],
         )
     ]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schoolgate.engine.lists.index import sha256
 from schoolgate.gateway.dns import fastlane
 from schoolgate.gateway.journal_events import DecisionEncoder
 from tests.gateway import dns_harness
@@ -31,11 +33,13 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     answers (wire, ID fixed), the upstream's log, the cache's keys in order and the counts."""
     started: list[Gateway] = []
 
-    def both(queries: list[tuple[str, str]], **options) -> dict[str, dict]:
+    def both(queries: list[tuple[str, str]], hashed=(), **options) -> dict[str, dict]:
         results = {}
         for lane in ("on", "off"):
             monkeypatch.setenv(fastlane.SWITCH, "1" if lane == "on" else "0")
             snapshot = make_snapshot(tmp_path / f"{lane}{len(started)}")
+            for key, category in hashed:
+                snapshot.index.add_hash(sha256(key), category)
             g = Gateway(snapshot, tmp_path / f"journal-{lane}{len(started)}", **dict(options))
             started.append(g)
             answers = [_ask(g, name, rtype) for name, rtype in queries]
@@ -90,6 +94,20 @@ def test_a_silent_upstream_costs_the_same_attempts(run) -> None:
         == off["asked"].count("n2.nothing.example. A")
     )
     assert on["counts"]["fast"] >= 1 and on["waiting"] == 0
+
+
+def test_hashed_lists_are_looked_up_by_each_suffix(run) -> None:
+    """An IWF-style list keeps only SHA-256 digests: the lane hashes each suffix but the
+    top-level one, as `index.hash_candidates` does for a host."""
+    hashed = [("hashed.example", "pornography"), ("games.test", "games")]
+    names = ["a.hashed.example", "b.hashed.example", "hashed.example", "c.other.example"]
+    names += ["x.games.test", "y.games.test", "games.test", "test"]
+    result = run([(name, "A") for name in names], hashed=hashed)
+    on, off = result["on"], result["off"]
+    assert on["answers"] == off["answers"]
+    blocked = [dns.message.from_wire(a).flags & dns.flags.AA != 0 for a in on["answers"]]
+    assert blocked == [True, True, True, False, True, True, True, False]
+    assert on["counts"]["fast"] >= 4
 
 
 def _records(answer: bytes) -> tuple:

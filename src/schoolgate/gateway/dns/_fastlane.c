@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/random.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #define BATCH 64
@@ -84,6 +85,7 @@ typedef struct {
     PyObject *domains;   /* dict str -> int mask */
     PyObject *punt;      /* dict str -> PUNT_SUFFIX | PUNT_EXACT */
     PyObject *literals;  /* tuple of bytes: a name + "/" holding one is punted */
+    PyObject *hashed;    /* dict SHA-256 digest -> int mask (`CategoryIndex.hashed`) */
     PyObject *likely;    /* dict name part -> int mask */
     PyObject *cache;     /* the upstream cache's entries (a mapping), or None */
     Py_ssize_t cache_limit; /* the cache's most entries (`AnswerCache.max_entries`) */
@@ -304,21 +306,44 @@ static int holds_literal(Lane *self, const Query *q) {
 }
 
 /* The union of the category masks of every suffix (a new reference; 0 when none). */
+/* mask |= table[key] when the key is there: 0, or -1 on error. */
+static int or_in(PyObject **mask, PyObject *table, PyObject *key) {
+    PyObject *bits = PyDict_GetItemWithError(table, key);
+    if (!bits) return PyErr_Occurred() ? -1 : 0;
+    if (!*mask) {
+        *mask = Py_NewRef(bits);
+        return 0;
+    }
+    PyObject *both = PyNumber_Or(*mask, bits);
+    if (!both) return -1;
+    Py_SETREF(*mask, both);
+    return 0;
+}
+
+/* The union of the category masks of every suffix (a new reference; 0 when none): the
+ * `domains` table, then the hashed lists (IWF, CTIRU: `index.hash_candidates` of a host, each
+ * suffix but the top-level one, by SHA-256), as `CategoryIndex.mask_for`. */
 static PyObject *domain_mask(Lane *self, PyObject **suffixes, int count) {
     PyObject *mask = NULL;
-    for (int i = 0; i < count; i++) {
-        PyObject *bits = PyDict_GetItemWithError(self->domains, suffixes[i]);
-        if (!bits) {
-            if (PyErr_Occurred()) goto fail;
-            continue;
-        }
-        if (!mask) {
-            mask = Py_NewRef(bits);
-        } else {
-            PyObject *both = PyNumber_Or(mask, bits);
-            Py_DECREF(mask);
-            if (!both) return NULL;
-            mask = both;
+    for (int i = 0; i < count; i++)
+        if (or_in(&mask, self->domains, suffixes[i]) < 0) goto fail;
+    if (PyDict_GET_SIZE(self->hashed)) {
+        int candidates = count > 1 ? count - 1 : 1;
+        for (int i = 0; i < candidates; i++) {
+            Py_ssize_t size;
+            const char *text = PyUnicode_AsUTF8AndSize(suffixes[i], &size);
+            unsigned char digest[EVP_MAX_MD_SIZE];
+            unsigned int digest_size = 0;
+            if (!text) goto fail;
+            if (!EVP_Digest(text, size, digest, &digest_size, EVP_sha256(), NULL)) {
+                PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
+                goto fail;
+            }
+            PyObject *key = PyBytes_FromStringAndSize((const char *)digest, digest_size);
+            if (!key) goto fail;
+            int failed = or_in(&mask, self->hashed, key);
+            Py_DECREF(key);
+            if (failed) goto fail;
         }
     }
     return mask ? mask : PyLong_FromLong(0);
@@ -764,6 +789,7 @@ static void Lane_dealloc(Lane *self) {
     PyMem_Free(self->relay_in);
     Py_XDECREF(self->domains);
     Py_XDECREF(self->punt);
+    Py_XDECREF(self->hashed);
     Py_XDECREF(self->literals);
     Py_XDECREF(self->likely);
     Py_XDECREF(self->cache);
@@ -811,14 +837,15 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds) {
 #define NONE(field) self->field = Py_NewRef(Py_None)
     self->domains = PyDict_New();
     self->punt = PyDict_New();
+    self->hashed = PyDict_New();
     self->literals = PyTuple_New(0);
     self->likely = PyDict_New();
     self->waiters = PyDict_New();
     NONE(cache);
     self->head = PyBytes_FromString("");
     self->source = PyBytes_FromString("");
-    return self->domains && self->punt && self->literals && self->likely && self->waiters
-        && self->head && self->source ? 0 : -1;
+    return self->domains && self->punt && self->hashed && self->literals && self->likely
+        && self->waiters && self->head && self->source ? 0 : -1;
 }
 
 static void replace(PyObject **field, PyObject *value) {
@@ -826,21 +853,22 @@ static void replace(PyObject **field, PyObject *value) {
 }
 
 PyDoc_STRVAR(configure_doc,
-"configure(*, enabled, domains, punt, literals, likely, cache, cache_limit, waiters, head,\n"
-"          source, nxdomain, v4, v6, block_ttl)\n\n"
+"configure(*, enabled, domains, hashed, punt, literals, likely, cache, cache_limit, waiters,\n"
+"          head, source, nxdomain, v4, v6, block_ttl)\n\n"
 "What the lane reads: see `fastlane.FastLane.policy_changed`.");
 
 static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
-    static char *names[] = {"enabled", "domains", "punt", "literals", "likely", "cache",
+    static char *names[] = {"enabled", "domains", "hashed", "punt", "literals", "likely", "cache",
                             "cache_limit", "waiters", "head", "source", "nxdomain", "v4", "v6",
                             "block_ttl", NULL};
     int enabled, nxdomain;
     unsigned int ttl;
     Py_ssize_t cache_limit;
-    PyObject *domains, *punt, *literals, *likely, *cache, *waiters, *head, *source;
+    PyObject *domains, *hashed, *punt, *literals, *likely, *cache, *waiters, *head, *source;
     PyObject *v4, *v6;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!O!OnOO!O!pOOI", names, &enabled,
-                                     &PyDict_Type, &domains, &PyDict_Type, &punt, &PyTuple_Type,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "$pO!O!O!O!O!OnOO!O!pOOI", names, &enabled,
+                                     &PyDict_Type, &domains, &PyDict_Type, &hashed,
+                                     &PyDict_Type, &punt, &PyTuple_Type,
                                      &literals, &PyDict_Type,
                                      &likely, &cache, &cache_limit, &waiters, &PyBytes_Type, &head,
                                      &PyBytes_Type, &source, &nxdomain, &v4, &v6, &ttl))
@@ -863,6 +891,7 @@ static PyObject *Lane_configure(Lane *self, PyObject *args, PyObject *kwds) {
     self->enabled = enabled;
     replace(&self->domains, domains);
     replace(&self->punt, punt);
+    replace(&self->hashed, hashed);
     replace(&self->literals, literals);
     replace(&self->likely, likely);
     replace(&self->cache, cache);

@@ -16,10 +16,11 @@ What the lane answers by itself, and why that is exact:
   safe-search hosts, URL-list hosts) are punted too (`_punt_table`).
 - Categories: the lane ORs the snapshot's own `domains` masks over the name's suffixes, as
   `CategoryIndex.mask_for` does; with none, the host-name classifier's mask for the name's
-  registered label (`likely`, learnt from the chain per label). A name holding a literal that
-  some expression needs (`CategoryIndex.expression_literals`: UT1's `/banner/`...) is punted, so
-  no expression can match what the lane answers. Hashed lists (IWF), an expression with no such
-  literal, or periods off the minute turn the lane off.
+  registered label (`likely`, learnt from the chain per label). Hashed lists (IWF, CTIRU) are
+  looked up by the SHA-256 of each suffix but the top-level one, as `hash_candidates`. A name
+  holding a literal that some expression needs (`CategoryIndex.expression_literals`: UT1's
+  `/banner/`...) is punted, so no expression can match what the lane answers. An expression with
+  no such literal, or periods off the minute, turn the lane off.
 - Decisions (`entries`, per subject): learnt when a plain name punted for want of one; before an
   entry is used, the lane renders the answer and journal record for that very query and they
   must equal the chain's (`DecisionEncoder`, `Blocking.answer`), else that entry stays with the
@@ -126,19 +127,19 @@ class FastLane:
                 hosts is not None
                 and literals is not None
                 and len(literals) <= _LITERALS_CHECKED
-                and not index.hashed
             )
-            domains = index.domains
+            domains, hashed = index.domains, index.hashed
             punt = _punt_table(decider, hosts, self.resolver) if enabled else {}
             nxdomain = decider.policy.filtering.block_response == "nxdomain"
         except Exception:  # a snapshot that cannot be applied: the chain's fail mode answers
             log.exception("DNS fast lane: off for this snapshot")
-            enabled, domains, punt, nxdomain, literals = False, {}, {}, False, None
+            enabled, domains, hashed, punt, nxdomain, literals = False, {}, {}, {}, False, None
         blocking, cache = self.resolver.blocking, self.upstream.cache
         journal = self.resolver.journal
         self.lane.configure(
             enabled=enabled,
             domains=domains,
+            hashed=hashed,
             punt=punt,
             literals=tuple(sorted(s.encode() for s in literals or ())),
             likely=self._likely,
