@@ -7,6 +7,7 @@ SHARED ?= ../shared
 .PHONY: setup test-deps demo test test-sqlite test-postgres lint bench
 
 $(BIN)/schoolgate: pyproject.toml setup.py src/schoolgate/gateway/dns/_fastlane.c
+	tools/test-deps.sh --build
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[app,dev]'

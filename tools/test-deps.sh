@@ -2,9 +2,13 @@
 # Make this machine ready for the test suite: the Debian packages in tools/debian-packages.txt
 # (installed with apt-get when run as root; otherwise the exact command is printed and the run
 # stops) and a PostgreSQL server on 127.0.0.1:5432 for the second, PostgreSQL pass.
+# With --build: only the packages in tools/build-packages.txt, which building Schoolgate's one C
+# part (the DNS fast lane) needs; `make setup` runs this first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t wanted < <(grep -v '^\s*#' tools/debian-packages.txt | grep -v '^\s*$')
+packages=tools/debian-packages.txt
+[ "${1:-}" = "--build" ] && packages=tools/build-packages.txt
+mapfile -t wanted < <(grep -v '^\s*#' "$packages" | grep -v '^\s*$')
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -21,6 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+[ "${1:-}" = "--build" ] && exit 0
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   if [ "$(id -u)" -eq 0 ] && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
     version=$(ls /etc/postgresql | sort -V | tail -n 1)
