@@ -11,6 +11,7 @@ from schoolgate.engine.decide import Decider, Subject, UnknownGroupError
 from schoolgate.engine.policy.changes import changes_path
 from schoolgate.engine.policy.loader import load_policy, parse_policy
 from schoolgate.engine.policy.schema import Action, AlertLevel
+from schoolgate.engine.targets import parse_target
 from tests.engine.sample_policy import SAMPLE_POLICY, sample_index, sample_snapshot
 from tests.engine.test_alert_exclusions import EXCLUSIONS
 
@@ -250,3 +251,23 @@ def test_names_decided_from_their_shape_match_the_full_decision(exclusions, tmp_
                 b = full.decide(subject, host, moment)
                 assert a == b, (subject, host, moment)
     assert shaped._shapes  # the shaped path was taken
+
+
+def test_is_plain_says_which_names_share_their_categories_decision() -> None:
+    """`Decider.is_plain`: the names the DNS fast lane may answer from a decision learnt for
+    other names with the same categories (issue 9): none a site list or support service names,
+    nor their sub-domains, nor a search."""
+    decider = Decider(sample_snapshot())
+    plain = ["news.example", "unknown-2.example.org", "learn.sample.sch.uk.example", "uk"]
+    named = ["learn.sample.sch.uk", "www.learn.sample.sch.uk", "childline.org.uk", "example.net"]
+    assert all(decider.is_plain(parse_target(host)) for host in plain)
+    assert not any(decider.is_plain(parse_target(host)) for host in named)
+    assert not decider.is_plain(parse_target("https://www.google.com/search?q=help"))
+    assert {"learn.sample.sch.uk", "childline.org.uk"} <= decider.hosts_not_plain()
+
+
+def test_no_name_is_plain_when_a_period_starts_off_the_minute() -> None:
+    text = SAMPLE_POLICY.replace('start: "12:00", end: "13:00"', 'start: "12:00:30", end: "13:00"')
+    decider = Decider(sample_snapshot(text))
+    assert decider.hosts_not_plain() is None
+    assert not decider.is_plain(parse_target("news.example"))
