@@ -76,3 +76,19 @@ def test_a_byte_cap_empties_the_cache_before_it_grows_past_it():
         )
         assert cache.bytes <= 10_000
     assert 0 < len(cache) < 20
+
+
+def test_decisions_are_kept_for_the_minute_they_were_made_for():
+    """A batch read at 10:59:59.999 and looked up after the tick: its decisions are 10:59's and
+    must not answer for 11:00 (the chain's clock said 11:00; issue 9, TM-057 boundaries)."""
+    decider, calls = Decider(test_snapshot()), []
+    clock = Clock()
+    cache = DecisionCache(clock=clock)
+    pupil = Subject(group="pupils")
+    before = datetime(2026, 3, 2, 10, 59, 59, 999_000, tzinfo=UTC)
+    clock.now = before.timestamp() + 0.01  # the wall clock has ticked past the minute
+    after = datetime(2026, 3, 2, 11, 0, 0, 100_000, tzinfo=UTC)
+    decide = counting(decider, calls)
+    cache.lookup(decider, (pupil, "a"), decide(pupil, "http://a.test/"), before)
+    cache.lookup(decider, (pupil, "a"), decide(pupil, "http://a.test/"), after)
+    assert calls == ["http://a.test/", "http://a.test/"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable
+from datetime import datetime
 
 from schoolgate.engine.decide import Decision
 
@@ -39,9 +40,18 @@ class DecisionCache:
         self._minute = -1
         self._owner: object = None
 
-    def lookup(self, owner: object, key: Hashable, decide: Callable[[], Decision]) -> Decision:
-        """The cached decision for `key` made by `owner` (the decider), or `decide()`'s."""
-        minute = int(self._clock()) // 60
+    def lookup(
+        self,
+        owner: object,
+        key: Hashable,
+        decide: Callable[[], Decision],
+        at: datetime | None = None,
+    ) -> Decision:
+        """The cached decision for `key` made by `owner` (the decider), or `decide()`'s.
+        `at`: the moment `decide()` decides for; the cache keeps decisions for that moment's
+        minute (else the clock's). Passing it matters: a batch read at 15:29:59.999 and looked
+        up just after the tick must not leave its 15:29 decisions in the cache for 15:30."""
+        minute = int(at.timestamp() if at is not None else self._clock()) // 60
         if minute != self._minute or owner is not self._owner:
             self.clear()
             self._minute, self._owner = minute, owner

@@ -67,7 +67,7 @@ class Filtering(Handler):
         """The policy's decision for `subject` asking for `name` (cached), DoH endpoints blocked;
         raises when the snapshot cannot be applied."""
         return self.cache.lookup(
-            self._decider, (subject, name), lambda: self._fresh(subject, name, moment)
+            self._decider, (subject, name), lambda: self._fresh(subject, name, moment), moment
         )
 
     def _fresh(self, subject: Subject, name: str, moment: datetime) -> Decision:

@@ -207,11 +207,15 @@ class ProxyServer:
         decider = self.decider()
         self._fail_mode = decider.policy.filtering.fail_mode
         subject = self.who.subject(visitor, decider)
+        moment = datetime.now(UTC)
         if len(url) <= CACHED_URL_CHARS:
             return self.decisions.lookup(
-                decider, (subject, url), lambda: _fresh_decision(decider, subject, url)
+                decider,
+                (subject, url),
+                lambda: _fresh_decision(decider, subject, url, moment),
+                moment,
             )
-        return _fresh_decision(decider, subject, url)
+        return _fresh_decision(decider, subject, url, moment)
 
     async def _visitor(self, request: Request, address: str) -> Visitor | PageResponse:
         credentials = parse_basic_credentials(request.head.get("proxy-authorization"))
@@ -422,8 +426,8 @@ def _probe(decision: Decision, page: PageResponse | None) -> PageResponse:
     return PageResponse(page.status, page.body, [*page.headers, *said])
 
 
-def _fresh_decision(decider: Decider, subject: Subject, url: str) -> Decision:
-    return decider.decide(subject, _target_of(url), datetime.now(UTC))
+def _fresh_decision(decider: Decider, subject: Subject, url: str, moment: datetime) -> Decision:
+    return decider.decide(subject, _target_of(url), moment)
 
 
 def _target_of(url: str) -> Target:
