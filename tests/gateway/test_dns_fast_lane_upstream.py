@@ -5,6 +5,7 @@ on and off (`SCHOOLGATE_DNS_FAST_LANE`) against a real local upstream."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,38 @@ def test_relayed_answers_fill_the_cache_as_the_chain_does(run) -> None:
     assert on["cached"] == off["cached"]  # same entries, same LRU order, same cap
     assert on["counts"]["fast"] >= 3 and off["counts"] == {"fast": 0, "punted": 0}
     assert on["waiting"] == 0
+
+
+def test_identical_queries_in_flight_are_sent_once(tmp_path: Path, monkeypatch) -> None:
+    """Two clients asking the same name in one batch: one query upstream, both answered with
+    their own ID and question, as `Upstream.ask` does."""
+    asked = {}
+    for lane in ("on", "off"):
+        monkeypatch.setenv(fastlane.SWITCH, "1" if lane == "on" else "0")
+        g = Gateway(make_snapshot(tmp_path / lane), tmp_path / f"journal-{lane}", timeout=5)
+        try:
+            _ask(g, "warm.nothing.example", "A")  # the lane learns this kind of name
+            sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+            for number, sock in enumerate(sockets):
+                query = dns.message.make_query(
+                    "same.nothing.example" if number < 2 else "SAME.nothing.example", "A"
+                )
+                query.id = 1000 + number
+                sock.sendto(query.to_wire(), ("127.0.0.1", g.port))
+            for number, sock in enumerate(sockets):
+                sock.settimeout(5)
+                answer = dns.message.from_wire(sock.recv(4096))
+                assert answer.id == 1000 + number and answer.rcode() == dns.rcode.NXDOMAIN
+                assert (
+                    answer.question[0].name.to_text().startswith("SAME" if number == 2 else "same")
+                )
+                sock.close()
+            asked[lane] = g.upstream_server.received.count("same.nothing.example. A")
+            counts = g.server.fast_lane_counts()
+            assert counts["fast"] >= 3 if lane == "on" else counts["fast"] == 0
+        finally:
+            g.close()
+    assert asked == {"on": 1, "off": 1}
 
 
 def test_a_silent_upstream_costs_the_same_attempts(run) -> None:

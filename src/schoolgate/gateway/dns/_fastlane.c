@@ -53,9 +53,9 @@
 
 enum why { WHY_OTHER = 0, WHY_LIKELY = 1, WHY_DECISION = 2 };
 
-typedef struct {
-    int in_use;
-    uint32_t generation;
+/* A client waiting for an upstream's answer. */
+typedef struct Waiter {
+    struct Waiter *next;
     struct sockaddr_storage client;
     socklen_t client_len;
     unsigned char client_id[2];
@@ -64,8 +64,16 @@ typedef struct {
     int max_udp;
     int edns;
     uint16_t flags;
-    unsigned char *raw;  /* the client's query, for a hand-back */
     int raw_len;
+    unsigned char raw[];  /* the client's query, for a hand-back */
+} Waiter;
+
+/* A query sent upstream: identical queries asked meanwhile wait for the same answer, as in
+ * `Upstream.ask`. */
+typedef struct {
+    int in_use;
+    uint32_t generation;
+    Waiter *waiters;     /* the first asker first */
     PyObject *key;       /* the upstream cache's key for this question */
 } Pending;
 
@@ -114,6 +122,7 @@ typedef struct {
     int fwds;
     uint32_t epoch;
     PyObject *clients;   /* dict packed address -> slot, this batch only */
+    PyObject *inflight;  /* dict cache key -> the lane's query ID, for queries sent upstream */
     /* relaying */
     unsigned char *relay_in;             /* BATCH * BUFSIZE */
     struct mmsghdr relay_msgs[BATCH];
@@ -430,7 +439,7 @@ static int block_answer(Lane *self, const Query *q, unsigned char *out) {
 }
 
 /* `wire.truncated`: an empty answer with TC set, for an answer too big for the client. */
-static int truncated_answer(const Pending *p, unsigned char *out) {
+static int truncated_answer(const Waiter *p, unsigned char *out) {
     put16(out, (p->client_id[0] << 8) | p->client_id[1]);
     put16(out + 2, 0x8000 | 0x0080 | 0x0200 | (p->flags & 0x0100));
     put16(out + 4, 1);
@@ -622,8 +631,30 @@ out:
     return done;
 }
 
-/* Queue `q` for the upstream: 1 queued, 2 answered from the cache, 0 the chain must ask (an
- * answer it must render, in flight there, too many waiting). */
+static Waiter *new_waiter(const Query *q, const unsigned char *data,
+                          const struct sockaddr_storage *from, socklen_t from_len) {
+    Waiter *w = PyMem_Malloc(sizeof(Waiter) + q->len);
+    if (!w) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    w->next = NULL;
+    memcpy(&w->client, from, from_len);
+    w->client_len = from_len;
+    w->client_id[0] = data[0], w->client_id[1] = data[1];
+    w->question_len = q->question_end - 12;
+    memcpy(w->question, data + 12, w->question_len);
+    w->max_udp = max_udp(q);
+    w->edns = q->edns;
+    w->flags = q->flags;
+    w->raw_len = q->len;
+    memcpy(w->raw, data, q->len);
+    return w;
+}
+
+/* Queue `q` for the upstream: 1 queued, 2 answered from the cache, 3 waiting for an identical
+ * query the lane sent, 0 the chain must ask (an answer it must render, in flight there, too
+ * many waiting). */
 static int forward(Lane *self, Query *q, unsigned char *data, struct sockaddr_storage *from,
                    socklen_t from_len) {
     if (self->pending_count >= MAX_PENDING || self->upstreams == 0
@@ -653,24 +684,31 @@ static int forward(Lane *self, Query *q, unsigned char *data, struct sockaddr_st
         Py_DECREF(key);
         return known < 0 ? -1 : 0;
     }
-    unsigned char *raw = PyMem_Malloc(q->len);
-    if (!raw) { Py_DECREF(key); PyErr_NoMemory(); return -1; }
-    memcpy(raw, data, q->len);
+    Waiter *w = new_waiter(q, data, from, from_len);
+    if (!w) { Py_DECREF(key); return -1; }
+    PyObject *asked = PyDict_GetItemWithError(self->inflight, key);
+    if (asked) {  /* the lane has asked already: wait for that answer */
+        Pending *p = &self->pending[PyLong_AsLong(asked)];
+        Waiter **last = &p->waiters;
+        while (*last) last = &(*last)->next;
+        *last = w;
+        Py_DECREF(key);
+        return 3;
+    }
     uint16_t qid = next_random(self);
     while (self->pending[qid].in_use) qid = next_random(self);
+    PyObject *id = PyLong_FromLong(qid);
+    if (PyErr_Occurred() || !id || PyDict_SetItem(self->inflight, key, id) < 0) {
+        Py_XDECREF(id);
+        PyMem_Free(w);
+        Py_DECREF(key);
+        return -1;
+    }
+    Py_DECREF(id);
     Pending *p = &self->pending[qid];
     p->in_use = 1;
     p->generation = ++self->generation;
-    memcpy(&p->client, from, from_len);
-    p->client_len = from_len;
-    p->client_id[0] = data[0], p->client_id[1] = data[1];
-    p->question_len = q->question_end - 12;
-    memcpy(p->question, data + 12, p->question_len);
-    p->max_udp = max_udp(q);
-    p->edns = q->edns;
-    p->flags = q->flags;
-    p->raw = raw;
-    p->raw_len = q->len;
+    p->waiters = w;
     p->key = key;
     self->pending_count++;
     Sent *s = &self->sent[self->sent_tail++ & 0xFFFF];
@@ -687,8 +725,12 @@ static int forward(Lane *self, Query *q, unsigned char *data, struct sockaddr_st
 }
 
 static void release(Lane *self, Pending *p) {
-    PyMem_Free(p->raw);
-    p->raw = NULL;
+    for (Waiter *w = p->waiters, *next; w; w = next) {
+        next = w->next;
+        PyMem_Free(w);
+    }
+    p->waiters = NULL;
+    if (p->key && self->inflight && PyDict_DelItem(self->inflight, p->key) < 0) PyErr_Clear();
     Py_CLEAR(p->key);
     p->in_use = 0;
     self->pending_count--;
@@ -797,6 +839,7 @@ static void Lane_dealloc(Lane *self) {
     Py_XDECREF(self->head);
     Py_XDECREF(self->source);
     Py_XDECREF(self->clients);
+    Py_XDECREF(self->inflight);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -820,11 +863,12 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds) {
     self->pending = PyMem_Calloc(65536, sizeof(Pending));
     self->sent = PyMem_Calloc(65536, sizeof(Sent));
     self->clients = PyDict_New();
+    self->inflight = PyDict_New();
     if (!self->in || !self->relay_in || !self->pending || !self->sent) {
         PyErr_NoMemory();
         return -1;
     }
-    if (!self->clients) return -1;
+    if (!self->clients || !self->inflight) return -1;
     for (int i = 0; i < BATCH; i++) {
         self->in_iov[i].iov_base = self->in + (size_t)i * BUFSIZE;
         self->in_iov[i].iov_len = BUFSIZE;
@@ -1015,7 +1059,7 @@ static PyObject *Lane_send(Lane *self, PyObject *Py_UNUSED(ignored)) {
 }
 
 /* Whether the answer's question is the one asked (ignoring case), as `Upstream` checks. */
-static int same_question(const unsigned char *data, int len, const Pending *p) {
+static int same_question(const unsigned char *data, int len, const Waiter *p) {
     if (len < 12 + p->question_len) return 0;
     for (int i = 0; i < p->question_len; i++) {
         unsigned char a = data[12 + i], b = p->question[i];
@@ -1029,15 +1073,43 @@ static int same_question(const unsigned char *data, int len, const Pending *p) {
 /* Why a forwarded query is handed back to the chain's Upstream. */
 enum back { BACK_EXPIRED = 0, BACK_TRUNCATED = 1, BACK_OTHER_QUESTION = 2 };
 
-static PyObject *handed_back(const Pending *p, enum back why) {
-    PyObject *packet = PyBytes_FromStringAndSize((const char *)p->raw, p->raw_len);
-    PyObject *address = address_tuple(&p->client);
-    if (!packet || !address) {
+/* Every waiter's (packet, address, why) appended to `back`: 0, or -1 on error. */
+static int hand_back(const Pending *p, enum back why, PyObject *back) {
+    for (const Waiter *w = p->waiters; w; w = w->next) {
+        PyObject *packet = PyBytes_FromStringAndSize((const char *)w->raw, w->raw_len);
+        PyObject *address = address_tuple(&w->client);
+        PyObject *item = packet && address
+            ? Py_BuildValue("(OOi)", packet, address, (int)why) : NULL;
         Py_XDECREF(packet);
         Py_XDECREF(address);
-        return NULL;
+        if (!item || PyList_Append(back, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
     }
-    return Py_BuildValue("(NNi)", packet, address, (int)why);
+    return 0;
+}
+
+/* An answer for a second or later waiter: its own copy, sent at once (rare: identical queries
+ * in flight together). */
+static void answer_also(Lane *self, const Waiter *w, const unsigned char *data, int len) {
+    unsigned char small[ANSWER_MAX];
+    unsigned char *out = small;
+    int out_len;
+    if (len > w->max_udp) {
+        out_len = truncated_answer(w, small);
+    } else {
+        out = PyMem_Malloc(len);
+        if (!out) return;  /* UDP clients ask again */
+        memcpy(out, data, len);
+        out[0] = w->client_id[0], out[1] = w->client_id[1];
+        memcpy(out + 12, w->question, w->question_len);
+        out_len = len;
+    }
+    sendto(self->listen_fd, out, out_len, MSG_DONTWAIT, (const struct sockaddr *)&w->client,
+           w->client_len);
+    if (out != small) PyMem_Free(out);
 }
 
 static PyObject *POPITEM;
@@ -1104,27 +1176,26 @@ static PyObject *Lane_relay(Lane *self, PyObject *args) {
                 continue;
             Pending *p = &self->pending[(data[0] << 8) | data[1]];
             if (!p->in_use) continue;  /* late, or a stranger's */
-            if (data[2] & 0x02 || !same_question(data, len, p)) {
+            Waiter *first = p->waiters;
+            if (data[2] & 0x02 || !same_question(data, len, first)) {
                 /* truncated (fetch it over TCP) or another question: the chain asks again */
-                PyObject *item = handed_back(p, data[2] & 0x02 ? BACK_TRUNCATED
-                                                               : BACK_OTHER_QUESTION);
-                if (!item || PyList_Append(back, item) < 0) {
-                    Py_XDECREF(item);
-                    goto fail;
-                }
-                Py_DECREF(item);
+                int failed = hand_back(p, data[2] & 0x02 ? BACK_TRUNCATED : BACK_OTHER_QUESTION,
+                                       back);
                 release(self, p);
+                if (failed) goto fail;
                 continue;
             }
             if (cache_answer(self, p->key, data, len, when) < 0) goto fail;
+            for (const Waiter *w = first->next; w; w = w->next) answer_also(self, w, data, len);
+            const Waiter *q = first;
             unsigned char *out = data;
             int out_len = len;
-            if (len > p->max_udp) {
+            if (len > q->max_udp) {
                 out = self->relay_small[n];
-                out_len = truncated_answer(p, out);
+                out_len = truncated_answer(q, out);
             } else {
-                data[0] = p->client_id[0], data[1] = p->client_id[1];
-                memcpy(data + 12, p->question, p->question_len);
+                data[0] = q->client_id[0], data[1] = q->client_id[1];
+                memcpy(data + 12, q->question, q->question_len);
             }
             struct mmsghdr *m = &self->relay_out[outs];
             memset(&m->msg_hdr, 0, sizeof(struct msghdr));
@@ -1133,9 +1204,9 @@ static PyObject *Lane_relay(Lane *self, PyObject *args) {
             m->msg_hdr.msg_iov = &self->relay_out_iov[outs];
             m->msg_hdr.msg_iovlen = 1;
             /* the client's address stays valid until sent: copied out of the table first */
-            memcpy(&self->relay_addr[outs], &p->client, p->client_len);
+            memcpy(&self->relay_addr[outs], &q->client, q->client_len);
             m->msg_hdr.msg_name = &self->relay_addr[outs];
-            m->msg_hdr.msg_namelen = p->client_len;
+            m->msg_hdr.msg_namelen = q->client_len;
             release(self, p);
             outs++;
         }
@@ -1168,15 +1239,13 @@ static PyObject *Lane_expired(Lane *self, PyObject *args) {
             continue;
         }
         if (s->sent > before) break;
-        PyObject *item = handed_back(p, BACK_EXPIRED);
-        if (!item || PyList_Append(back, item) < 0) {
-            Py_XDECREF(item);
+        int failed = hand_back(p, BACK_EXPIRED, back);
+        release(self, p);
+        self->sent_head++;
+        if (failed) {
             Py_DECREF(back);
             return NULL;
         }
-        Py_DECREF(item);
-        release(self, p);
-        self->sent_head++;
     }
     return back;
 }
