@@ -1,0 +1,311 @@
+"""Lane on and lane off side by side, for the DNS fast lane's differential tests (issue 9).
+
+The C fast lane (`gateway/dns/_fastlane.c`, `fastlane.py`) must answer and journal byte for byte
+what the Python handler chain does. `LanePair` runs two resolvers on one policy, each with its own
+real local upstream (`dns_harness.LocalUpstream`) and its own journal: `DnsServer(...,
+fast_lane=True)` and `fast_lane=False`. `ask` sends the same packet (fixed ID) from the same
+client address to both and returns both answers; `records` reads both journals back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+
+from schoolgate.engine.policy.loader import parse_policy
+from schoolgate.engine.snapshot import Snapshot, compile_snapshot
+from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.gateway.dns.filtering import Filtering
+from schoolgate.gateway.dns.server import DnsServer, Resolver
+from schoolgate.gateway.dns.upstream import Upstream
+from schoolgate.gateway.reload import SnapshotHolder
+from tests.gateway.dns_harness import ZONE, Gateway, LocalUpstream
+
+LANE_API = "fast_lane" in inspect.signature(DnsServer.__init__).parameters
+"""Whether `DnsServer` takes `fast_lane` yet; until it does both sides run the Python path."""
+
+# A small policy with a time rule, an agreement gate, site lists, safe search and alerts; the
+# rules cite the Thomas Mills and St Thomas More requirements they are modelled on.
+POLICY = """
+schema_version: 1
+school: {id: lane-school, name: Lane School, policy_title: Online Safety Policy}
+contacts:
+  - {role: dsl, title: Designated Safeguarding Lead}
+groups:
+  - {id: pupils, kind: pupil, title: Pupils, agreement_required: false}
+  - {id: sixth-form, kind: pupil, title: Sixth form, agreement_required: false}
+  - {id: staff, kind: staff, title: Staff, safe_search: false, agreement_required: false}
+  - {id: newcomers, kind: pupil, title: New pupils, agreement_required: true, agreement: pupil-aup}
+periods:
+  - id: school-hours
+    title: School hours
+    days: [mon, tue, wed, thu, fri]
+    start: "08:30"
+    end: "15:30"
+    source: {section: Appendix 2, quote: "NOT ALLOWED DURING SCHOOL HOURS", requirements: [TM-057]}
+filtering:
+  default_group: pupils
+  block_response: {block_response}
+rules:
+  - id: inappropriate-content
+    groups: [all]
+    categories: [pornography, gambling]
+    action: block
+    alert: low
+    source:
+      section: "2.1 Acceptable Use by Pupils"
+      quote: "Users must not search for, view or download material of an illegal, offensive"
+      requirements: [TM-006]
+  - id: no-gaming-in-school-hours
+    groups: [pupils, newcomers]
+    categories: [games]
+    action: block
+    periods: [school-hours]
+    source: {section: Appendix 2, quote: "INTERNET GAMING IS NOT ALLOWED", requirements: [TM-057]}
+  - id: gaming-outside-school-hours
+    groups: [pupils, newcomers]
+    categories: [games]
+    action: warn
+    source:
+      section: "2.1 Acceptable Use by Pupils"
+      quote: "all usage should be of an educational nature"
+      requirements: [TM-005, TM-057]
+sites:
+  - id: blocked-for-pupils
+    title: Sites the school has blocked
+    groups: [pupils, newcomers]
+    action: block
+    sites: [listed.test]
+    source: {section: Filtering, quote: "Pupils must not visit sites the school has blocked"}
+  - id: caution
+    title: Sites shown with a warning
+    groups: [all]
+    action: warn
+    sites: [warn.test]
+    source: {section: Filtering, quote: "Some sites are shown with a warning first"}
+safe_search:
+  groups: [pupils, sixth-form]
+  youtube: strict
+alert_routes:
+  - {level: low, notify: [dsl]}
+agreements:
+  - id: pupil-aup
+    title: Pupil Acceptable Use Agreement
+    groups: [newcomers]
+    statements: ["I will only use the internet when a teacher says I can."]
+    source:
+      section: Pupil Acceptable Use Agreement
+      quote: "If you do not sign and return this agreement, access will not be granted"
+      requirements: [STM-228, TM-004]
+"""
+
+_WORDS = ("casino", "poker", "slots", "lotto", "jackpot", "roulette", "bingo", "wager")
+GAMBLING = tuple(f"{w}{i}-online.{tld}" for i, w in enumerate(_WORDS) for tld in ("com", "net"))
+"""UT1-like gambling domains (a small generated list, like shared/data/ut1/gambling)."""
+
+LISTS = {
+    "porn.txt": ("pornography", ["adult-site.test", "blocked.example"]),
+    "gambling.txt": ("gambling", ["bets.example", *GAMBLING]),
+    "games.txt": ("games", ["games.example", "minecraft.test"]),
+}
+
+SUBNETS = {"127.0.0.0/8": "pupils", "127.0.0.3/32": "staff", "127.0.0.4/32": "sixth-form"}
+SUBNETS["127.0.0.5/32"] = "newcomers"
+PUPIL, STAFF, SIXTH_FORM, NEWCOMER = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+
+
+def make_snapshot(
+    directory: Path, block_response: str = "block-page", policy: str = POLICY
+) -> Snapshot:
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = ["lists:"]
+    for filename, (category, hosts) in LISTS.items():
+        (directory / filename).write_text("\n".join(hosts) + "\n")
+        manifest.append(f"  - {{file: {filename}, format: plain, category: {category}}}")
+    (directory / "lists.yaml").write_text("\n".join(manifest) + "\n")
+    text = policy.replace("{block_response}", block_response)
+    return compile_snapshot(parse_policy(text, "lane-school.yaml"), [directory])
+
+
+class FakeClock:
+    """The server's clock (`datetime.now` in `server.py` and `resolver.py`): a fixed moment that
+    tests move on; each reading is a new object, as a real clock's is."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self, tz: Any = None) -> datetime:
+        return (self.moment + timedelta(0)).astimezone(tz or UTC)
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+
+class LaneUpstream(LocalUpstream):
+    """`LocalUpstream` answering the same bytes every time (dnspython shuffles records unless
+    told not to); names in `wrong_question` are answered for another name."""
+
+    wrong_question: frozenset[str] = frozenset({"wrong.example."})
+
+    def answer(self, wire_query: bytes, tcp: bool) -> bytes | None:
+        query = dns.message.from_wire(wire_query)
+        name = query.question[0].name
+        rtype = dns.rdatatype.to_text(query.question[0].rdtype)
+        wrong = name.to_text().lower() in self.wrong_question
+        self.received.append(f"{name.to_text().lower()} {'wrong' if wrong else rtype}")
+        if self.silent:
+            return None
+        if wrong:
+            other = dns.message.make_query("other.example", "A")
+            other.id = query.id
+            reply = dns.message.make_response(other)
+            reply.answer.append(dns.rrset.from_text("other.example.", 60, "IN", "A", "192.0.2.9"))
+            return reply.to_wire()
+        reply = dns.message.make_response(query)
+        records = ZONE.get(name.to_text().lower())
+        if records is None:
+            reply.set_rcode(dns.rcode.NXDOMAIN)
+            soa = "ns.example. host.example. 1 60 60 60 30"
+            reply.authority.append(dns.rrset.from_text("example.", 30, "IN", "SOA", soa))
+        elif rtype in records:
+            rrset = dns.rrset.from_text_list(name, self.ttl, "IN", rtype, records[rtype])
+            reply.answer.append(rrset)
+        wire = reply.to_wire(want_shuffle=False)
+        if not tcp and len(wire) > 512:
+            reply.answer.clear()
+            reply.flags |= dns.flags.TC
+            wire = reply.to_wire()
+        return wire
+
+
+class LaneGateway(Gateway):
+    """`dns_harness.Gateway` with the fast lane on or off and a journal fsynced every
+    `journal_flush` seconds."""
+
+    def __init__(self, snapshot: Any, journal_dir: Path, fast_lane: bool, **options: Any) -> None:
+        self.fast_lane = fast_lane
+        self.upstream_server = LaneUpstream(ttl=options.pop("upstream_ttl", 300))
+        self.upstream_server.silent = options.pop("upstream_silent", False)
+        self.holder = options.pop("holder", None) or SnapshotHolder(snapshot=snapshot)
+        flush = options.pop("journal_flush", 0.01)
+        self.clock: FakeClock | None = options.pop("clock", None)
+        self.journal = JournalWriter(journal_dir, flush_interval=flush)
+        self.options = options
+        self._start_loop()
+
+    def _start_loop(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.call(self._start())
+
+    async def _start(self) -> None:
+        await self.upstream_server.start()
+        names = ("timeout", "retries", "cache_entries")
+        upstream_options = {k: self.options.pop(k) for k in names if k in self.options}
+        self.upstream = Upstream([("127.0.0.1", self.upstream_server.port)], **upstream_options)
+        self.resolver = Resolver(self.holder, self.upstream, journal=self.journal, **self.options)
+        clock = self.clock
+        if clock is not None:  # the decision cache empties on the minute of that clock too
+            for handler in self.resolver.handlers:
+                if isinstance(handler, Filtering):
+                    handler.cache._clock = lambda: clock.moment.timestamp()
+        lane = {"fast_lane": self.fast_lane} if LANE_API else {}
+        self.server = DnsServer(self.resolver, None, **lane)
+        ((_, self.port),) = await self.server.start([("127.0.0.1", 0)])
+
+    def counts(self) -> dict[str, int]:
+        if not LANE_API:
+            return {"fast": 0, "punted": 0}
+        return dict(self.run(self.server.fast_lane_counts))
+
+    def records(self, flush: bool = True) -> list[dict[str, Any]]:
+        if flush:
+            self.journal.flush(timeout=5)
+        return list(read_events(self.journal.directory))
+
+
+def exchange(port: int, packet: bytes, client: str, timeout: float) -> bytes | None:
+    """Send `packet` from `client` (a 127.x address) and return the answer, None if silent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((client, 0))
+        sock.settimeout(timeout)
+        sock.sendto(packet, ("127.0.0.1", port))
+        try:
+            return sock.recv(65535)
+        except TimeoutError:
+            return None
+
+
+def without_at(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "at"} for r in records]
+
+
+class LanePair:
+    """Two gateways on the same policy: `on` (fast lane) and `off` (the Python chain)."""
+
+    def __init__(self, make: Any, tmp: Path, **options: Any) -> None:
+        holders = options.pop("holders", (None, None))
+        self.on = LaneGateway(make(), tmp / "journal-on", True, holder=holders[0], **options)
+        try:
+            self.off = LaneGateway(make(), tmp / "journal-off", False, holder=holders[1], **options)
+        except BaseException:
+            self.on.close()
+            raise
+        self.seen = 0
+
+    def ask(self, packet: bytes, client: str = PUPIL, timeout: float = 3.0) -> bytes | None:
+        """Both answers to `packet`, which must be the same bytes; returns it. Both are asked in
+        the same wall-clock second, so answers from the upstream cache count TTLs down alike."""
+        if timeout >= 1 and time.time() % 1 > 0.75:
+            time.sleep(1.005 - time.time() % 1)
+        on = exchange(self.on.port, packet, client, timeout)
+        off = exchange(self.off.port, packet, client, timeout)
+        assert on == off, mismatch(packet, on, off)
+        return on
+
+    def records(self) -> list[dict[str, Any]]:
+        """The journal records written since the last call, the same on both sides but `at`."""
+        on, off = self.on.records(), self.off.records()
+        assert without_at(on) == without_at(off), record_diff(on, off)
+        new, self.seen = on[self.seen :], len(on)
+        return new
+
+    def close(self) -> None:
+        self.on.close()
+        self.off.close()
+
+
+def mismatch(packet: bytes, on: bytes | None, off: bytes | None) -> str:
+    def show(data: bytes | None) -> str:
+        if data is None:
+            return "(no answer)"
+        try:
+            text = dns.message.from_wire(data).to_text()
+        except Exception as exc:  # show whatever the bytes are
+            text = f"(unparsable: {exc})"
+        return f"{data.hex()}\n{text}"
+
+    return f"query {packet.hex()}\nlane on:  {show(on)}\nlane off: {show(off)}"
+
+
+def record_diff(on: list[dict[str, Any]], off: list[dict[str, Any]]) -> str:
+    lines = [f"{len(on)} records with the lane on, {len(off)} with it off"]
+    for index, (a, b) in enumerate(zip(without_at(on), without_at(off), strict=False)):
+        if a != b:
+            keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+            lines += [f"record {index} {k}: on={a.get(k)!r} off={b.get(k)!r}" for k in keys]
+    return "\n".join(lines[:40])
