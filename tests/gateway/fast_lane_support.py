@@ -250,6 +250,24 @@ def exchange(port: int, packet: bytes, client: str, timeout: float) -> bytes | N
             return None
 
 
+def burst(port: int, packets: list[bytes], client: str, quiet: float = 1.0) -> list[bytes]:
+    """Send every packet at once from one socket (one or a few batches at the server); the
+    answers in any order, once `quiet` seconds pass without one."""
+    answers: list[bytes] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((client, 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.settimeout(quiet)
+        for packet in packets:
+            sock.sendto(packet, ("127.0.0.1", port))
+        while len(answers) < len(packets):
+            try:
+                answers.append(sock.recv(65535))
+            except TimeoutError:
+                break
+    return answers
+
+
 def without_at(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "at"} for r in records]
 
@@ -277,10 +295,23 @@ class LanePair:
         assert on == off, mismatch(packet, on, off)
         return on
 
-    def records(self) -> list[dict[str, Any]]:
-        """The journal records written since the last call, the same on both sides but `at`."""
+    def burst(self, packets: list[bytes], client: str = PUPIL) -> list[bytes]:
+        """The answers to `packets` sent all at once: the same on both sides, in any order."""
+        on = sorted(burst(self.on.port, packets, client))
+        off = sorted(burst(self.off.port, packets, client))
+        assert len(on) == len(off), f"{len(on)} answers with the lane on, {len(off)} off"
+        for a, b in zip(on, off, strict=True):
+            assert a == b, mismatch(b"(burst)", a, b)
+        return on
+
+    def records(self, ordered: bool = True) -> list[dict[str, Any]]:
+        """The journal records written since the last call, the same on both sides but `at`
+        (in the same order unless not `ordered`)."""
         on, off = self.on.records(), self.off.records()
-        assert without_at(on) == without_at(off), record_diff(on, off)
+        a, b = without_at(on), without_at(off)
+        if not ordered:
+            a, b = sorted(a, key=repr), sorted(b, key=repr)
+        assert a == b, record_diff(a, b)
         new, self.seen = on[self.seen :], len(on)
         return new
 
@@ -303,8 +334,9 @@ def mismatch(packet: bytes, on: bytes | None, off: bytes | None) -> str:
 
 
 def record_diff(on: list[dict[str, Any]], off: list[dict[str, Any]]) -> str:
+    """What differs, field by field, between records (without `at`) on and off."""
     lines = [f"{len(on)} records with the lane on, {len(off)} with it off"]
-    for index, (a, b) in enumerate(zip(without_at(on), without_at(off), strict=False)):
+    for index, (a, b) in enumerate(zip(on, off, strict=False)):
         if a != b:
             keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
             lines += [f"record {index} {k}: on={a.get(k)!r} off={b.get(k)!r}" for k in keys]

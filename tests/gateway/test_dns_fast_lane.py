@@ -65,6 +65,13 @@ EDNS: dict[str, dict[str, Any]] = {
     "cookie": {"use_edns": 0, "options": [COOKIE]},
     "4096": {"use_edns": 0, "payload": 4096},
 }
+VARIANTS: dict[str, dict[str, Any]] = {
+    **EDNS,
+    "no RD": {"flags": 0},
+    "AD and CD": {"flags": dns.flags.RD | dns.flags.AD | dns.flags.CD, "use_edns": 0},
+    "EDNS version 1": {"use_edns": 1},
+    "payload 256": {"use_edns": 0, "payload": 256},
+}
 BLOCK_PAGE = BlockPage(ipv4="10.9.9.9", ipv6="fd00::9")
 
 
@@ -130,23 +137,29 @@ def addresses(answer: bytes | None) -> list[str]:
 # 1. Blocked names ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("block_response", ["block-page", "nxdomain"])
-def test_blocked_names_get_the_same_answers_and_records_tm_006(lanes, block_response) -> None:
-    pair = lanes(block_response)
+NO_IPV6 = BlockPage(ipv4="10.9.9.9", ipv6=None)
+
+
+@pytest.mark.parametrize(
+    ("block_response", "page"),
+    [("block-page", BLOCK_PAGE), ("block-page", NO_IPV6), ("nxdomain", BLOCK_PAGE)],
+)
+def test_blocked_names_get_the_same_answers_and_records_tm_006(lanes, block_response, page) -> None:
+    pair = lanes(block_response, block_page=page)
     names = ["blocked.example", "www.Sub.BLOCKED.example", "BeTs.ExAmPlE", GAMBLING[3].upper()]
     for name in names:
         for rtype in ("A", "AAAA", "MX", "TXT", "HTTPS", "ANY"):
-            for label, edns in EDNS.items():
-                answer = pair.ask(query(name, rtype, **edns))
-                message = dns.message.from_wire(answer)
+            for variant in VARIANTS.values():
+                packet = query(name, rtype, **variant)
+                message = dns.message.from_wire(pair.ask(packet))
                 assert message.question[0].name.to_text() == name + ".", "0x20 case kept"
-                assert (message.edns >= 0) == (label != "plain")
+                assert (message.edns >= 0) == (dns.message.from_wire(packet).edns >= 0)
                 if block_response == "nxdomain":
                     assert message.rcode() == dns.rcode.NXDOMAIN
-                elif rtype in ("A", "AAAA"):
-                    assert addresses(answer) == ["10.9.9.9" if rtype == "A" else "fd00::9"]
+                elif rtype == "A" or (rtype == "AAAA" and page.ipv6):
+                    assert len(message.answer) == 1 and message.flags & dns.flags.AA
     records = pair.records()
-    assert len(records) == len(names) * 6 * len(EDNS)
+    assert len(records) == len(names) * 6 * len(VARIANTS)
     assert {r["rule"] for r in records} == {"inappropriate-content"}
     assert {tuple(r["notify"]) for r in records} == {("dsl",)}
     assert not pair.on.upstream_server.received and not pair.off.upstream_server.received
@@ -207,6 +220,7 @@ PUNTED: dict[str, bytes] = {
     "underscore": raw([b"_dmarc", b"allowed", b"example"]),
     "non-ASCII": raw([b"caf\xc3\xa9", b"example"]),
     "dot in a label": raw([b"blocked.example"]),
+    "name over 255 bytes": raw([b"a" * 63] * 4 + [b"blocked", b"example"]),
     "root": raw([], qtype=2),
     "class CH": raw([b"version", b"bind"], qtype=16, qclass=3),
     "class ANY": raw([b"blocked", b"example"], qclass=255),
@@ -241,6 +255,69 @@ def test_names_the_lane_punts_get_the_chains_answers(lanes) -> None:
     records = pair.records()
     assert {"listed.test", "dns.google", "www.google.com"} <= {r["target"] for r in records}
     assert any(r["extra"].get("selftest") for r in records)
+
+
+def _with_additional(packet: bytes, record: bytes) -> bytes:
+    """`packet` with one more additional record."""
+    count = int.from_bytes(packet[10:12], "big") + 1
+    return packet[:10] + count.to_bytes(2, "big") + packet[12:] + record
+
+
+LONG = ".".join(["a" * 63, "B" * 63, "c" * 63, "d" * 45, "blocked", "example"])  # 253 bytes
+ODD_BUT_PLAIN: dict[str, bytes] = {
+    "longest name": query(LONG),
+    "qtype 0": raw([b"blocked", b"example"], qtype=0),
+    "qtype OPT": raw([b"n1", b"blocked", b"example"], qtype=41),
+    "AXFR": raw([b"blocked", b"example"], qtype=252),
+    "IXFR, allowed": raw([b"allowed", b"example"], qtype=251),
+    "trailing bytes": query("n2.blocked.example") + b"\x00\x01\x02",
+    "OPT then an A record": _with_additional(
+        query("n3.blocked.example", use_edns=0),
+        b"\x00\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04\x7f\x00\x00\x01",
+    ),
+    "two OPT records": _with_additional(
+        query("n4.blocked.example", use_edns=0), b"\x00\x00\x29\x04\xd0" + bytes(6)
+    ),
+    "OPT with Z bits": query("n5.blocked.example", use_edns=0, ednsflags=0x7FFF),
+    "extended RCODE in OPT": query("n6.blocked.example", use_edns=0, ednsflags=0x01000000),
+    "empty OPT option": query(
+        "n7.blocked.example", use_edns=0, options=[dns.edns.GenericOption(3, b"")]
+    ),
+}
+
+
+def test_odd_but_well_formed_queries_get_the_same_answers(lanes) -> None:
+    pair = lanes()
+    pair.ask(query("blocked.example"))
+    answers = {why: pair.ask(packet, timeout=0.5) for why, packet in ODD_BUT_PLAIN.items()}
+    assert rcode(answers["two OPT records"]) == dns.rcode.FORMERR
+    assert addresses(answers["longest name"]) == ["10.9.9.9"]
+    assert pair.on.upstream_server.received == pair.off.upstream_server.received
+    pair.records()
+
+
+def test_a_burst_of_mixed_queries_is_answered_and_journalled_alike(lanes) -> None:
+    pair = lanes(safe_search=SafeSearch.from_directory(DATA / "safesearch-adguard"))
+    names = ["blocked.example", "allowed.example", "www.google.com", "games.example", "listed.test"]
+    packets = []
+    for index in range(96):  # more than one batch (64 datagrams) at the server
+        name = f"b{index}.{names[index % len(names)]}" if index % 7 else names[index % 5]
+        message = dns.message.make_query(
+            name, ("A", "AAAA", "TXT")[index % 3], use_edns=index % 2 - 1
+        )
+        message.id = index
+        packets.append(message.to_wire())
+    assert len(pair.burst(packets)) == len(packets)
+    assert len(pair.records(ordered=False)) == len(packets)
+    assert_lane_did_work(pair)
+
+
+def test_allowed_names_are_not_journalled_when_the_site_says_so(lanes) -> None:
+    pair = lanes(journal_allowed=False)
+    for name in ("allowed.example", "blocked.example", "n1.allowed.example", "games.example"):
+        pair.ask(query(name))
+    assert [r["target"] for r in pair.records()] == ["blocked.example", "games.example"]
+    assert_lane_did_work(pair)
 
 
 # 4. Who is asking, agreements, reloads and the clock -------------------------------------------
