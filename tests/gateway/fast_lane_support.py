@@ -150,12 +150,17 @@ class FakeClock:
 
     def __init__(self, moment: datetime) -> None:
         self.moment = moment
+        self.skew = 0.0
+        """How far the wall clock (`time.time`, read by the decision cache) is ahead."""
 
     def now(self, tz: Any = None) -> datetime:
         return (self.moment + timedelta(0)).astimezone(tz or UTC)
 
-    def set(self, moment: datetime) -> None:
-        self.moment = moment
+    def set(self, moment: datetime, skew: float = 0.0) -> None:
+        self.moment, self.skew = moment, skew
+
+    def wall(self) -> float:
+        return self.moment.timestamp() + self.skew
 
 
 class LaneUpstream(LocalUpstream):
@@ -232,7 +237,7 @@ class LaneGateway(Gateway):
         if clock is not None:  # the decision cache empties on the minute of that clock too
             for handler in self.resolver.handlers:
                 if isinstance(handler, Filtering):
-                    handler.cache._clock = lambda: clock.moment.timestamp()
+                    handler.cache._clock = clock.wall
         self.server = DnsServer(self.resolver, None, fast_lane=self.fast_lane)
         assert self.server.fast_lane == self.fast_lane, "the C lane is not built: pip install -e ."
         ((_, self.port),) = await self.server.start([("127.0.0.1", 0)])

@@ -334,6 +334,26 @@ def test_the_gaming_rule_ends_on_the_minute_tm_057_tm_005(lanes, clock: FakeCloc
     assert rules == ["no-gaming-in-school-hours"] * 2 + ["gaming-outside-school-hours"] * 4
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9 fast lane: the chain's DecisionCache empties on the wall clock's minute, not "
+    "the batch's; a decision made for 15:29:59.999 and cached just after the tick is learnt by the "
+    "lane at 15:30 and applied to every games name for that minute (block, not warn)",
+)
+def test_a_batch_read_just_before_the_minute_does_not_outlive_it_tm_057(
+    lanes, clock: FakeClock
+) -> None:
+    pair = lanes()
+    # The batch's clock is read at 15:29:59.999; the wall clock has ticked to 15:30 by the time
+    # its decisions are looked up (a batch of 64 queries takes about a millisecond).
+    clock.set(datetime(2025, 3, 4, 15, 29, 59, 999_000, tzinfo=UTC), skew=0.002)
+    assert addresses(pair.ask(query("games.example"))) == ["10.9.9.9"]
+    clock.set(datetime(2025, 3, 4, 15, 30, 0, 100_000, tzinfo=UTC))
+    pair.ask(query("games.example"))  # the chain's cached decision for this very name
+    for name in ("n1.games.example", "n2.games.example"):
+        assert rcode(pair.ask(query(name))) == dns.rcode.NXDOMAIN  # warned, so forwarded
+
+
 # 5. The upstream misbehaving ---------------------------------------------------------------------
 
 UPSTREAM_CASES: dict[str, tuple[dict[str, Any], list[bytes], list[int]]] = {
