@@ -313,8 +313,16 @@ class LanePair:
         assert on == off, mismatch(packet, on, off)
         return on
 
-    def burst(self, packets: list[bytes], client: str = PUPIL) -> list[bytes]:
-        """The answers to `packets` sent all at once: the same on both sides, in any order."""
+    def burst(
+        self, packets: list[bytes], client: str = PUPIL, one_batch: bool = False
+    ) -> list[bytes]:
+        """The answers to `packets` sent all at once: the same on both sides, in any order.
+        `one_batch`: the servers' loops are held while they are sent, so each reads them all
+        in one go."""
+        if one_batch:
+            for side in (self.on, self.off):
+                side.loop.call_soon_threadsafe(time.sleep, 0.3)
+            time.sleep(0.05)
         on = sorted(burst(self.on.port, packets, client))
         off = sorted(burst(self.off.port, packets, client))
         assert len(on) == len(off), f"{len(on)} answers with the lane on, {len(off)} off"
