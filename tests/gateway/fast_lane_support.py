@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dns.flags
 import dns.message
@@ -127,8 +127,9 @@ LISTS = {
 }
 
 SUBNETS = {"127.0.0.0/8": "pupils", "127.0.0.3/32": "staff", "127.0.0.4/32": "sixth-form"}
-SUBNETS["127.0.0.5/32"] = "newcomers"
+SUBNETS |= {"127.0.0.5/32": "newcomers", "::1/128": "sixth-form"}
 PUPIL, STAFF, SIXTH_FORM, NEWCOMER = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+SIXTH_FORM_V6 = "::1"
 
 
 def make_snapshot(
@@ -166,9 +167,16 @@ class FakeClock:
 class LaneUpstream(LocalUpstream):
     """`LocalUpstream` answering the same bytes every time (dnspython shuffles records unless
     told not to) and as much over UDP as the query's EDNS payload allows; names in
-    `wrong_question` are answered for another name."""
+    `wrong_question` are answered for another name, `oversize` in full whatever the payload."""
 
     wrong_question: frozenset[str] = frozenset({"wrong.allowed.example."})
+    zone: ClassVar[dict[str, dict[str, list[str]]]] = {
+        **ZONE,
+        "big.allowed.example.": ZONE["big.example."],
+        "oversize.allowed.example.": ZONE["big.example."],
+    }
+    oversize = "oversize.allowed.example."
+    """Answered in full over UDP whatever the query's payload (a misbehaving upstream)."""
 
     def answer(self, wire_query: bytes, tcp: bool) -> bytes | None:
         query = dns.message.from_wire(wire_query)
@@ -185,7 +193,7 @@ class LaneUpstream(LocalUpstream):
             reply.answer.append(dns.rrset.from_text("other.example.", 60, "IN", "A", "192.0.2.9"))
             return reply.to_wire()
         reply = dns.message.make_response(query)
-        records = ZONE.get(name.to_text().lower())
+        records = self.zone.get(name.to_text().lower())
         if records is None:
             reply.set_rcode(dns.rcode.NXDOMAIN)
             soa = "ns.example. host.example. 1 60 60 60 30"
@@ -193,8 +201,9 @@ class LaneUpstream(LocalUpstream):
         elif rtype in records:
             rrset = dns.rrset.from_text_list(name, self.ttl, "IN", rtype, records[rtype])
             reply.answer.append(rrset)
-        wire = reply.to_wire(want_shuffle=False)
-        if not tcp and len(wire) > max(512, query.payload if query.edns >= 0 else 512):
+        wire = reply.to_wire(max_size=65535, want_shuffle=False)
+        room = max(512, query.payload if query.edns >= 0 else 512)
+        if not tcp and len(wire) > room and name.to_text().lower() != self.oversize:
             reply.answer.clear()
             reply.flags |= dns.flags.TC
             wire = reply.to_wire()
@@ -240,7 +249,8 @@ class LaneGateway(Gateway):
                     handler.cache._clock = clock.wall
         self.server = DnsServer(self.resolver, None, fast_lane=self.fast_lane)
         assert self.server.fast_lane == self.fast_lane, "the C lane is not built: pip install -e ."
-        ((_, self.port),) = await self.server.start([("127.0.0.1", 0)])
+        bound = await self.server.start([("127.0.0.1", 0), ("::1", 0)])
+        (_, self.port), (_, self.port6) = bound
 
     def counts(self) -> dict[str, int]:
         return dict(self.run(self.server.fast_lane_counts))
@@ -251,28 +261,41 @@ class LaneGateway(Gateway):
         return list(read_events(self.journal.directory))
 
 
-def exchange(port: int, packet: bytes, client: str, timeout: float) -> bytes | None:
-    """Send `packet` from `client` (a 127.x address) and return the answer, None if silent."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def _client_socket(gateway: LaneGateway, client: str) -> tuple[socket.socket, tuple[str, int]]:
+    """A UDP socket bound to `client` (127.x or ::1) and the gateway's address to send to."""
+    if ":" in client:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         sock.bind((client, 0))
+        return sock, ("::1", gateway.port6)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((client, 0))
+    return sock, ("127.0.0.1", gateway.port)
+
+
+def exchange(gateway: LaneGateway, packet: bytes, client: str, timeout: float) -> bytes | None:
+    """Send `packet` from `client` and return the answer, None if silent."""
+    sock, server = _client_socket(gateway, client)
+    with sock:
         sock.settimeout(timeout)
-        sock.sendto(packet, ("127.0.0.1", port))
+        sock.sendto(packet, server)
         try:
             return sock.recv(65535)
         except TimeoutError:
             return None
 
 
-def burst(port: int, packets: list[bytes], client: str, quiet: float = 1.0) -> list[bytes]:
+def burst(
+    gateway: LaneGateway, packets: list[bytes], client: str, quiet: float = 1.0
+) -> list[bytes]:
     """Send every packet at once from one socket (one or a few batches at the server); the
     answers in any order, once `quiet` seconds pass without one."""
     answers: list[bytes] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((client, 0))
+    sock, server = _client_socket(gateway, client)
+    with sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.settimeout(quiet)
         for packet in packets:
-            sock.sendto(packet, ("127.0.0.1", port))
+            sock.sendto(packet, server)
         while len(answers) < len(packets):
             try:
                 answers.append(sock.recv(65535))
@@ -306,9 +329,9 @@ class LanePair:
         if timeout >= 1 and time.time() % 1 > 0.75:
             time.sleep(1.005 - time.time() % 1)
         started = time.monotonic()
-        on = exchange(self.on.port, packet, client, timeout)
+        on = exchange(self.on, packet, client, timeout)
         middle = time.monotonic()
-        off = exchange(self.off.port, packet, client, timeout)
+        off = exchange(self.off, packet, client, timeout)
         self.took = (middle - started, time.monotonic() - middle)
         assert on == off, mismatch(packet, on, off)
         return on
@@ -323,8 +346,8 @@ class LanePair:
             for side in (self.on, self.off):
                 side.loop.call_soon_threadsafe(time.sleep, 0.3)
             time.sleep(0.05)
-        on = sorted(burst(self.on.port, packets, client))
-        off = sorted(burst(self.off.port, packets, client))
+        on = sorted(burst(self.on, packets, client))
+        off = sorted(burst(self.off, packets, client))
         assert len(on) == len(off), f"{len(on)} answers with the lane on, {len(off)} off"
         for a, b in zip(on, off, strict=True):
             assert a == b, mismatch(b"(burst)", a, b)

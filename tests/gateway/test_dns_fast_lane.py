@@ -46,6 +46,7 @@ from tests.gateway.fast_lane_support import (
     POLICY,
     PUPIL,
     SIXTH_FORM,
+    SIXTH_FORM_V6,
     STAFF,
     SUBNETS,
     FakeClock,
@@ -296,7 +297,7 @@ def test_allowed_names_are_not_journalled_when_the_site_says_so(lanes) -> None:
 
 def test_groups_and_users_come_from_subnets_and_bindings_alike(lanes) -> None:
     pair = lanes()
-    clients = (PUPIL, STAFF, SIXTH_FORM, SIGNED_IN, PUPIL)
+    clients = (PUPIL, STAFF, SIXTH_FORM, SIGNED_IN, SIXTH_FORM_V6, PUPIL)
     fast = warm(pair, *clients)
     names = ["games.example", "n1.games.example", "x.adult.games.example", GAMBLING[0]]
     names += ["allowed.example", "best-casino-bonus.com", "free-vpn-proxy.net"]
@@ -306,6 +307,7 @@ def test_groups_and_users_come_from_subnets_and_bindings_alike(lanes) -> None:
     records = pair.records()
     assert {r["group"] for r in records} == {"pupils", "staff", "sixth-form"}
     assert {r["user"] for r in records} == {None, USER}
+    assert {r["address"] for r in records} == {*clients}
     by_group = {(r["group"], r["target"]): r for r in records}
     assert by_group["pupils", "games.example"]["action"] == "block"
     assert by_group["staff", "games.example"]["action"] == "allow"
@@ -416,6 +418,16 @@ UPSTREAM_CASES: dict[str, tuple[dict[str, Any], list[bytes], list[int]]] = {
         ],
         [dns.rcode.NOERROR] * 3,
     ),
+    "oversize": (  # sent whole over UDP whatever the payload: cut to fit by the server
+        {},
+        [
+            query("oversize.allowed.example", "TXT"),
+            query("oversize.allowed.example", "TXT", use_edns=0),
+            query("big.allowed.example", "TXT", use_edns=0, payload=4096),
+            query("oversize.allowed.example", "TXT", use_edns=0, want_dnssec=True, payload=4096),
+        ],
+        [dns.rcode.NOERROR] * 4,
+    ),
     "answering another question": (
         {"timeout": 0.5, "retries": 1},
         [query("wrong.allowed.example")],
@@ -470,14 +482,14 @@ def plain_names(draw: st.DrawFn) -> str:
 
 def test_any_plain_name_is_answered_and_journalled_alike(lanes) -> None:
     pair = lanes()
-    fast = warm(pair, PUPIL, STAFF, SIXTH_FORM, SIGNED_IN)
+    fast = warm(pair, PUPIL, STAFF, SIXTH_FORM, SIGNED_IN, SIXTH_FORM_V6)
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         name=plain_names(),
         rtype=st.sampled_from(QTYPES),
         variant=st.sampled_from(sorted(VARIANTS)),
-        client=st.sampled_from([PUPIL, STAFF, SIXTH_FORM, SIGNED_IN]),
+        client=st.sampled_from([PUPIL, STAFF, SIXTH_FORM, SIGNED_IN, SIXTH_FORM_V6]),
     )
     def check(name: str, rtype: str, variant: str, client: str) -> None:
         assert pair.ask(query(name, rtype, **VARIANTS[variant]), client) is not None
