@@ -243,7 +243,7 @@ class LaneGateway(Gateway):
         self.upstream = Upstream(servers, **upstream_options)
         self.resolver = Resolver(self.holder, self.upstream, journal=self.journal, **self.options)
         clock = self.clock
-        if clock is not None:  # the decision cache empties on the minute of that clock too
+        if clock is not None:  # a decision cache asked without a moment reads this clock
             for handler in self.resolver.handlers:
                 if isinstance(handler, Filtering):
                     handler.cache._clock = clock.wall
