@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -112,9 +113,18 @@ class FastLane:
         self._moment: datetime | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self.mismatches = 0
-        resolver.add_policy_listener(self.policy_changed)
+        self._thread = threading.get_ident()
+        resolver.add_policy_listener(self._policy_changed)
 
     # The policy -------------------------------------------------------------------------------
+
+    def _policy_changed(self, decider: Decider) -> None:
+        """Snapshots are reloaded on a watcher thread: the lane changes between two batches,
+        on the event loop's thread, never while C is reading its tables."""
+        if threading.get_ident() == self._thread:
+            self.policy_changed(decider)
+        else:
+            self._loop.call_soon_threadsafe(self.policy_changed, decider)
 
     def policy_changed(self, decider: Decider) -> None:
         """A snapshot was loaded: forget what was learnt and read the new tables."""
