@@ -10,6 +10,7 @@ from typing import Any
 import dns.edns
 import dns.flags
 import dns.message
+import dns.rcode
 
 QID = 0x5A5A
 COOKIE = dns.edns.GenericOption(10, bytes(range(8)))  # an RFC 7873 client cookie
@@ -109,5 +110,65 @@ ODD_BUT_PLAIN: dict[str, bytes] = {
     "extended RCODE in OPT": query("n6.blocked.example", use_edns=0, ednsflags=0x01000000),
     "empty OPT option": query(
         "n7.blocked.example", use_edns=0, options=[dns.edns.GenericOption(3, b"")]
+    ),
+}
+
+
+def numbered(names: list[str]) -> list[bytes]:
+    """A query for each name, IDs 0, 1, 2..."""
+    packets = []
+    for index, name in enumerate(names):
+        message = dns.message.make_query(name, "A")
+        message.id = index
+        packets.append(message.to_wire())
+    return packets
+
+
+def rcode(answer: bytes | None) -> int:
+    assert answer is not None
+    return dns.message.from_wire(answer).rcode()
+
+
+def addresses(answer: bytes | None) -> list[str]:
+    assert answer is not None
+    message = dns.message.from_wire(answer)
+    return sorted(r.to_text() for rrset in message.answer for r in rrset if rrset.rdtype in (1, 28))
+
+
+# The upstream misbehaving: (the pair's options, the queries, their answers' RCODEs).
+UPSTREAM_CASES: dict[str, tuple[dict[str, Any], list[bytes], list[int]]] = {
+    "silent": (
+        {"upstream_silent": True, "timeout": 0.2, "retries": 1},
+        [query("n1.allowed.example", "AAAA", use_edns=0), query("n1.blocked.example")],
+        [dns.rcode.SERVFAIL, dns.rcode.NOERROR],
+    ),
+    "the first of two silent": (
+        {"silent_first": True, "timeout": 0.2, "retries": 1},
+        [query("n1.allowed.example"), query("allowed.example"), query("n2.allowed.example")],
+        [dns.rcode.NXDOMAIN, dns.rcode.NOERROR, dns.rcode.NXDOMAIN],
+    ),
+    "truncated": (  # fits 4096, is cut to fit 1232 from the cache, is truncated without EDNS
+        {},
+        [
+            query("big.example", "TXT", use_edns=0, payload=4096),
+            query("big.example", "TXT", use_edns=0),
+            query("BIG.example", "TXT"),
+        ],
+        [dns.rcode.NOERROR] * 3,
+    ),
+    "oversize": (  # sent whole over UDP whatever the payload: cut to fit by the server
+        {},
+        [
+            query("oversize.allowed.example", "TXT"),
+            query("oversize.allowed.example", "TXT", use_edns=0),
+            query("big.allowed.example", "TXT", use_edns=0, payload=4096),
+            query("oversize.allowed.example", "TXT", use_edns=0, want_dnssec=True, payload=4096),
+        ],
+        [dns.rcode.NOERROR] * 4,
+    ),
+    "answering another question": (
+        {"timeout": 0.5, "retries": 1},
+        [query("wrong.allowed.example")],
+        [dns.rcode.SERVFAIL],
     ),
 }

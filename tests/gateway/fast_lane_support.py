@@ -177,6 +177,20 @@ class LaneUpstream(LocalUpstream):
     }
     oversize = "oversize.allowed.example."
     """Answered in full over UDP whatever the query's payload (a misbehaving upstream)."""
+    rcodes: ClassVar[dict[str, int]] = {
+        "refused.allowed.example.": dns.rcode.REFUSED,
+        "servfail.allowed.example.": dns.rcode.SERVFAIL,
+    }
+    """Answered with that response code and nothing else (never cached)."""
+    special: ClassVar[dict[str, list[str]]] = {
+        "ttl0.allowed.example.": ["ttl0.allowed.example. 0 IN A 192.0.2.20"],
+        "cname.allowed.example.": [
+            "cname.allowed.example. 120 IN CNAME www.allowed.example.",
+            "www.allowed.example. 60 IN A 192.0.2.21",
+        ],
+        "nodata.allowed.example.": [],  # NOERROR, no records, no SOA: nothing to cache by
+    }
+    """Answered with these records (for an A query), whatever the zone says."""
 
     def answer(self, wire_query: bytes, tcp: bool) -> bytes | None:
         query = dns.message.from_wire(wire_query)
@@ -193,8 +207,15 @@ class LaneUpstream(LocalUpstream):
             reply.answer.append(dns.rrset.from_text("other.example.", 60, "IN", "A", "192.0.2.9"))
             return reply.to_wire()
         reply = dns.message.make_response(query)
-        records = self.zone.get(name.to_text().lower())
-        if records is None:
+        key = name.to_text().lower()
+        records = self.zone.get(key)
+        if key in self.rcodes:
+            reply.set_rcode(self.rcodes[key])
+        elif key in self.special:
+            for text in self.special[key] if rtype == "A" else []:
+                owner, ttl, _, kind, data = text.split(" ", 4)
+                reply.answer.append(dns.rrset.from_text(owner, int(ttl), "IN", kind, data))
+        elif records is None:
             reply.set_rcode(dns.rcode.NXDOMAIN)
             soa = "ns.example. host.example. 1 60 60 60 30"
             reply.authority.append(dns.rrset.from_text("example.", 30, "IN", "SOA", soa))

@@ -39,7 +39,17 @@ from schoolgate.gateway.identity import Identity
 from schoolgate.gateway.proxy.records import SignatureStore
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.site import BlockPage, Subnet
-from tests.gateway.fast_lane_packets import EDNS, ODD_BUT_PLAIN, PUNTED, VARIANTS, query
+from tests.gateway.fast_lane_packets import (
+    EDNS,
+    ODD_BUT_PLAIN,
+    PUNTED,
+    UPSTREAM_CASES,
+    VARIANTS,
+    addresses,
+    numbered,
+    query,
+    rcode,
+)
 from tests.gateway.fast_lane_support import (
     GAMBLING,
     NEWCOMER,
@@ -58,7 +68,7 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 TUESDAY_LESSON = datetime(2025, 3, 4, 10, 30, tzinfo=UTC)  # London is on GMT in March
 BLOCK_PAGE = BlockPage(ipv4="10.9.9.9", ipv6="fd00::9")
 NO_IPV6 = BlockPage(ipv4="10.9.9.9", ipv6=None)
-SIGNED_IN = "127.0.0.6"
+SIGNED_IN, GHOST = "127.0.0.6", "127.0.0.7"
 USER = 'Zoë "Z" O\'Brien \\ staff'
 """A signed-in user (a log-on binding) whose name JSON must escape."""
 WARM = ["warm.allowed.example", "warm.blocked.example", "warm.bets.example", "warm.games.example"]
@@ -109,17 +119,6 @@ def assert_lane_did_work(pair: LanePair, since: int = 0) -> None:
     """The lane answered or forwarded queries itself (more than `since`); with it off, none."""
     assert pair.on.counts()["fast"] > since, pair.on.counts()
     assert pair.off.counts() == {"fast": 0, "punted": 0}
-
-
-def rcode(answer: bytes | None) -> int:
-    assert answer is not None
-    return dns.message.from_wire(answer).rcode()
-
-
-def addresses(answer: bytes | None) -> list[str]:
-    assert answer is not None
-    message = dns.message.from_wire(answer)
-    return sorted(r.to_text() for rrset in message.answer for r in rrset if rrset.rdtype in (1, 28))
 
 
 # 1. Blocked names ------------------------------------------------------------------------------
@@ -182,6 +181,24 @@ def test_allowed_names_are_relayed_the_same_then_served_from_the_cache(lanes) ->
     assert [r["action"] for r in records] == ["allow"] * (2 * len(asked) + 1)
 
 
+def test_upstream_answers_never_cached_or_cached_briefly_are_relayed_alike(lanes) -> None:
+    pair = lanes()
+    fast = warm(pair)
+    names = ["refused", "servfail", "ttl0", "cname", "nodata"]
+    time.sleep(1.02 - time.time() % 1)
+    first = [pair.ask(query(f"{name}.allowed.example")) for name in names]
+    assert_lane_did_work(pair, since=fast)
+    again = [pair.ask(query(f"{name}.allowed.example")) for name in names]
+    assert [rcode(a) for a in first] == [5, 2, 0, 0, 0] and again == first
+    assert pair.on.upstream_server.received == pair.off.upstream_server.received
+    asked = [r.split(".")[0] for r in pair.on.upstream_server.received[len(WARM) - 3 :]]
+    assert asked == [*names, "refused", "servfail", "ttl0", "nodata"]  # cname was cached
+    time.sleep(1.02 - time.time() % 1)  # the cached CNAME and address count down together
+    message = dns.message.from_wire(pair.ask(query("cname.allowed.example")))
+    assert [rrset.ttl for rrset in message.answer] == [119, 59]
+    assert len(pair.records()) == 2 * len(names) + 1
+
+
 # 3. What the lane must hand to the chain ---------------------------------------------------------
 
 
@@ -232,21 +249,11 @@ def test_a_burst_of_mixed_queries_is_answered_and_journalled_alike(lanes) -> Non
     assert_lane_did_work(pair, since=fast)
 
 
-def _numbered(names: list[str]) -> list[bytes]:
-    """A query for each name, IDs 0, 1, 2..."""
-    packets = []
-    for index, name in enumerate(names):
-        message = dns.message.make_query(name, "A")
-        message.id = index
-        packets.append(message.to_wire())
-    return packets
-
-
 def test_identical_queries_in_one_batch_are_answered_alike(lanes) -> None:
     pair = lanes()
     fast = warm(pair, PUPIL, STAFF)
-    assert len(pair.burst(_numbered(["same.allowed.example"] * 6), one_batch=True)) == 6
-    assert len(pair.burst(_numbered(["same.allowed.example"] * 2), STAFF)) == 2  # cached
+    assert len(pair.burst(numbered(["same.allowed.example"] * 6), one_batch=True)) == 6
+    assert len(pair.burst(numbered(["same.allowed.example"] * 2), STAFF)) == 2  # cached
     assert len(pair.records(ordered=False)) == 8
     assert_lane_did_work(pair, since=fast)
 
@@ -254,7 +261,7 @@ def test_identical_queries_in_one_batch_are_answered_alike(lanes) -> None:
 def test_identical_queries_in_one_batch_go_upstream_once(lanes) -> None:
     pair = lanes()
     warm(pair)
-    pair.burst(_numbered(["same.allowed.example"] * 6), one_batch=True)
+    pair.burst(numbered(["same.allowed.example"] * 6), one_batch=True)
     assert pair.on.upstream_server.received == pair.off.upstream_server.received
 
 
@@ -273,7 +280,7 @@ def test_a_mixed_batch_is_journalled_in_the_order_it_came(lanes) -> None:
         "www.warn.test",
         "n3.b.test",
     ]
-    pair.burst(_numbered(names), one_batch=True)
+    pair.burst(numbered(names), one_batch=True)
     assert [r["target"] for r in pair.on.records()][-5:] == names
     pair.records()
 
@@ -308,6 +315,29 @@ def test_groups_and_users_come_from_subnets_and_bindings_alike(lanes) -> None:
     assert by_group["staff", "games.example"]["action"] == "allow"
     assert by_group["pupils", "best-casino-bonus.com"]["rule"] == "guessed-from-the-name"
     assert by_group["pupils", "x.adult.games.example"]["categories"] == ["games", "pornography"]
+    assert_lane_did_work(pair, since=fast)
+
+
+def test_a_new_log_on_and_an_unknown_group_count_alike(lanes, tmp_path: Path) -> None:
+    pair = lanes()
+    fast = warm(pair, SIGNED_IN)
+    for name in ("a.allowed.example", "a.games.example"):
+        pair.ask(query(name), SIGNED_IN)
+    bound = {SIGNED_IN: {"user": "bob", "group": "pupils"}, GHOST: {"group": "ghost"}}
+    (tmp_path / "bindings.json").write_text(json.dumps(bound))
+    time.sleep(1.1)  # bindings are looked at again once a second
+    for name in ("b.allowed.example", "b.games.example", "c.games.example"):
+        pair.ask(query(name), SIGNED_IN)
+    for name in ("g.allowed.example", "g.games.example", "h.games.example"):
+        assert addresses(pair.ask(query(name), GHOST)) == ["10.9.9.9"]  # the policy's fail mode
+    records = [(r["user"], r["group"], r["rule"]) for r in pair.records()]
+    assert (
+        records[:5]
+        == [(USER, "staff", "default")] * 2
+        + [("bob", "pupils", "default")]
+        + [("bob", "pupils", "no-gaming-in-school-hours")] * 2
+    )
+    assert records[5:] == [(None, "ghost", "fail-closed")] * 3
     assert_lane_did_work(pair, since=fast)
 
 
@@ -385,43 +415,6 @@ def test_a_batch_read_just_before_the_minute_does_not_outlive_it_tm_057(
 
 
 # 5. The upstream misbehaving ---------------------------------------------------------------------
-
-UPSTREAM_CASES: dict[str, tuple[dict[str, Any], list[bytes], list[int]]] = {
-    "silent": (
-        {"upstream_silent": True, "timeout": 0.2, "retries": 1},
-        [query("n1.allowed.example", "AAAA", use_edns=0), query("n1.blocked.example")],
-        [dns.rcode.SERVFAIL, dns.rcode.NOERROR],
-    ),
-    "the first of two silent": (
-        {"silent_first": True, "timeout": 0.2, "retries": 1},
-        [query("n1.allowed.example"), query("allowed.example"), query("n2.allowed.example")],
-        [dns.rcode.NXDOMAIN, dns.rcode.NOERROR, dns.rcode.NXDOMAIN],
-    ),
-    "truncated": (  # fits 4096, is cut to fit 1232 from the cache, is truncated without EDNS
-        {},
-        [
-            query("big.example", "TXT", use_edns=0, payload=4096),
-            query("big.example", "TXT", use_edns=0),
-            query("BIG.example", "TXT"),
-        ],
-        [dns.rcode.NOERROR] * 3,
-    ),
-    "oversize": (  # sent whole over UDP whatever the payload: cut to fit by the server
-        {},
-        [
-            query("oversize.allowed.example", "TXT"),
-            query("oversize.allowed.example", "TXT", use_edns=0),
-            query("big.allowed.example", "TXT", use_edns=0, payload=4096),
-            query("oversize.allowed.example", "TXT", use_edns=0, want_dnssec=True, payload=4096),
-        ],
-        [dns.rcode.NOERROR] * 4,
-    ),
-    "answering another question": (
-        {"timeout": 0.5, "retries": 1},
-        [query("wrong.allowed.example")],
-        [dns.rcode.SERVFAIL],
-    ),
-}
 
 
 def _upstream_case(lanes, case: str) -> tuple[LanePair, int]:
