@@ -10,6 +10,7 @@ client address to both and returns both answers; `records` reads both journals b
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -325,6 +326,10 @@ def burst(
     return answers
 
 
+AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+"""The journal's time format (`DecisionEncoder`): UTC to the microsecond."""
+
+
 def without_at(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "at"} for r in records]
 
@@ -378,6 +383,7 @@ class LanePair:
         """The journal records written since the last call, the same on both sides but `at`
         (in the same order unless not `ordered`)."""
         on, off = self.on.records(), self.off.records()
+        assert all(AT.fullmatch(r["at"]) for r in on + off), "a time not in the journal's format"
         a, b = without_at(on), without_at(off)
         if not ordered:
             a, b = sorted(a, key=repr), sorted(b, key=repr)

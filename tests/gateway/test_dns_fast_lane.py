@@ -129,7 +129,7 @@ def assert_lane_did_work(pair: LanePair, since: int = 0) -> None:
     [("block-page", BLOCK_PAGE), ("block-page", NO_IPV6), ("nxdomain", BLOCK_PAGE)],
 )
 def test_blocked_names_get_the_same_answers_and_records_tm_006(lanes, block_response, page) -> None:
-    pair = lanes(block_response, block_page=page)
+    pair = lanes(block_response, block_page=page, block_ttl=60 if page is BLOCK_PAGE else 5)
     fast = warm(pair)
     names = ["blocked.example", "www.Sub.BLOCKED.example", "BeTs.ExAmPlE", GAMBLING[3].upper()]
     for name in names:
@@ -197,6 +197,18 @@ def test_upstream_answers_never_cached_or_cached_briefly_are_relayed_alike(lanes
     message = dns.message.from_wire(pair.ask(query("cname.allowed.example")))
     assert [rrset.ttl for rrset in message.answer] == [119, 59]
     assert len(pair.records()) == 2 * len(names) + 1
+
+
+def test_a_full_answer_cache_drops_the_oldest_alike(lanes) -> None:
+    pair = lanes(cache_entries=3)
+    warm(pair)
+    names = [f"n{index}.allowed.example" for index in range(5)] + ["n4.allowed.example"] * 2
+    for name in [*names, "n0.allowed.example", "n3.allowed.example"]:
+        pair.ask(query(name))
+    assert pair.on.upstream_server.received == pair.off.upstream_server.received
+    assert pair.on.upstream_server.received.count("n0.allowed.example. A") == 2  # dropped
+    assert pair.on.upstream_server.received.count("n4.allowed.example. A") == 1
+    assert len(pair.records()) == len(names) + 2
 
 
 # 3. What the lane must hand to the chain ---------------------------------------------------------
