@@ -68,7 +68,7 @@ class Monitor:
         self._stop = threading.Event()
         self._queued = threading.Event()  # the ingest thread queued messages: deliver now
         self._threads: list[threading.Thread] = []
-        self._last_purge = float("-inf")  # the first pass purges, however recently the machine booted
+        self._last_purge = float("-inf")  # the first pass purges, however recently booted
         self._new_policy: Policy | None = None
         self.policy_reloads = 0
         self.errors: list[str] = []
