@@ -10,11 +10,12 @@ client address to both and returns both answers; `records` reads both journals b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -369,15 +370,27 @@ class LanePair:
         `one_batch`: the servers' loops are held while they are sent, so each reads them all
         in one go."""
         if one_batch:
-            for side in (self.on, self.off):
-                side.loop.call_soon_threadsafe(time.sleep, 0.3)
-            time.sleep(0.05)
+            self.hold()
         on = sorted(burst(self.on, packets, client))
         off = sorted(burst(self.off, packets, client))
         assert len(on) == len(off), f"{len(on)} answers with the lane on, {len(off)} off"
         for a, b in zip(on, off, strict=True):
             assert a == b, mismatch(b"(burst)", a, b)
         return on
+
+    def hold(self, seconds: float = 0.3) -> None:
+        """Keep both servers' event loops busy for `seconds`, from now."""
+        for side in (self.on, self.off):
+            side.loop.call_soon_threadsafe(time.sleep, seconds)
+        time.sleep(0.05)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Both servers busy (their loops held) while the block runs."""
+        self.hold(0.5)
+        started = time.monotonic()
+        yield
+        assert time.monotonic() - started < 0.4, "the block outlasted the hold"
 
     def records(self, ordered: bool = True) -> list[dict[str, Any]]:
         """The journal records written since the last call, the same on both sides but `at`
