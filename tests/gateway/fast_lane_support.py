@@ -264,7 +264,8 @@ class LaneGateway(Gateway):
         names = ("timeout", "retries", "cache_entries")
         upstream_options = {k: self.options.pop(k) for k in names if k in self.options}
         self.upstream = Upstream(servers, **upstream_options)
-        self.resolver = Resolver(self.holder, self.upstream, journal=self.journal, **self.options)
+        journal = self.journal if self.options.pop("journalling", True) else None
+        self.resolver = Resolver(self.holder, self.upstream, journal=journal, **self.options)
         clock = self.clock
         if clock is not None:  # a decision cache asked without a moment reads this clock
             for handler in self.resolver.handlers:

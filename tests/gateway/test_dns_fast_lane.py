@@ -298,12 +298,14 @@ def test_a_mixed_batch_is_journalled_in_the_order_it_came(lanes) -> None:
     pair.records()
 
 
-def test_allowed_names_are_not_journalled_when_the_site_says_so(lanes) -> None:
-    pair = lanes(journal_allowed=False)
+@pytest.mark.parametrize("journalling", [True, False])
+def test_allowed_names_are_not_journalled_when_the_site_says_so(lanes, journalling) -> None:
+    pair = lanes(journal_allowed=False, journalling=journalling)  # False: no journal at all
     fast = warm(pair)
     for name in ("allowed.example", "blocked.example", "n1.allowed.example", "n1.games.example"):
         pair.ask(query(name))
-    assert [r["target"] for r in pair.records()] == ["blocked.example", "n1.games.example"]
+    expected = ["blocked.example", "n1.games.example"] if journalling else []
+    assert [r["target"] for r in pair.records()] == expected
     assert_lane_did_work(pair, since=fast)
 
 
