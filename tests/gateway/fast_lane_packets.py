@@ -85,6 +85,11 @@ def _with_additional(packet: bytes, record: bytes) -> bytes:
     return packet[:10] + count.to_bytes(2, "big") + packet[12:] + record
 
 
+def opt(rdata: bytes, owner: bytes = b"\x00") -> bytes:
+    """An OPT record (payload 1232) with these options."""
+    return owner + struct.pack(">HHIH", 41, 1232, 0, len(rdata)) + rdata
+
+
 LONG = ".".join(["a" * 63, "B" * 63, "c" * 63, "d" * 45, "blocked", "example"])  # 253 bytes
 ODD_BUT_PLAIN: dict[str, bytes] = {
     # The lane may answer these or punt them; either way the answer must be the chain's.
@@ -108,6 +113,20 @@ ODD_BUT_PLAIN: dict[str, bytes] = {
     ),
     "OPT with Z bits": query("n5.blocked.example", use_edns=0, ednsflags=0x7FFF),
     "extended RCODE in OPT": query("n6.blocked.example", use_edns=0, ednsflags=0x01000000),
+    "OPT owned by a name": _with_additional(query("n8.blocked.example"), opt(b"", b"\x01a\x00")),
+    "option longer than the OPT": _with_additional(
+        query("n9.allowed.example"), opt(struct.pack(">HH", 10, 100))
+    ),
+    "probe inside a cookie": _with_additional(
+        query("n10.allowed.example"), opt(struct.pack(">HHHH", 10, 4, 65432, 0))
+    ),
+    "probe after a short option": _with_additional(
+        query("n11.allowed.example"), opt(struct.pack(">HHBHH", 10, 1, 0, 65432, 0))
+    ),
+    "an A record, no OPT": _with_additional(
+        query("n12.blocked.example"),
+        b"\x00\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04\x7f\x00\x00\x01",
+    ),
     "empty OPT option": query(
         "n7.blocked.example", use_edns=0, options=[dns.edns.GenericOption(3, b"")]
     ),
