@@ -278,11 +278,6 @@ def test_identical_queries_in_one_batch_go_upstream_once(lanes) -> None:
     assert pair.on.upstream_server.received == pair.off.upstream_server.received
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 fast lane: in a batch the lane's records are journalled before the chain's, "
-    "not in the order the queries came",
-)
 def test_a_mixed_batch_is_journalled_in_the_order_it_came(lanes) -> None:
     pair = lanes()
     warm(pair)

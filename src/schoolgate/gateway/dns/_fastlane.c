@@ -961,7 +961,8 @@ static PyObject *hint_tuple(const Hint *hint) {
 PyDoc_STRVAR(take_doc,
 "take(subject_for, upstream_index) -> (punted, records, count)\n\n"
 "Read waiting queries; answer or queue those the lane can. `punted` is a list of\n"
-"(packet, address, hint) for the chain; `records` the journal records of the rest.");
+"(packet, address, hint, offset) for the chain, `offset` being where in `records` (the\n"
+"journal records of the rest) its record goes.");
 
 static PyObject *Lane_take(Lane *self, PyObject *args) {
     PyObject *subject_for;
@@ -1011,7 +1012,9 @@ static PyObject *Lane_take(Lane *self, PyObject *args) {
             Py_XDECREF(why);
             goto fail;
         }
-        PyObject *item = PyTuple_Pack(3, packet, address, why);
+        PyObject *offset = PyLong_FromSsize_t(PyByteArray_GET_SIZE(records));
+        PyObject *item = offset ? PyTuple_Pack(4, packet, address, why, offset) : NULL;
+        Py_XDECREF(offset);
         Py_DECREF(address);
         Py_DECREF(packet);
         Py_DECREF(why);

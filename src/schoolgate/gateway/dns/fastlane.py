@@ -167,7 +167,7 @@ class FastLane:
 
     # One batch --------------------------------------------------------------------------------
 
-    def take(self, moment: datetime) -> tuple[list[tuple[bytes, Any, Any]], bytearray, int]:
+    def take(self, moment: datetime) -> tuple[list[tuple[bytes, Any, Any, int]], bytearray, int]:
         """Read the waiting queries: (punted, journal records, how many) — see `_fastlane.c`."""
         minute = int(moment.timestamp()) // 60
         if minute != self._minute or len(self._slots) > _SLOTS_KEPT:

@@ -59,6 +59,7 @@ class Resolver:
         self.asking = Asking(who or WhoIsAsking((identity or Identity()).identify, agreements))
         self.filtering = Filtering(doh_domains, DecisionCache(max_bytes=decision_cache_bytes))
         self.safe_search = safe_search or SafeSearch()
+        self.journalling = Journalling(journal, journal_allowed) if journal is not None else None
         self.handlers: list[Handler] = [
             # 1. The DoH canary: browsers that get NXDOMAIN for it keep using this resolver.
             DohCanary(),
@@ -68,7 +69,7 @@ class Resolver:
             #    the policy's fail_mode when it cannot be applied).
             self.filtering,
             # 4. Journal the decision once the handlers below have answered (before it is sent).
-            *([Journalling(journal, journal_allowed)] if journal is not None else []),
+            *([self.journalling] if self.journalling is not None else []),
             # 5. Blocked: the block page's address or NXDOMAIN.
             self.blocking,
             # 6. A self-test probe that is not blocked: decided, never forwarded.

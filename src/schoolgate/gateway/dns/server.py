@@ -66,7 +66,7 @@ class _UdpServer:
         recvfrom = self.sock.recvfrom
         for _ in range(_UDP_BATCH):
             try:
-                batch.append((*recvfrom(_UDP_MAX), None))
+                batch.append((*recvfrom(_UDP_MAX), None, 0))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:  # e.g. an ICMP error queued on the socket: skip it
@@ -82,17 +82,28 @@ class _UdpServer:
             log.exception("DNS fast lane failed; its batch's queued answers still go out")
             lane.send()
             return
-        if count:
-            self.resolver.journal.append_records(records, count)
-        self._answer(punted, moment)
+        self._answer(punted, moment, records, count)
 
-    def _answer(self, batch: list[tuple[bytes, Any, Any]], moment: datetime) -> None:
-        """The chain's replies to `batch` ((packet, address, what the lane may learn)); the
-        journal's hand-over; then the lane's answers, then the chain's."""
+    def _answer(
+        self,
+        batch: list[tuple[bytes, Any, Any, int]],
+        moment: datetime,
+        records: bytearray | None = None,
+        count: int = 0,
+    ) -> None:
+        """The chain's replies to `batch` ((packet, address, what the lane may learn, where in
+        the lane's `records` its record goes)); the journal's hand-over; then the lane's
+        answers, then the chain's. The chain's records are put among the lane's `count`
+        `records` where their queries came, so the journal is what the chain alone writes."""
         answers: list[tuple[bytes, bytes, Any]] = []
         forwards: list[tuple[wire.Query, bytes, Any]] = []
         handle = self.resolver.handle
-        for data, addr, hint in batch:
+        journalling = self.resolver.journalling if records is not None else None
+        merged, done = bytearray(), 0
+        for data, addr, hint, offset in batch:
+            if journalling is not None:
+                merged += records[done:offset]
+                done = offset
             try:
                 reply = handle(data, addr[0], moment)
                 if hint is not None:
@@ -100,6 +111,9 @@ class _UdpServer:
             except Exception:  # one bad packet must never stop the server
                 log.exception("DNS query from %s failed", addr[0])
                 continue
+            finally:
+                if journalling is not None:
+                    count += journalling.take_records(merged)
             if reply.packet is not None:
                 answers.append((reply.packet, data, addr))
             elif reply.forward is not None:
@@ -108,6 +122,10 @@ class _UdpServer:
                 task = self._loop.create_task(self._later(reply.later, data, addr))
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
+        if journalling is not None and count:
+            if batch:
+                merged += records[done:]
+            self.resolver.journal.append_records(merged if batch else records, count)
         self.resolver.hand_over()
         if self.lane is not None:
             self.lane.send()
