@@ -1,9 +1,11 @@
 """Query packets for the DNS fast lane's differential tests (`test_dns_fast_lane.py`, issue 9):
 plain ones in every header and EDNS variant, ones the lane must hand to the handler chain, and
-odd but well-formed ones. All carry the same fixed ID, so answers compare byte for byte."""
+odd but well-formed ones, ones for a misbehaving upstream, and the property test's names. All
+carry the same fixed ID, so answers compare byte for byte."""
 
 from __future__ import annotations
 
+import os
 import struct
 from typing import Any
 
@@ -11,6 +13,9 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
+from hypothesis import strategies as st
+
+from tests.gateway.fast_lane_support import GAMBLING
 
 QID = 0x5A5A
 COOKIE = dns.edns.GenericOption(10, bytes(range(8)))  # an RFC 7873 client cookie
@@ -191,3 +196,23 @@ UPSTREAM_CASES: dict[str, tuple[dict[str, Any], list[bytes], list[int]]] = {
         [dns.rcode.SERVFAIL],
     ),
 }
+
+
+# Plain names for the property test: 1-5 LDH labels, some under listed domains, any case.
+LABEL = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\Z") | st.sampled_from(
+    ["casino", "best-poker", "free-vpn", "pornhub", "proxy-site", "xn--80ak6aa92e", "_tcp"]
+)
+SUFFIXES = ["", "blocked.example", "games.example", "adult.games.example", "allowed.example"]
+SUFFIXES += list(GAMBLING[::3])
+EXAMPLES = int(os.environ.get("SCHOOLGATE_LANE_EXAMPLES", "200"))
+QTYPES = ["A", "AAAA", "MX", "TXT", "HTTPS", "ANY", "NS", "SOA", "SRV", "CAA", "PTR"]
+
+
+@st.composite
+def plain_names(draw: st.DrawFn) -> str:
+    suffix = draw(st.sampled_from(SUFFIXES))
+    room = 5 - (suffix.count(".") + 1 if suffix else 0)
+    labels = draw(st.lists(LABEL, min_size=0 if suffix else 1, max_size=room))
+    name = ".".join([*labels, suffix] if suffix else labels)
+    mask = draw(st.integers(0, 2 ** len(name) - 1))
+    return "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate(name))

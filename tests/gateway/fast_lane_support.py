@@ -128,7 +128,7 @@ LISTS = {
     "games.txt": ("games", ["games.example", "minecraft.test"]),
 }
 
-SUBNETS = {"127.0.0.0/8": "pupils", "127.0.0.3/32": "staff", "127.0.0.4/32": "sixth-form"}
+SUBNETS = {"127.0.0.0/29": "pupils", "127.0.0.3/32": "staff", "127.0.0.4/32": "sixth-form"}
 SUBNETS |= {"127.0.0.5/32": "newcomers", "::1/128": "sixth-form"}
 PUPIL, STAFF, SIXTH_FORM, NEWCOMER = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
 SIXTH_FORM_V6 = "::1"
