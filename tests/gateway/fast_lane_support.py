@@ -393,14 +393,12 @@ class LanePair:
         yield
         assert time.monotonic() - started < 0.4, "the block outlasted the hold"
 
-    def records(self, ordered: bool = True) -> list[dict[str, Any]]:
-        """The journal records written since the last call, the same on both sides but `at`
-        (in the same order unless not `ordered`)."""
+    def records(self) -> list[dict[str, Any]]:
+        """The journal records written since the last call: the same on both sides, in the same
+        order, all fields but `at`."""
         on, off = self.on.records(), self.off.records()
         assert all(AT.fullmatch(r["at"]) for r in on + off), "a time not in the journal's format"
         a, b = without_at(on), without_at(off)
-        if not ordered:
-            a, b = sorted(a, key=repr), sorted(b, key=repr)
         assert a == b, record_diff(a, b)
         new, self.seen = on[self.seen :], len(on)
         return new
