@@ -30,8 +30,9 @@ Everything on 127.0.0.1; nothing leaves the machine:
    round by round and of the medians.
 
 Servers: `schoolgate` is `schoolgate dns` as shipped (journal on, the C fast lane on where it is
-built), `schoolgate-python` the same with `--no-fast-lane` (issue 9: the lane on and off measured
-interleaved), `schoolgate-no-journal` with `--no-journal`.
+built; uvloop when installed), `schoolgate-python` the same with `--no-fast-lane` (issue 9: the
+lane on and off measured interleaved), `schoolgate-asyncio` with `--loop asyncio` (the standard
+event loop instead of uvloop), `schoolgate-no-journal` with `--no-journal`.
 """
 
 from __future__ import annotations
@@ -61,7 +62,14 @@ from schoolgate.engine.targets import Target  # noqa: E402
 from schoolgate.gateway.site import BlockPage  # noqa: E402
 
 PYTHON = REPO / ".venv" / "bin" / "python"
-SERVERS = ("dnsmasq", "unbound", "schoolgate", "schoolgate-python", "schoolgate-no-journal")
+SERVERS = (
+    "dnsmasq",
+    "unbound",
+    "schoolgate",
+    "schoolgate-python",
+    "schoolgate-asyncio",
+    "schoolgate-no-journal",
+)
 DEFAULT_SERVERS = ("dnsmasq", "unbound", "schoolgate", "schoolgate-no-journal")
 PEERS = ("unbound", "dnsmasq")
 STUB_ADDRESS = "192.0.2.1"  # what the stub upstream answers for every name
@@ -397,6 +405,8 @@ def start(
             command += ["--journal", str(journal)]
         if server == "schoolgate-python":
             command += ["--no-fast-lane"]
+        if server == "schoolgate-asyncio":
+            command += ["--loop", "asyncio"]
     log = (work / f"{server}.log").open("wb")
     proc = subprocess.Popen(pinned(0, command), stdout=log, stderr=subprocess.STDOUT)
     log.close()

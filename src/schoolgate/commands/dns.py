@@ -26,6 +26,8 @@ from schoolgate.gateway.dns.safesearch import SafeSearchTableError
 from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.identity import BindingsEndpoint, Identity
 from schoolgate.gateway.journal_events import binding_recorder
+from schoolgate.gateway.proxy.loop import LOOP_CHOICES
+from schoolgate.gateway.proxy.loop import run as run_loop
 from schoolgate.gateway.proxy.records import SIGNATURES_FILE, SignatureStore
 from schoolgate.gateway.reload import SnapshotHolder
 from schoolgate.gateway.services import dns_resolver
@@ -49,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--upstream", action="append", metavar="ADDR:PORT", help="repeatable")
     parser.add_argument("--journal", type=Path, metavar="DIR", help="decision journal folder")
     parser.add_argument("--no-journal", action="store_true", help="do not journal decisions")
+    parser.add_argument(
+        "--loop",
+        choices=LOOP_CHOICES,
+        default="auto",
+        help="event loop: uvloop when installed (auto), or the standard asyncio one",
+    )
     parser.add_argument(
         "--no-fast-lane",
         action="store_true",
@@ -152,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"schoolgate dns: {error}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(serve(site, holder, resolver, identity, not args.no_fast_lane))
+        return run_loop(serve(site, holder, resolver, identity, not args.no_fast_lane), args.loop)
     finally:
         holder.stop()
         if journal is not None:

@@ -1,11 +1,14 @@
-"""Which asyncio event loop the proxy runs on: uvloop when it is installed (the `fast` extra),
-else the standard one. uvloop is optional so the proxy still runs wherever Python does."""
+"""Which asyncio event loop the proxy and the DNS resolver run on: uvloop when it is installed
+(the `fast` extra), else the standard one. uvloop is optional so they still run wherever Python
+does."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
 
 LoopChoice = Literal["auto", "asyncio", "uvloop"]
 LOOP_CHOICES: tuple[LoopChoice, ...] = ("auto", "asyncio", "uvloop")
@@ -30,10 +33,10 @@ def loop_factory(choice: LoopChoice) -> Callable[[], asyncio.AbstractEventLoop] 
     return uvloop.new_event_loop
 
 
-def run(main: Coroutine[Any, Any, None], choice: LoopChoice = "auto") -> None:
-    """Run `main` to the end on the chosen loop."""
+def run(main: Coroutine[Any, Any, T], choice: LoopChoice = "auto") -> T:
+    """Run `main` to the end on the chosen loop; its result."""
     with asyncio.Runner(loop_factory=loop_factory(choice)) as runner:
-        runner.run(main)
+        return runner.run(main)
 
 
 def loop_name() -> str:
