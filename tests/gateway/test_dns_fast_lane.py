@@ -455,11 +455,6 @@ def test_a_misbehaving_upstream_is_asked_as_often(lanes, case: str) -> None:
         assert pair.on.dead_server.received == pair.off.dead_server.received
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Upstream._answered sets _next = index + 1 after an answer: with upstreams [dead, "
-    "live] every uncached query tries the dead one first and waits a timeout (lane on and off)",
-)
 def test_a_dead_first_upstream_is_not_asked_first_again(lanes) -> None:
     pair, _ = _upstream_case(lanes, "the first of two silent")
     assert len(pair.on.dead_server.received) == 1

@@ -7,11 +7,13 @@ answers unparsed until they are asked for again (most names are asked once)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import dns.message
 import dns.rcode
 import dns.rrset
 
+from schoolgate.gateway.dns import upstream as upstream_module
 from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.upstream import AnswerCache, Upstream
 from tests.gateway.dns_harness import LocalUpstream
@@ -110,3 +112,18 @@ def test_answers_are_parsed_when_first_asked_for_and_their_ttl_counts_from_stori
     assert cache.get(("s",), now=109.5) is None
     cache.put(("f",), _answer("f.example.", 0, dns.rcode.SERVFAIL), now=100.0)
     assert ("f",) not in cache.entries
+
+
+def test_an_upstream_that_timed_out_is_passed_over_for_a_while(monkeypatch) -> None:
+    """With upstreams [dead, live], only the first query waits on the dead one (REST_SECONDS);
+    then it is asked first again, once its rest is over."""
+    upstream = Upstream([("127.0.0.1", 1), ("127.0.0.1", 2)])
+    assert upstream.preferred == 0
+    upstream.did_not_answer(0)
+    assert upstream.preferred == 1 and upstream._pick(1) == 1  # both attempts go to the live one
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + upstream_module.REST_SECONDS + 1)
+    assert upstream.preferred == 0
+    upstream.did_not_answer(1)
+    upstream.did_not_answer(0)  # all resting: the turn decides, as before
+    assert upstream.preferred == 0

@@ -75,6 +75,7 @@ typedef struct {
     uint32_t generation;
     Waiter *waiters;     /* the first asker first */
     PyObject *key;       /* the upstream cache's key for this question */
+    int upstream;        /* which upstream it went to */
 } Pending;
 
 typedef struct {
@@ -710,6 +711,7 @@ static int forward(Lane *self, Query *q, unsigned char *data, struct sockaddr_st
     p->generation = ++self->generation;
     p->waiters = w;
     p->key = key;
+    p->upstream = self->upstream_index;
     self->pending_count++;
     Sent *s = &self->sent[self->sent_tail++ & 0xFFFF];
     s->qid = qid, s->generation = p->generation, s->sent = monotonic_now();
@@ -1082,7 +1084,7 @@ static int hand_back(const Pending *p, enum back why, PyObject *back) {
         PyObject *packet = PyBytes_FromStringAndSize((const char *)w->raw, w->raw_len);
         PyObject *address = address_tuple(&w->client);
         PyObject *item = packet && address
-            ? Py_BuildValue("(OOi)", packet, address, (int)why) : NULL;
+            ? Py_BuildValue("(OOii)", packet, address, (int)why, p->upstream) : NULL;
         Py_XDECREF(packet);
         Py_XDECREF(address);
         if (!item || PyList_Append(back, item) < 0) {
@@ -1148,8 +1150,8 @@ static int cache_answer(Lane *self, PyObject *key, const unsigned char *data, in
 PyDoc_STRVAR(relay_doc,
 "relay(index, now) -> handed_back\n\n"
 "Read upstream `index`'s answers and send each to its client; `now` (time.time()) is when\n"
-"they are cached. Returns [(packet, address, why)] of queries the chain must ask again\n"
-"(why: BACK_TRUNCATED, BACK_OTHER_QUESTION).");
+"they are cached. Returns [(packet, address, why, upstream)] of queries the chain must ask\n"
+"again (why: BACK_TRUNCATED, BACK_OTHER_QUESTION).");
 
 static PyObject *Lane_relay(Lane *self, PyObject *args) {
     int index;
@@ -1227,7 +1229,8 @@ fail:
 PyDoc_STRVAR(expired_doc,
 "expired(before) -> handed_back\n\n"
 "Queries forwarded before `before` (time.monotonic()) and still unanswered, taken out of the\n"
-"lane: [(packet, address, BACK_EXPIRED)] for the chain, whose Upstream retries them.");
+"lane: [(packet, address, BACK_EXPIRED, upstream)] for the chain, whose Upstream retries\n"
+"them.");
 
 static PyObject *Lane_expired(Lane *self, PyObject *args) {
     double before;

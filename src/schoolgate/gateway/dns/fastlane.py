@@ -277,11 +277,14 @@ class FastLane:
         if self.lane.waiting():
             self._sweeper = self._loop.call_later(self.upstream.timeout / 4, self._sweep)
 
-    def _hand_back(self, queries: list[tuple[bytes, Any, int]]) -> None:
+    def _hand_back(self, queries: list[tuple[bytes, Any, int, int]]) -> None:
         """The chain's `Upstream` goes on with these (already decided and journalled) as if it
         had sent the lane's attempt itself: over TCP for a truncated answer, else the retries
-        that are left, on the next upstream."""
-        for packet, address, why in queries:
+        that are left, on the next upstream (one that let the lane's attempt time out is passed
+        over for a while)."""
+        for packet, address, why, index in queries:
+            if why == _fastlane.BACK_EXPIRED:
+                self.upstream.did_not_answer(index)
             query = wire.parse_query(packet)
             send = functools.partial(self._send, data=packet, addr=address)
             if why == _fastlane.BACK_TRUNCATED:

@@ -1,9 +1,11 @@
 """Forwarding allowed queries to the upstream resolvers, with a TTL-honouring bounded cache.
 
 Each attempt waits `timeout` seconds; after a failure the next attempt goes to the next upstream,
-`retries` times. A truncated UDP answer is fetched again over TCP. Identical queries in flight are
-sent once. Answers are cached for the smallest TTL among their records (negative answers for the
-SOA's negative TTL, RFC 2308), at most `max_ttl`; served from the cache, the TTLs count down.
+`retries` times, and the upstream that failed is passed over for `REST_SECONDS` while another
+answers (so a dead first upstream costs one timeout, not one per query). A truncated UDP answer
+is fetched again over TCP. Identical queries in flight are sent once. Answers are cached for the
+smallest TTL among their records (negative answers for the SOA's negative TTL, RFC 2308), at most
+`max_ttl`; served from the cache, the TTLs count down.
 SERVFAIL and answers without any TTL to honour are not cached.
 """
 
@@ -35,6 +37,8 @@ from schoolgate.gateway.dns.wire import (
 
 _TTL = struct.Struct(">I")
 _UDP_MAX = 65535
+REST_SECONDS = 30.0
+"""How long an upstream that let a query time out is passed over (unless all are)."""
 _UPSTREAM_BATCH = 64
 """Answers read per wake-up of the upstream socket."""
 
@@ -221,6 +225,8 @@ class Upstream:
         self._sweeper: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._next = 0
+        self._resting_until = [0.0] * len(servers)
+        """Per upstream: until when (monotonic) it is passed over after it did not answer."""
         self.failures = 0
 
     @property
@@ -232,7 +238,23 @@ class Upstream:
     @property
     def preferred(self) -> int:
         """The index of the upstream the next query goes to first."""
-        return self._next
+        return self._pick(0)
+
+    def _pick(self, attempt: int) -> int:
+        """The upstream for an attempt: the next in turn, passing over any that did not answer
+        in the last `REST_SECONDS` (unless none did): with [dead, live], only one query a rest
+        period waits on the dead one, not every other query."""
+        count, now = len(self.servers), time.monotonic()
+        first = (self._next + attempt) % count
+        for step in range(count):
+            index = (first + step) % count
+            if self._resting_until[index] <= now:
+                return index
+        return first
+
+    def did_not_answer(self, index: int) -> None:
+        """Upstream `index` let a query time out: pass it over for a while."""
+        self._resting_until[index] = time.monotonic() + REST_SECONDS
 
     def cached(self, query: Query, now: float) -> bytes | None:
         entry = self.cache.get(cache_key(query), now)
@@ -253,7 +275,7 @@ class Upstream:
         self._waiters[key] = [(query, done)]
         asked = _Asked(key, query, attempt)
         if over_tcp:
-            self._fetch_over_tcp(asked, (self._next + attempt) % len(self.servers))
+            self._fetch_over_tcp(asked, self._pick(attempt))
         elif attempt > self.retries:
             self._retry(asked)
         else:
@@ -274,7 +296,7 @@ class Upstream:
         return answer
 
     def _send(self, asked: _Asked) -> None:
-        asked.index = (self._next + asked.attempt) % len(self.servers)
+        asked.index = self._pick(asked.attempt)
         try:
             self._socket(asked.index).send(asked)
         except OSError as exc:  # retried after the caller's batch is done, never inside it
@@ -303,6 +325,7 @@ class Upstream:
             sock = self._sockets[asked.index]
             if sock is not None and sock.waiting.get(asked.qid) is asked:
                 del sock.waiting[asked.qid]
+            self.did_not_answer(asked.index)
             self._retry(asked)
         if deadlines:
             self._sweeper = asyncio.get_running_loop().call_later(self.timeout / 4, self._sweep)
@@ -328,6 +351,7 @@ class Upstream:
             self._fetch_over_tcp(asked, index)
             return
         self._next = (index + 1) % len(self.servers)
+        self._resting_until[index] = 0.0
         self.cache.put(asked.key, answer, time.time())
         self._finish(asked.key, answer)
 
