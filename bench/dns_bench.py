@@ -13,7 +13,9 @@ Everything on 127.0.0.1; nothing leaves the machine:
    0.0.0.0` (both cover subdomains, as Schoolgate does; Schoolgate answers the block
    page's address, 127.0.0.1 by default);
 2. an authoritative stub (dnsmasq, `address=/#/192.0.2.1`: it answers every name) is the upstream
-   of every server, so allowed names are forwarded but never leave the machine;
+   of every server, so allowed names are forwarded but never leave the machine (unbound gets
+   `local-zone: "test." nodefault`: by default it answers every `*.test` name NXDOMAIN itself,
+   RFC 6761, and never forwarded the allowed half before 2026-12-03 22:05);
 3. query files of DISTINCT names, so no cache can carry the result: half are blocked (`qN.` in
    front of a UT1-blocked domain), half are not listed (`qN.siteM.bench.test`); every name is
    asked once (`dnsperf -n 1`), and each server process is fresh for each run;
@@ -339,8 +341,9 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
 
 def fast_lane_state(decider: Decider) -> str:
     """Whether `schoolgate` will run its C fast lane for this snapshot: it falls back to the
-    handler chain silently when the extension is not built or the snapshot has expressions or
-    hashed lists (`fastlane.FastLane.policy_changed`), and the figures would then be Python's."""
+    handler chain silently when the extension is not built (or is older than its source) or the
+    snapshot does not allow it (`fastlane.FastLane.policy_changed`), and the figures would then
+    be Python's."""
     try:
         from schoolgate.gateway.dns import fastlane
     except ImportError:
