@@ -284,6 +284,12 @@ def dnsperf(port: int, queries: Path, rate: int | None = None) -> dict:
         "p50_ms": round(pct(50), 3),
         "p99_ms": round(pct(99), 3),
         "rcodes": codes.group(1).strip() if codes else "",
+        # every bench name is answered NOERROR (blocked: the block address; allowed: the stub's)
+        "not_noerror": sum(
+            int(n)
+            for code, n in re.findall(r"(\w+) (\d+) \(", codes.group(1) if codes else "")
+            if code != "NOERROR"
+        ),
     }
 
 
@@ -461,6 +467,8 @@ def one_run(server: str, work: Path, upstream: int, round_: int, args: argparse.
         "answers_wrong": checked["wrong"],
         "wrong_examples": checked["examples"],
         "rcodes_full": full["rcodes"],
+        "rcodes_at_rate": limited["rcodes"],
+        "not_noerror": full["not_noerror"] + limited["not_noerror"],
     }
 
 
@@ -530,6 +538,7 @@ def run(args: argparse.Namespace) -> dict:
                 ],
             }
         results["answers_wrong"] = {s: sum(r["answers_wrong"] for r in runs[s]) for s in runs}
+        results["not_noerror"] = {s: sum(r["not_noerror"] for r in runs[s]) for s in runs}
         results["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     finally:
         if upstream_proc is not None:
@@ -562,8 +571,8 @@ def table(results: dict) -> str:
     """The summary as a Markdown table (min / median / max), for docs/benchmarks.md."""
     rows = [
         "| server | queries/s flat out | CPU µs per query (user+sys) | p99 at rate | resident MiB "
-        "| load | wrong answers |",
-        "|---|---|---|---|---|---|---|",
+        "| load | wrong answers | not NOERROR |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def mmm(figures: dict, key: str, fmt: str) -> str:
@@ -574,7 +583,8 @@ def table(results: dict) -> str:
             f"| {server} | {mmm(figures, 'qps', ',')} | {mmm(figures, 'cpu_us_per_query', '.1f')} "
             f"| {mmm(figures, 'p99_ms_at_rate', '.2f')} ms | {mmm(figures, 'rss_mib', '.1f')} "
             f"| {mmm(figures, 'load', '.1f')} | {results['answers_wrong'][server]} of "
-            f"{sum(r['answers_checked'] for r in results['runs'][server])} |"
+            f"{sum(r['answers_checked'] for r in results['runs'][server])} "
+            f"| {results['not_noerror'][server]} |"
         )
     for name, ratio in results["ratios_by_round"].items():
         rows.append(
@@ -606,8 +616,11 @@ def main() -> None:
     results = run(args)
     print(json.dumps(results, indent=2))
     print(table(results), file=sys.stderr)
-    if any(results["answers_wrong"].values()):
-        sys.exit(f"wrong answers: {results['answers_wrong']} (see wrong_examples in the runs)")
+    if any(results["answers_wrong"].values()) or any(results["not_noerror"].values()):
+        sys.exit(
+            f"wrong answers: {results['answers_wrong']} (see wrong_examples in the runs); "
+            f"responses other than NOERROR: {results['not_noerror']} (rcodes in the runs)"
+        )
 
 
 if __name__ == "__main__":
