@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -29,6 +30,7 @@ import dns.rrset
 from schoolgate.engine.policy.loader import parse_policy
 from schoolgate.engine.snapshot import Snapshot, compile_snapshot
 from schoolgate.events.journal import JournalWriter, read_events
+from schoolgate.gateway.dns import wire as dns_wire
 from schoolgate.gateway.dns.filtering import Filtering
 from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.dns.upstream import Upstream
@@ -169,7 +171,8 @@ class FakeClock:
 class LaneUpstream(LocalUpstream):
     """`LocalUpstream` answering the same bytes every time (dnspython shuffles records unless
     told not to) and as much over UDP as the query's EDNS payload allows; names in
-    `wrong_question` are answered for another name, `oversize` in full whatever the payload."""
+    `wrong_question` are answered for another name, `oversize` in full whatever the payload,
+    and a query dnspython cannot read with FORMERR (its question echoed), as resolvers do."""
 
     wrong_question: frozenset[str] = frozenset({"wrong.allowed.example."})
     zone: ClassVar[dict[str, dict[str, list[str]]]] = {
@@ -195,7 +198,15 @@ class LaneUpstream(LocalUpstream):
     """Answered with these records (for an A query), whatever the zone says."""
 
     def answer(self, wire_query: bytes, tcp: bool) -> bytes | None:
-        query = dns.message.from_wire(wire_query)
+        try:
+            query = dns.message.from_wire(wire_query)
+        except dns.exception.DNSException:  # e.g. an option longer than its OPT record
+            self.received.append("(unparsable) FORMERR")
+            end = dns_wire.skip_name(wire_query, 12) + 4
+            flags = int.from_bytes(wire_query[2:4], "big") & dns_wire.RD
+            flags |= dns_wire.QR | dns_wire.FORMERR
+            header = wire_query[:2] + dns_wire.HEADER.pack(0, flags, 1, 0, 0, 0)[2:]
+            return header + wire_query[12:end]
         name = query.question[0].name
         rtype = dns.rdatatype.to_text(query.question[0].rdtype)
         wrong = name.to_text().lower() in self.wrong_question
@@ -219,8 +230,8 @@ class LaneUpstream(LocalUpstream):
                 reply.answer.append(dns.rrset.from_text(owner, int(ttl), "IN", kind, data))
         elif records is None:
             reply.set_rcode(dns.rcode.NXDOMAIN)
-            soa = "ns.example. host.example. 1 60 60 60 30"
-            reply.authority.append(dns.rrset.from_text("example.", 30, "IN", "SOA", soa))
+            soa = "ns.example. host.example. 1 60 60 60 3600"  # negative answers kept an hour
+            reply.authority.append(dns.rrset.from_text("example.", 3600, "IN", "SOA", soa))
         elif rtype in records:
             rrset = dns.rrset.from_text_list(name, self.ttl, "IN", rtype, records[rtype])
             reply.answer.append(rrset)
@@ -309,22 +320,28 @@ def exchange(gateway: LaneGateway, packet: bytes, client: str, timeout: float) -
 
 
 def burst(
-    gateway: LaneGateway, packets: list[bytes], client: str, quiet: float = 1.0
-) -> list[bytes]:
-    """Send every packet at once from one socket (one or a few batches at the server); the
-    answers in any order, once `quiet` seconds pass without one."""
-    answers: list[bytes] = []
-    sock, server = _client_socket(gateway, client)
-    with sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.settimeout(quiet)
-        for packet in packets:
-            sock.sendto(packet, server)
-        while len(answers) < len(packets):
-            try:
-                answers.append(sock.recv(65535))
-            except TimeoutError:
-                break
+    gateways: list[LaneGateway], packets: list[bytes], client: str, quiet: float = 1.0
+) -> list[list[bytes]]:
+    """Send every packet at once to each gateway, from one socket per gateway (one or a few
+    batches at each server); each one's answers in any order, once `quiet` seconds pass
+    without one."""
+    answers: list[list[bytes]] = [[] for _ in gateways]
+    with contextlib.ExitStack() as stack:
+        sockets = []
+        for gateway in gateways:
+            sock, server = _client_socket(gateway, client)
+            stack.enter_context(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.settimeout(quiet)
+            sockets.append(sock)
+            for packet in packets:
+                sock.sendto(packet, server)
+        for sock, got in zip(sockets, answers, strict=True):
+            while len(got) < len(packets):
+                try:
+                    got.append(sock.recv(65535))
+                except TimeoutError:
+                    break
     return answers
 
 
@@ -367,14 +384,15 @@ class LanePair:
     def burst(
         self, packets: list[bytes], client: str = PUPIL, one_batch: bool = False
     ) -> list[bytes]:
-        """The answers to `packets` sent all at once: the same on both sides, in any order.
+        """The answers to `packets` sent all at once to both sides: the same, in any order.
         `one_batch`: the servers' loops are held while they are sent, so each reads them all
         in one go."""
+        if time.time() % 1 > 0.5:  # both sides in one second: cached TTLs alike
+            time.sleep(1.005 - time.time() % 1)
         if one_batch:
             self.hold()
-        on = sorted(burst(self.on, packets, client))
-        off = sorted(burst(self.off, packets, client))
-        assert len(on) == len(off), f"{len(on)} answers with the lane on, {len(off)} off"
+        on, off = (sorted(got) for got in burst([self.on, self.off], packets, client))
+        assert len(on) == len(off), missing(packets, on, off)
         for a, b in zip(on, off, strict=True):
             assert a == b, mismatch(b"(burst)", a, b)
         return on
@@ -406,6 +424,16 @@ class LanePair:
     def close(self) -> None:
         self.on.close()
         self.off.close()
+
+
+def missing(packets: list[bytes], on: list[bytes], off: list[bytes]) -> str:
+    """Which of `packets` (told apart by ID) got an answer on one side only."""
+    ids = [{answer[:2] for answer in side} for side in (on, off)]
+    lines = [f"{len(on)} answers with the lane on, {len(off)} off"]
+    for packet in packets:
+        if (packet[:2] in ids[0]) != (packet[:2] in ids[1]):
+            lines.append(f"answered {'on' if packet[:2] in ids[0] else 'off'} only: {packet.hex()}")
+    return "\n".join(lines)
 
 
 def mismatch(packet: bytes, on: bytes | None, off: bytes | None) -> str:

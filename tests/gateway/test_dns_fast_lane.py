@@ -48,6 +48,7 @@ from tests.gateway.fast_lane_packets import (
     UPSTREAM_CASES,
     VARIANTS,
     addresses,
+    batches,
     numbered,
     plain_names,
     query,
@@ -242,7 +243,9 @@ def test_odd_but_well_formed_queries_get_the_same_answers(lanes) -> None:
     pair = lanes()
     warm(pair)
     answers = {why: pair.ask(packet, timeout=0.5) for why, packet in ODD_BUT_PLAIN.items()}
+    assert [why for why, answer in answers.items() if answer is None] == []
     assert rcode(answers["two OPT records"]) == dns.rcode.FORMERR
+    assert rcode(answers["option longer than the OPT"]) == dns.rcode.FORMERR  # the upstream's
     assert addresses(answers["longest name"]) == ["10.9.9.9"]
     assert pair.on.upstream_server.received == pair.off.upstream_server.received
     pair.records()
@@ -479,6 +482,22 @@ def test_any_plain_name_is_answered_and_journalled_alike(lanes) -> None:
         assert pair.ask(query(name, rtype, **VARIANTS[variant]), client) is not None
         (record,) = pair.records()
         assert record["target"] == name.lower() and record["extra"]["qtype"] > 0
+
+    check()
+    assert_lane_did_work(pair, since=fast)
+
+
+def test_any_batch_is_answered_and_journalled_alike(lanes) -> None:
+    doh = load_doh_domains([DATA / "doh-servers" / "doh-domains.txt"])
+    tables = SafeSearch.from_directory(DATA / "safesearch-adguard")
+    pair = lanes(doh_domains=doh, safe_search=tables)
+    fast = warm(pair, PUPIL, STAFF)
+
+    @settings(max_examples=EXAMPLES // 8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(packets=batches(), client=st.sampled_from([PUPIL, STAFF]))
+    def check(packets: list[bytes], client: str) -> None:
+        assert len(pair.burst(packets, client, one_batch=True)) == len(packets)
+        pair.records()
 
     check()
     assert_lane_did_work(pair, since=fast)
