@@ -5,12 +5,16 @@ what the Python handler chain does. `LanePair` runs two resolvers on one policy,
 real local upstream (`dns_harness.LocalUpstream`) and its own journal: `DnsServer(...,
 fast_lane=True)` and `fast_lane=False`. `ask` sends the same packet (fixed ID) from the same
 client address to both and returns both answers; `records` reads both journals back.
+
+The servers run on asyncio's loop; `SCHOOLGATE_LANE_LOOP=uvloop` runs them on uvloop, as
+`schoolgate dns` does when it is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
 import threading
@@ -260,7 +264,12 @@ class LaneGateway(Gateway):
         self._start_loop()
 
     def _start_loop(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        if os.environ.get("SCHOOLGATE_LANE_LOOP") == "uvloop":  # what `schoolgate dns` runs on
+            import uvloop
+
+            self.loop = uvloop.new_event_loop()
+        else:
+            self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.call(self._start())
