@@ -348,8 +348,7 @@ def build_inputs(args: argparse.Namespace, work: Path) -> dict:
 def fast_lane_state(decider: Decider) -> str:
     """Whether `schoolgate` will run its C fast lane for this snapshot: it falls back to the
     handler chain silently when the extension is not built (or is older than its source) or the
-    snapshot does not allow it (`fastlane.FastLane.policy_changed`), and the figures would then
-    be Python's."""
+    snapshot does not allow it (`fastlane.enabled_for`), and the figures would then be Python's."""
     try:
         from schoolgate.gateway.dns import fastlane
     except ImportError:
@@ -360,14 +359,8 @@ def fast_lane_state(decider: Decider) -> str:
     built = Path(fastlane._fastlane.__file__)
     if source.exists() and source.stat().st_mtime > built.stat().st_mtime:
         return "stale: _fastlane.c is newer than its build (pip install -e . again)"
-    # as `FastLane.policy_changed` decides (8a335a1: expressions are fine while every one needs
-    # a literal, and names holding one are punted)
-    index = decider.index
-    literals = index.expression_literals()
-    if decider.hosts_not_plain() is None or index.hashed:
-        return "off for this snapshot (hashed lists, or periods off the minute)"
-    if literals is None or len(literals) > fastlane._LITERALS_CHECKED:
-        return "off for this snapshot (an expression without a literal, or too many literals)"
+    if not fastlane.enabled_for(decider):
+        return "off for this snapshot (periods off the minute, or an expression without a literal)"
     return "on"
 
 

@@ -105,7 +105,9 @@ def test_identical_queries_in_flight_are_sent_once(tmp_path: Path, monkeypatch) 
                 sock.close()
             asked[lane] = g.upstream_server.received.count("same.nothing.example. A")
             counts = g.server.fast_lane_counts()
-            assert counts["fast"] >= 3 if lane == "on" else counts["fast"] == 0
+            # the first is the lane's; the others join it, or (when the answer came first) are
+            # the chain's from its cache: either way the upstream is asked once
+            assert counts["fast"] >= 1 if lane == "on" else counts["fast"] == 0
         finally:
             g.close()
     assert asked == {"on": 1, "off": 1}

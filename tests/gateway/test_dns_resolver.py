@@ -15,6 +15,7 @@ import pytest
 
 from schoolgate.events.journal import read_events
 from schoolgate.events.schema import Event
+from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.safesearch import SafeSearch
 from schoolgate.gateway.dns.server import load_doh_domains
 from schoolgate.gateway.identity import Identity
@@ -197,3 +198,19 @@ def test_every_decision_is_journalled(gateway) -> None:
 def _events(g: Gateway) -> list[dict]:
     g.journal.flush(timeout=5)
     return list(read_events(g.journal.directory))
+
+
+def test_a_46_character_label_is_a_name_like_any_other(gateway) -> None:
+    """A label's length byte can be 46, the code of ".": the parser must not take it for a dot
+    inside a label (it answered FORMERR; found by bench/dns_bench.py's response codes)."""
+    g = gateway()
+    label = "a" * 46
+    assert wire.parse_query(dns.message.make_query(f"q1.{label}.example", "A").to_wire()).name == (
+        f"q1.{label}.example"
+    )
+    assert ask(g, f"q1.{label}.example").rcode() == dns.rcode.NXDOMAIN  # forwarded, answered
+    assert ask(g, f"q2.{label}.blocked.example").answer  # blocked: the block page's address
+    with pytest.raises(wire.WireError):
+        wire.parse_query(
+            b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03a.b\x00\x00\x01\x00\x01"
+        )

@@ -80,6 +80,18 @@ def available() -> bool:
     return _fastlane is not None and os.environ.get(SWITCH, "1") != "0"
 
 
+def enabled_for(decider: Decider) -> bool:
+    """Whether the lane can answer any name under `decider`'s snapshot: some names are plain
+    (no site list names everything, periods start on the minute) and every list expression
+    needs a literal the lane can look for (at most `_LITERALS_CHECKED` of them)."""
+    literals = decider.index.expression_literals()
+    return (
+        decider.hosts_not_plain() is not None
+        and literals is not None
+        and len(literals) <= _LITERALS_CHECKED
+    )
+
+
 def _punt_table(decider: Decider, hosts: frozenset[str], resolver: Any) -> dict[str, int]:
     """Names (and, for `PUNT_SUFFIX`, their sub-domains) the chain must see."""
     suffix, exact = _fastlane.PUNT_SUFFIX, _fastlane.PUNT_EXACT
@@ -128,16 +140,15 @@ class FastLane:
 
     def policy_changed(self, decider: Decider) -> None:
         """A snapshot was loaded: forget what was learnt and read the new tables."""
+        if decider is self._decider:
+            return
         self._decider = decider
         self._entries, self._slots, self._likely = {}, {}, {}
         try:
-            index, hosts = decider.index, decider.hosts_not_plain()
-            literals = index.expression_literals()
-            enabled = (
-                hosts is not None
-                and literals is not None
-                and len(literals) <= _LITERALS_CHECKED
-            )
+            index, hosts, literals = decider.index, decider.hosts_not_plain(), None
+            enabled = enabled_for(decider)
+            if enabled:
+                literals = index.expression_literals()
             domains, hashed = index.domains, index.hashed
             punt = _punt_table(decider, hosts, self.resolver) if enabled else {}
             nxdomain = decider.policy.filtering.block_response == "nxdomain"
@@ -169,6 +180,8 @@ class FastLane:
 
     def take(self, moment: datetime) -> tuple[list[tuple[bytes, Any, Any, int]], bytearray, int]:
         """Read the waiting queries: (punted, journal records, how many) — see `_fastlane.c`."""
+        if self.resolver.decider is not self._decider:  # reloaded: the chain has it already
+            self.policy_changed(self.resolver.decider)
         minute = int(moment.timestamp()) // 60
         if minute != self._minute or len(self._slots) > _SLOTS_KEPT:
             self._minute, self._entries, self._slots = minute, {}, {}

@@ -129,11 +129,11 @@ def _question_name(data: bytes) -> tuple[str, int]:
             raise WireError("question name longer than 255 bytes", FORMERR)
     if not starts:
         return "", offset + 1
-    if data.find(b".", 13, offset) >= 0:
-        raise WireError("dot inside a label", FORMERR)
     name = bytearray(data[13:offset])
     for start in starts[1:]:
         name[start - 13] = 46  # "."
+    if name.count(46) != len(starts) - 1:  # a length byte may be 46 itself: count, not find
+        raise WireError("dot inside a label", FORMERR)
     if not name.isascii():
         raise WireError("non-ASCII bytes in the question name", FORMERR)
     return name.decode("ascii").lower(), offset + 1
