@@ -251,11 +251,6 @@ def test_odd_but_well_formed_queries_get_the_same_answers(lanes) -> None:
     pair.records()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wire._question_name looks for a dot among the name's bytes, label length bytes "
-    "included: a 46-character label (length byte 0x2e) past the first is FORMERR without the lane",
-)
 def test_a_46_character_label_is_not_a_dot(lanes) -> None:
     pair = lanes()
     warm(pair)
