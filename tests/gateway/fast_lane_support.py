@@ -40,6 +40,7 @@ from schoolgate.gateway.dns.server import DnsServer, Resolver
 from schoolgate.gateway.dns.upstream import Upstream
 from schoolgate.gateway.reload import SnapshotHolder
 from tests.gateway.dns_harness import ZONE, Gateway, LocalUpstream
+from tests.gateway.policy_fixtures import write_lists
 
 # A small policy with a time rule, an agreement gate, site lists, safe search and alerts; the
 # rules cite the Thomas Mills and St Thomas More requirements they are modelled on.
@@ -143,12 +144,7 @@ SIXTH_FORM_V6 = "::1"
 def make_snapshot(
     directory: Path, block_response: str = "block-page", policy: str = POLICY
 ) -> Snapshot:
-    directory.mkdir(parents=True, exist_ok=True)
-    manifest = ["lists:"]
-    for filename, (category, hosts) in LISTS.items():
-        (directory / filename).write_text("\n".join(hosts) + "\n")
-        manifest.append(f"  - {{file: {filename}, format: plain, category: {category}}}")
-    (directory / "lists.yaml").write_text("\n".join(manifest) + "\n")
+    write_lists(directory, LISTS)
     text = policy.replace("{block_response}", block_response)
     return compile_snapshot(parse_policy(text, "lane-school.yaml"), [directory])
 

@@ -41,10 +41,11 @@ LISTS = {
 }
 
 
-def write_lists(directory: Path) -> Path:
+def write_lists(directory: Path, lists: dict[str, tuple[str, list[str]]] | None = None) -> Path:
+    """A list folder with `lists.yaml`: file name -> (category, hosts); `LISTS` by default."""
     directory.mkdir(parents=True, exist_ok=True)
     manifest = ["lists:"]
-    for filename, (category, hosts) in LISTS.items():
+    for filename, (category, hosts) in (lists or LISTS).items():
         (directory / filename).write_text("\n".join(hosts) + "\n")
         manifest.append(f"  - {{file: {filename}, format: plain, category: {category}}}")
     (directory / "lists.yaml").write_text("\n".join(manifest) + "\n")
