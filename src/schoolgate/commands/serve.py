@@ -257,9 +257,7 @@ async def _serve(options: ServeOptions, holder: SnapshotHolder, journal: Journal
     )
     proxy_address, pages_url = await gateway.start(settings)
     who = WhoIsAsking(identity.identify, agreements=gateway.pages.agreements)
-    dns = DnsServer(
-        _dns_resolver(options, holder, who, journal), fast_lane=options.fast_lane
-    )
+    dns = DnsServer(_dns_resolver(options, holder, who, journal), fast_lane=options.fast_lane)
     [(dns_host, dns_port)] = await dns.start([(host, options.ports["dns"])])
     holder.start()
     app = start_app(options) if options.app else None

@@ -156,8 +156,10 @@ class DecisionEncoder:
     def subject_json(self, address: str, user: str | None) -> bytes:
         """A record's bytes for the address and user, up to the group's JSON."""
         user_json = b"null" if user is None else _string(user).encode()
-        return (self._addresses.get(address) or self._address(address)) + b',"user":' + (
-            user_json + b',"group":'
+        return (
+            (self._addresses.get(address) or self._address(address))
+            + b',"user":'
+            + (user_json + b',"group":')
         )
 
     def fragments(self, decision: Decision, target: str) -> tuple[bytes, bytes]:

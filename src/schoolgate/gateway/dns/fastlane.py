@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -54,6 +53,7 @@ from schoolgate.engine.policy.schema import Action
 from schoolgate.engine.targets import Target
 from schoolgate.gateway.dns import wire
 from schoolgate.gateway.dns.canary import DOH_CANARY
+from schoolgate.gateway.dns.upstream import connected_udp_socket
 from schoolgate.gateway.journal_events import DecisionEncoder
 
 try:
@@ -81,15 +81,18 @@ def available() -> bool:
 
 
 def enabled_for(decider: Decider) -> bool:
-    """Whether the lane can answer any name under `decider`'s snapshot: some names are plain
-    (no site list names everything, periods start on the minute) and every list expression
-    needs a literal the lane can look for (at most `_LITERALS_CHECKED` of them)."""
+    """Whether the lane can answer any name under `decider`'s snapshot (`_literals_for`)."""
+    return _literals_for(decider) is not None
+
+
+def _literals_for(decider: Decider) -> frozenset[str] | None:
+    """The literals a name must not hold for the lane to answer it, or None when the lane can
+    answer no name: none is plain (a site list names everything, a period starts off the
+    minute), or some list expression needs no literal, or too many (`_LITERALS_CHECKED`)."""
     literals = decider.index.expression_literals()
-    return (
-        decider.hosts_not_plain() is not None
-        and literals is not None
-        and len(literals) <= _LITERALS_CHECKED
-    )
+    if decider.hosts_not_plain() is None or literals is None:
+        return None
+    return literals if len(literals) <= _LITERALS_CHECKED else None
 
 
 def _punt_table(decider: Decider, hosts: frozenset[str], resolver: Any) -> dict[str, int]:
@@ -112,7 +115,7 @@ class FastLane:
         self.upstream = resolver.upstream
         self._send = send
         self._loop = asyncio.get_running_loop()
-        self._sockets = [_upstream_socket(address) for address in self.upstream.servers]
+        self._sockets = [connected_udp_socket(address) for address in self.upstream.servers]
         self.lane = _fastlane.Lane(sock.fileno(), [s.fileno() for s in self._sockets])
         for index, upstream_socket in enumerate(self._sockets):
             self._loop.add_reader(upstream_socket.fileno(), self._relay, index)
@@ -125,38 +128,28 @@ class FastLane:
         self._moment: datetime | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self.mismatches = 0
-        self._thread = threading.get_ident()
-        resolver.add_policy_listener(self._policy_changed)
+        self.policy_changed(resolver.decider)
 
     # The policy -------------------------------------------------------------------------------
 
-    def _policy_changed(self, decider: Decider) -> None:
-        """Snapshots are reloaded on a watcher thread: the lane changes between two batches,
-        on the event loop's thread, never while C is reading its tables."""
-        if threading.get_ident() == self._thread:
-            self.policy_changed(decider)
-        else:
-            self._loop.call_soon_threadsafe(self.policy_changed, decider)
-
     def policy_changed(self, decider: Decider) -> None:
-        """A snapshot was loaded: forget what was learnt and read the new tables."""
+        """A snapshot was loaded: forget what was learnt and read the new tables. Called from
+        `take`, on the event loop's thread, before a batch: snapshots are reloaded on a watcher
+        thread, and C must never find its tables changed while it reads them."""
         if decider is self._decider:
             return
         self._decider = decider
         self._entries, self._slots, self._likely = {}, {}, {}
         try:
-            index, hosts, literals = decider.index, decider.hosts_not_plain(), None
-            enabled = enabled_for(decider)
-            if enabled:
-                literals = index.expression_literals()
+            index, literals = decider.index, _literals_for(decider)
+            enabled = literals is not None
             domains, hashed = index.domains, index.hashed
-            punt = _punt_table(decider, hosts, self.resolver) if enabled else {}
+            punt = _punt_table(decider, decider.hosts_not_plain(), self.resolver) if enabled else {}
             nxdomain = decider.policy.filtering.block_response == "nxdomain"
         except Exception:  # a snapshot that cannot be applied: the chain's fail mode answers
             log.exception("DNS fast lane: off for this snapshot")
             enabled, domains, hashed, punt, nxdomain, literals = False, {}, {}, {}, False, None
         blocking, cache = self.resolver.blocking, self.upstream.cache
-        journal = self.resolver.journal
         self.lane.configure(
             enabled=enabled,
             domains=domains,
@@ -174,7 +167,6 @@ class FastLane:
             v6=None if blocking.block_page.ipv6 is None else blocking.block_page.ipv6.packed,
             block_ttl=blocking.ttl,
         )
-        self._journal = journal
 
     # One batch --------------------------------------------------------------------------------
 
@@ -229,11 +221,11 @@ class FastLane:
             decision = self.resolver.filtering.decision(slot[2], name, moment)
         except Exception:  # the chain applied the fail mode: nothing to learn
             return
-        slot[1][mask] = self._checked(packet, query, slot, self._entry(decision, name))
+        slot[1][mask] = self._checked(packet, query, slot, decision, self._entry(decision, name))
 
     def _entry(self, decision: Decision, name: str) -> tuple:
         kind = _fastlane.KIND_BLOCK if decision.action is Action.BLOCK else _fastlane.KIND_FORWARD
-        if self._journal is not None and (
+        if self.resolver.journal is not None and (
             self.resolver.journal_allowed or decision.action is not Action.ALLOW
         ):
             kind |= _fastlane.FLAG_JOURNAL
@@ -249,13 +241,15 @@ class FastLane:
             _json_text(after)[1:],
         )
 
-    def _checked(self, packet: bytes, query: wire.Query, slot: tuple, entry: tuple) -> tuple:
-        """`entry`, if what the lane renders by it for `query` is what the chain gives."""
+    def _checked(
+        self, packet: bytes, query: wire.Query, slot: tuple, decision: Decision, entry: tuple
+    ) -> tuple:
+        """`entry`, if what the lane renders by it for `query` is what the chain gives for
+        `decision`."""
         if not entry[0]:
             return entry
         second, micro = 1_700_000_000, 123_456
         answer, payload = self.lane.render(packet, slot, entry, second, micro)
-        decision = self.resolver.filtering.decision(slot[2], query.name, self._moment)
         expected = self._encoder.encode(
             decision,
             address=slot[3],
@@ -320,11 +314,3 @@ class FastLane:
 def _json_text(text: str) -> bytes:
     """`text` as JSON, as the journal writes it (`ensure_ascii=False`), quotes included."""
     return json.encoder.encode_basestring(text).encode()
-
-
-def _upstream_socket(address: tuple[str, int]) -> socket.socket:
-    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.setblocking(False)
-    sock.connect(address)
-    return sock

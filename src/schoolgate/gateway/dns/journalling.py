@@ -54,11 +54,10 @@ class Journalling(Handler):
     def _drain(self) -> None:
         """Encode every noted decision into one buffer and give it to the journal (called by
         the journal's `hand_over`, before the answers go out)."""
-        if not self._noted:
-            return
         records = bytearray()
-        count = self._encoder.encode_records(self._noted, records)
-        self.journal.append_records(records, count)
+        count = self.take_records(records)
+        if count:
+            self.journal.append_records(records, count)
 
     def take_records(self, out: bytearray) -> int:
         """Encode the decisions noted so far onto `out` instead; returns how many (the fast

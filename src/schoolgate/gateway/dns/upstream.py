@@ -160,15 +160,21 @@ class _Asked:
     answered: bool = False
 
 
+def connected_udp_socket(address: tuple[str, int]) -> socket.socket:
+    """A non-blocking UDP socket connected to one upstream (IPv4 or IPv6)."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.connect(address)
+    return sock
+
+
 class _UdpSocket:
     """One connected, non-blocking UDP socket to one upstream, read when readable: answers are
     matched to the queries waiting for them by ID, with no future or task per query."""
 
     def __init__(self, upstream: Upstream, address: tuple[str, int]) -> None:
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-        self.sock.connect(address)
+        self.sock = connected_udp_socket(address)
         self.waiting: dict[int, _Asked] = {}
         self.loop = asyncio.get_running_loop()
         self.loop.add_reader(self.sock.fileno(), self._readable, upstream)
